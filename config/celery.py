@@ -1,0 +1,11 @@
+"""Celery application. With no broker configured (embedded default) tasks run eagerly."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("nongsan")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

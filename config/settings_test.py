@@ -1,0 +1,33 @@
+"""Settings for the test suite: the embedded default, made fast and isolated.
+
+DATABASE_URL and REDIS_URL still come from the environment, so `make test` runs the
+same suite on PostgreSQL when one is reachable.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+
+from .settings import *  # noqa: E402,F403
+from .settings import STORAGES  # noqa: E402
+
+_TMP = tempfile.mkdtemp(prefix="nongsan-test-")
+MEDIA_ROOT = os.path.join(_TMP, "media")
+HAYSTACK_CONNECTIONS = {
+    "default": {
+        "ENGINE": "haystack.backends.whoosh_backend.WhooshEngine",
+        "PATH": os.path.join(_TMP, "whoosh"),
+        "INCLUDE_SPELLING": False,
+    },
+}
+# Tests index explicitly (see tests/conftest.py: search_index) instead of on every save.
+HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"

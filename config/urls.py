@@ -1,0 +1,31 @@
+from django.apps import apps
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from marketplace.views import healthz
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+]
+
+# Vietnamese at "/", English at "/en/": every page has one URL per language.
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("can-bo/", include("farmers.urls")),
+    path("", include(apps.get_app_config("oscar").urls[0])),
+    prefix_default_language=False,
+)
+
+if settings.SERVE_MEDIA:
+    urlpatterns.insert(
+        0,
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    )
+
+handler403 = "oscar.views.handler403"
+handler404 = "oscar.views.handler404"
+handler500 = "oscar.views.handler500"

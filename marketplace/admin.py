@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from .models import ProducerProfile
+
+
+@admin.register(ProducerProfile)
+class ProducerProfileAdmin(admin.ModelAdmin):
+    list_display = ("partner", "kind", "province_code", "commune_code")
+    list_filter = ("kind",)

@@ -1,0 +1,1 @@
+# Lots, farm events, QR labels and scans arrive with the traceability issue.
