@@ -28,4 +28,4 @@ if settings.SERVE_MEDIA:
 
 handler403 = "oscar.views.handler403"
 handler404 = "oscar.views.handler404"
-handler500 = "oscar.views.handler500"
+handler500 = "marketplace.views.server_error"

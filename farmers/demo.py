@@ -48,9 +48,7 @@ def seed(stdout) -> list[str]:
         province_code=66,
         commune_code=geo.find_commune(66, "Buôn Ma Thuột"),
     )
-    assign_staff(
-        user=ensure_user(*ASSOCIATION_STAFF), organisation=ea_kiet, title="Chi hội trưởng"
-    )
+    assign_staff(user=ensure_user(*ASSOCIATION_STAFF), organisation=ea_kiet, title="Chi hội trưởng")
     assign_staff(
         user=ensure_user(*POST_OFFICE_STAFF),
         organisation=post_office,

@@ -132,6 +132,7 @@ PRODUCERS = {
 }
 
 # upc, producer, category, title, unit, weight (kg), price (đồng), stock, description
+# fmt: off
 PRODUCTS = [
     ("NS0001", "eakiet", "coffee", "Cà phê Robusta Buôn Ma Thuột rang xay 500g", "gói", 0.5,
      145000, 120, "Robusta Buôn Ma Thuột chỉ hái quả chín, rang mộc, xay vừa cho phin."),
@@ -210,6 +211,7 @@ PRODUCTS = [
     ("NS0038", "mocchau", "coffee", "Cà phê Arabica Sơn La rang xay 500g", "gói", 0.5,
      170000, 60, "Arabica Catimor vùng Tây Bắc, rang vừa."),
 ]
+# fmt: on
 
 # e-mail, first name, last name; the farmer owns the "krongpac" shop.
 USERS = {
@@ -297,9 +299,10 @@ def seed(stdout) -> list[str]:
             image = ProductImage(product=product, display_order=0, caption=title)
             image.original.save(f"{upc.lower()}.jpg", ContentFile(draw_product_image(upc, cat)))
 
+    shop = PRODUCERS[FARMER_SHOP][0]
     return [
         f"  {len(PRODUCTS)} products, {len(CATEGORIES)} categories, {len(PRODUCERS)} producers",
         f"  Buyer     {USERS['buyer'][0]:<28} {DEMO_PASSWORD}",
-        f"  Farmer    {USERS['farmer'][0]:<28} {DEMO_PASSWORD}  (shop: {PRODUCERS[FARMER_SHOP][0]})",
+        f"  Farmer    {USERS['farmer'][0]:<28} {DEMO_PASSWORD}  (shop: {shop})",
         f"  Operator  {USERS['operator'][0]:<28} {DEMO_PASSWORD}",
     ]

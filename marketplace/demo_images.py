@@ -70,7 +70,9 @@ def _leaf(image, draw, rng, colours):
     length, width = rng.randrange(90, 150), rng.randrange(36, 56)
     leaf = Image.new("RGBA", (length, width), (0, 0, 0, 0))
     ImageDraw.Draw(leaf).ellipse((0, 0, length - 1, width - 1), fill=rng.choice(colours))
-    ImageDraw.Draw(leaf).line((4, width // 2, length - 4, width // 2), fill=(230, 240, 210), width=3)
+    ImageDraw.Draw(leaf).line(
+        (4, width // 2, length - 4, width // 2), fill=(230, 240, 210), width=3
+    )
     leaf = leaf.rotate(rng.randrange(0, 180), expand=True)
     image.paste(leaf, (x, y), leaf)
 

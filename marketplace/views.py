@@ -1,5 +1,7 @@
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
+from django.template import loader
+from django.urls import reverse
 
 
 def healthz(request):
@@ -7,3 +9,10 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def server_error(request):
+    """500 page rendered without context processors: it must work when the database
+    (which the basket, search form and notification counters query) is what failed."""
+    html = loader.get_template("oscar/500.html").render({"homepage_url": reverse("home")})
+    return HttpResponseServerError(html)

@@ -1,0 +1,63 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+# CI sets NONGSAN_REQUIRE_SERVICES=1: a test that needs PostgreSQL, Redis or Chromium
+# then fails instead of skipping, so nothing silently skips there.
+REQUIRE_SERVICES = os.environ.get("NONGSAN_REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("NONGSAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def reachable(url: str, timeout: float = 1.0) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with a clear reason where a service is missing; fail in CI."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (NONGSAN_REQUIRE_SERVICES=1: CI must have it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Oscar caches category URLs by primary key, which SQLite reuses between tests.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def redis_url():
+    need(reachable(REDIS_URL), f"no Redis server reachable at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def search_index(db):
+    """Rebuild the (test-only) search index from what the test created; call it again
+    after creating more products."""
+
+    def rebuild():
+        call_command("rebuild_index", interactive=False, verbosity=0)
+
+    return rebuild
+
+
+@pytest.fixture
+def demo(db, search_index):
+    """The full demo marketplace, as `make run` loads it."""
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", force=True, no_index=True, stdout=devnull)
+    search_index()
