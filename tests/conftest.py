@@ -3,8 +3,10 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import translation
 
 # CI sets NONGSAN_REQUIRE_SERVICES=1: a test that needs PostgreSQL, Redis or Chromium
 # then fails instead of skipping, so nothing silently skips there.
@@ -28,6 +30,15 @@ def need(condition: bool, reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (NONGSAN_REQUIRE_SERVICES=1: CI must have it)")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese_first():
+    # A request to an /en/ page leaves English active in this thread; start every test
+    # in the site's default language, as a new visitor would.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

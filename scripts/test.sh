@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# make test: the whole suite on SQLite, then again on PostgreSQL when one is reachable.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/nongsan}"
+PY=.venv/bin/python
+status=0
+
+echo "=== 1/2 Test suite on SQLite (the embedded default) ==="
+env -u DATABASE_URL .venv/bin/pytest "$@" || status=$?
+
+if $PY - "$PG_URL" <<'PYCODE'
+import sys, psycopg
+from urllib.parse import urlparse
+url = urlparse(sys.argv[1])
+try:
+    psycopg.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
+                    password=url.password, dbname="postgres", connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL not reachable: {exc}".strip())
+    sys.exit(1)
+PYCODE
+then
+  echo "=== 2/2 Test suite on PostgreSQL (${PG_URL}) ==="
+  DATABASE_URL="$PG_URL" .venv/bin/pytest "$@" || status=$?
+else
+  echo "=== 2/2 skipped: no PostgreSQL at ${PG_URL}; the suite ran on SQLite only ==="
+  if [ "${NONGSAN_REQUIRE_SERVICES:-0}" = 1 ]; then status=1; fi
+fi
+exit $status

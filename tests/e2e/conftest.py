@@ -1,0 +1,52 @@
+import os
+import shutil
+
+import pytest
+from django.core.management import call_command
+
+from tests.conftest import need
+
+CHROMIUM = os.environ.get("NONGSAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 360, "height": 740}
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by
+# the test itself are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    need(
+        os.path.exists(CHROMIUM) or shutil.which("chromium"),
+        f"Debian's chromium is not installed at {CHROMIUM} (`make test` installs it)",
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def live_demo(transactional_db, live_server):
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", force=True, stdout=devnull)
+    return live_server.url

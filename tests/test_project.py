@@ -1,0 +1,92 @@
+"""The project as a whole: migrations, settings safety, pins, translations."""
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+
+
+def _start_django(**env):
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    clean.update(DJANGO_SETTINGS_MODULE="config.settings", **env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "secret", [None, "", "change-me", "django-insecure-abc", "short-key"], ids=repr
+)
+def test_production_refuses_to_start_without_a_real_secret_key(secret):
+    env = {"DEBUG": "0"}
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    result = _start_django(**env)
+    assert result.returncode != 0
+    assert "started" not in result.stdout
+    assert "SECRET_KEY is missing, too short or a known default" in result.stderr
+
+
+def test_production_starts_with_a_real_secret_key():
+    result = _start_django(DEBUG="0", SECRET_KEY="k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_development_starts_without_a_secret_key():
+    result = _start_django(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.sub(r"\[.*\]", "", name)).lower()
+
+
+def test_every_dependency_is_pinned_and_locked_at_the_same_version():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"unpinned line in requirements.lock: {line!r}"
+            locked[_normalise(name)] = version.strip()
+    for requirement in declared:
+        name, sep, version = requirement.partition("==")
+        assert sep, f"{requirement!r} is not pinned with =="
+        assert locked.get(_normalise(name)) == version, requirement
+
+
+def test_translations_are_complete_and_compiled():
+    result = subprocess.run(
+        [sys.executable, "scripts/compile_messages.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_no_template_loads_anything_from_a_cdn(client, db):
+    html = client.get("/catalogue/").content.decode()
+    assert not re.findall(r"""(?:src|href)=["']https?://""", html)
+    assert "googletagmanager" not in html
