@@ -8,6 +8,7 @@ ALLOWED_HOSTS, DEBUG off. See README.md.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from oscar.defaults import *  # noqa: F403  (Oscar's OSCAR_* defaults, overridden below)
@@ -167,6 +168,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "expire-certificates": {
+        "task": "nongsan.expire_certificates",
+        "schedule": crontab(hour=0, minute=5),  # just after midnight, Vietnam time
+    },
+}
 
 # --- Auth ---------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = (
@@ -269,7 +276,11 @@ LOGGING = {
 }
 
 # Demo data, in dependency order (`python manage.py seed_demo`).
-DEMO_SEEDERS = ["marketplace.demo.seed", "farmers.demo.seed"]
+DEMO_SEEDERS = [
+    "marketplace.demo.seed",
+    "marketplace.demo_certificates.seed",
+    "farmers.demo.seed",
+]
 
 # In development WhiteNoise serves straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG

@@ -16,6 +16,11 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("can-bo/", include("farmers.urls")),
+    # Farmer's own shop (products, certificates) and operator moderation.
+    path("", include("marketplace.urls_shop")),
+    path("", include("marketplace.urls_certificates")),
+    # Public pages: producer shops, provinces.
+    path("", include("marketplace.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
     prefix_default_language=False,
 )

@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "farmers"
 urlpatterns = [
     path("", views.staff_home, name="staff-home"),
+    path("", include("farmers.urls_certificates")),
+    path("", include("farmers.urls_listings")),
 ]

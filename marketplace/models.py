@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import geo
@@ -19,6 +21,7 @@ class ProducerProfile(models.Model):
         related_name="producer_profile",
         verbose_name=_("Producer"),
     )
+    slug = models.SlugField(_("Address of the shop page"), max_length=120, unique=True)
     kind = models.CharField(_("Type"), max_length=20, choices=Kind.choices)
     province_code = models.PositiveIntegerField(_("Province"), db_index=True)
     commune_code = models.PositiveIntegerField(_("Commune / ward"))
@@ -52,3 +55,244 @@ class ProducerProfile(models.Model):
     @property
     def location(self) -> str:
         return ", ".join(p for p in (self.commune_name, self.province_name) if p)
+
+
+class ProducerPhoto(models.Model):
+    producer = models.ForeignKey(
+        ProducerProfile, on_delete=models.CASCADE, related_name="photos", verbose_name=_("Producer")
+    )
+    image = models.ImageField(_("Photo"), upload_to="producers/%Y/%m/")
+    caption = models.CharField(_("Caption"), max_length=200, blank=True)
+    display_order = models.PositiveIntegerField(_("Order"), default=0)
+
+    class Meta:
+        ordering = ["display_order", "pk"]
+        verbose_name = _("Producer photo")
+        verbose_name_plural = _("Producer photos")
+
+    def __str__(self):
+        return self.caption or self.image.name
+
+
+class CertificateQuerySet(models.QuerySet):
+    def active(self, on=None):
+        """Verified and valid on the given date (today by default): what earns a badge."""
+        on = on or timezone.localdate()
+        return self.filter(
+            status=Certificate.Status.VERIFIED, valid_from__lte=on, valid_until__gte=on
+        )
+
+    def covering(self, product):
+        """Certificates of the product's producer that name it, or name no product at all."""
+        return self.filter(models.Q(products=product) | models.Q(products__isnull=True))
+
+
+class Certificate(models.Model):
+    """A producer's certificate (OCOP, VietGAP, GlobalGAP, organic). It earns a badge only
+    once verified, and only while valid."""
+
+    class Kind(models.TextChoices):
+        OCOP = "ocop", "OCOP"
+        VIETGAP = "vietgap", "VietGAP"
+        GLOBALGAP = "globalgap", "GlobalGAP"
+        ORGANIC = "organic", _("Organic")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for verification")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+
+    producer = models.ForeignKey(
+        ProducerProfile,
+        on_delete=models.CASCADE,
+        related_name="certificates",
+        verbose_name=_("Producer"),
+    )
+    products = models.ManyToManyField(
+        "catalogue.Product",
+        blank=True,
+        related_name="certificates",
+        verbose_name=_("Products covered"),
+        help_text=_("Leave empty if the certificate covers all of the producer's products."),
+    )
+    kind = models.CharField(_("Certificate"), max_length=20, choices=Kind.choices)
+    ocop_stars = models.PositiveSmallIntegerField(_("OCOP stars"), null=True, blank=True)
+    number = models.CharField(_("Certificate number"), max_length=64)
+    issuer = models.CharField(_("Issued by"), max_length=200)
+    scope = models.CharField(_("Scope"), max_length=255, blank=True)
+    valid_from = models.DateField(_("Valid from"))
+    valid_until = models.DateField(_("Valid until"))
+    scan = models.FileField(_("Scanned certificate"), upload_to="certificates/%Y/%m/", blank=True)
+    status = models.CharField(
+        _("Status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    status_reason = models.TextField(_("Reason"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Submitted by"),
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Verified by"),
+    )
+    verified_at = models.DateTimeField(_("Verified at"), null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-valid_until", "pk"]
+        verbose_name = _("Certificate")
+        verbose_name_plural = _("Certificates")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="ocop", ocop_stars__gte=3, ocop_stars__lte=5)
+                    | (~models.Q(kind="ocop") & models.Q(ocop_stars__isnull=True))
+                ),
+                name="certificate_ocop_stars_3_to_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("valid_from")),
+                name="certificate_valid_until_after_valid_from",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "number", "producer"], name="certificate_unique_number"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "valid_until"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.number}"
+
+    def is_active(self, on=None) -> bool:
+        on = on or timezone.localdate()
+        return (
+            self.status == self.Status.VERIFIED and self.valid_from <= on <= self.valid_until
+        )
+
+    @property
+    def badge_label(self) -> str:
+        if self.kind == self.Kind.OCOP and self.ocop_stars:
+            return f"OCOP {self.ocop_stars}★"
+        return self.get_kind_display()
+
+
+class ProductListing(models.Model):
+    """Who listed a product for which producer, and whether the operator has approved it.
+    Buyers see a product only while its listing is approved."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    product = models.OneToOneField(
+        "catalogue.Product",
+        on_delete=models.CASCADE,
+        related_name="listing",
+        verbose_name=_("Product"),
+    )
+    producer = models.ForeignKey(
+        ProducerProfile,
+        on_delete=models.CASCADE,
+        related_name="listings",
+        verbose_name=_("Producer"),
+    )
+    status = models.CharField(
+        _("Status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    status_reason = models.TextField(_("Reason"), blank=True)
+    listed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Listed by"),
+    )
+    listed_by_staff = models.BooleanField(_("Listed by staff"), default=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("Reviewed at"), null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Listing")
+        verbose_name_plural = _("Listings")
+        indexes = [models.Index(fields=["status", "updated"])]
+
+    def __str__(self):
+        return f"{self.product} ({self.get_status_display()})"
+
+
+class MarketplaceSettings(models.Model):
+    """Operator-controlled switches (a single row)."""
+
+    require_listing_approval = models.BooleanField(
+        _("New or changed products wait for operator approval"), default=True
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Marketplace settings")
+        verbose_name_plural = _("Marketplace settings")
+
+    def __str__(self):
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def load(cls) -> "MarketplaceSettings":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class SearchEntry(models.Model):
+    """One row per product a buyer may see: folded text for diacritic-insensitive search
+    and the facet values, kept in sync by marketplace.indexing. Listing pages read only
+    this table (plus the product row and its producer), so their query count is constant."""
+
+    product = models.OneToOneField(
+        "catalogue.Product",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search_entry",
+    )
+    title_folded = models.CharField(max_length=255)
+    text_folded = models.TextField()
+    producer = models.ForeignKey(
+        ProducerProfile, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    province_code = models.PositiveIntegerField(null=True, db_index=True)
+    price = models.DecimalField(max_digits=14, decimal_places=0, null=True, db_index=True)
+    in_stock = models.BooleanField(default=False)
+    ocop_stars = models.PositiveSmallIntegerField(null=True)
+    has_ocop = models.BooleanField(default=False)
+    has_vietgap = models.BooleanField(default=False)
+    has_globalgap = models.BooleanField(default=False)
+    has_organic = models.BooleanField(default=False)
+    badges = models.JSONField(default=list)  # [{"kind": "ocop", "label": "OCOP 4★", "id": 3}]
+    thumbnail_url = models.CharField(max_length=500, blank=True)
+    date_created = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["province_code", "price"])]
+
+    def __str__(self):
+        return self.title_folded

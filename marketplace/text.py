@@ -1,0 +1,31 @@
+"""Search text normalisation for Vietnamese.
+
+"Cà phê Buôn Ma Thuột", "ca phe buon ma thuot" and "CA PHE" all normalise to
+"ca phe buon ma thuot"; "Đắk Lắk" to "dak lak" (đ is a letter of its own, not a
+d with a combining mark, so it is mapped explicitly).
+"""
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w\s]")
+
+
+def fold(text: str | None) -> str:
+    """Lower case, no diacritics, đ → d, punctuation to spaces, single spaces."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFC", text))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = stripped.replace("đ", "d").replace("Đ", "D").lower()
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", stripped)).strip()
+
+
+def terms(query: str | None, *, limit: int = 8) -> list[str]:
+    """The distinct folded words of a query, at most `limit` of them."""
+    seen: list[str] = []
+    for word in fold(query).split():
+        if word not in seen:
+            seen.append(word)
+    return seen[:limit]
