@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "oscar.apps.offer.apps.OfferConfig",
     "oscar.apps.order.apps.OrderConfig",
     "oscar.apps.customer.apps.CustomerConfig",
-    "oscar.apps.search.apps.SearchConfig",
+    "marketplace.search.apps.SearchConfig",  # fork: search on the database
     "oscar.apps.voucher.apps.VoucherConfig",
     "oscar.apps.wishlists.apps.WishlistsConfig",
     "oscar.apps.dashboard.apps.DashboardConfig",
@@ -86,7 +86,6 @@ INSTALLED_APPS = [
     "oscar.apps.dashboard.communications.apps.CommunicationsDashboardConfig",
     "oscar.apps.dashboard.shipping.apps.ShippingDashboardConfig",
     "widget_tweaks",
-    "haystack",
     "treebeard",
     "sorl.thumbnail",
     "django_tables2",
@@ -229,15 +228,6 @@ EMAIL_USE_TLS = EMAIL_CONFIG.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = EMAIL_CONFIG.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Nông sản <no-reply@nongsan.local>")
 
-# --- Search (haystack + Whoosh until database-native search replaces it) ------------------
-HAYSTACK_CONNECTIONS = {
-    "default": {
-        "ENGINE": "haystack.backends.whoosh_backend.WhooshEngine",
-        "PATH": str(env.path("WHOOSH_PATH", default=VAR_DIR / "whoosh_index")),
-        "INCLUDE_SPELLING": False,
-    },
-}
-
 # --- Oscar ---------------------------------------------------------------------------------
 OSCAR_SHOP_NAME = "Nông sản"
 OSCAR_SHOP_TAGLINE = _("Provincial produce, traceable to the farm")
@@ -251,8 +241,13 @@ OSCAR_PRODUCTS_PER_PAGE = 24
 OSCAR_THUMBNAILER = "oscar.core.thumbnails.SorlThumbnail"
 OSCAR_MISSING_IMAGE_URL = "image_not_found.jpg"
 OSCAR_REQUIRED_ADDRESS_FIELDS = ("first_name", "line1", "line4", "country")
-# Whoosh cannot facet by query; facets arrive with database-native search.
+# Facets are computed on the database by marketplace.search.listing.
 OSCAR_SEARCH_FACETS = {"fields": {}, "queries": {}}
+# Search runs on the database (marketplace.search, a fork of Oscar's search app); haystack
+# is not installed as an app. Oscar's class loader still imports Oscar's own search modules,
+# which import haystack, so give haystack a connection it never uses.
+HAYSTACK_CONNECTIONS = {"default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}
+OSCAR_HOMEPAGE = "/"
 THUMBNAIL_DEBUG = False
 THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"
 
@@ -285,3 +280,6 @@ DEMO_SEEDERS = [
 # In development WhiteNoise serves straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Oscar's class loader, with the product page view replaced (see marketplace/loading.py).
+OSCAR_DYNAMIC_CLASS_LOADER = "marketplace.loading.class_loader"

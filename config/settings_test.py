@@ -14,15 +14,6 @@ from .settings import STORAGES  # noqa: E402
 
 _TMP = tempfile.mkdtemp(prefix="nongsan-test-")
 MEDIA_ROOT = os.path.join(_TMP, "media")
-HAYSTACK_CONNECTIONS = {
-    "default": {
-        "ENGINE": "haystack.backends.whoosh_backend.WhooshEngine",
-        "PATH": os.path.join(_TMP, "whoosh"),
-        "INCLUDE_SPELLING": False,
-    },
-}
-# Tests index explicitly (see tests/conftest.py: search_index) instead of on every save.
-HAYSTACK_SIGNAL_PROCESSOR = "haystack.signals.BaseSignalProcessor"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     **STORAGES,

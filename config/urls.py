@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from marketplace.views import healthz
+from marketplace.views import HomeView, healthz
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -19,7 +19,8 @@ urlpatterns += i18n_patterns(
     # Farmer's own shop (products, certificates) and operator moderation.
     path("", include("marketplace.urls_shop")),
     path("", include("marketplace.urls_certificates")),
-    # Public pages: producer shops, provinces.
+    # Public pages: home, producer shops, provinces.
+    path("", HomeView.as_view(), name="home"),
     path("", include("marketplace.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
     prefix_default_language=False,

@@ -177,9 +177,7 @@ class Certificate(models.Model):
 
     def is_active(self, on=None) -> bool:
         on = on or timezone.localdate()
-        return (
-            self.status == self.Status.VERIFIED and self.valid_from <= on <= self.valid_until
-        )
+        return self.status == self.Status.VERIFIED and self.valid_from <= on <= self.valid_until
 
     @property
     def badge_label(self) -> str:

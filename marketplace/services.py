@@ -3,6 +3,7 @@
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from oscar.core.loading import get_model
+from oscar.core.utils import slugify
 
 from .models import ProducerProfile
 
@@ -13,6 +14,16 @@ def grant_dashboard_access(user) -> None:
     """Oscar 4 partner users need this permission to reach their part of the dashboard."""
     perm = Permission.objects.get(codename="dashboard_access", content_type__app_label="partner")
     user.user_permissions.add(perm)
+
+
+def unique_producer_slug(name: str) -> str:
+    """The shop page address: the name without diacritics (đ → d), made unique."""
+    base = slugify(name)[:110] or "nha-san-xuat"
+    slug, n = base, 1
+    while ProducerProfile.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 @transaction.atomic
@@ -34,6 +45,8 @@ def open_producer_shop(
     profile = ProducerProfile.objects.filter(partner=partner).first() or ProducerProfile(
         partner=partner
     )
+    if not profile.slug:
+        profile.slug = unique_producer_slug(name)
     profile.kind, profile.story = kind, story
     profile.province_code, profile.commune_code = province_code, commune_code
     profile.address_line = address_line

@@ -43,9 +43,7 @@ def clean_image(upload, *, max_side: int = MAX_SIDE) -> ContentFile:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
-                raise ValidationError(
-                    _("Please upload a JPEG, PNG or WebP photo."), code="format"
-                )
+                raise ValidationError(_("Please upload a JPEG, PNG or WebP photo."), code="format")
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValidationError(_("The image is too large to process."), code="bomb") from exc

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "marketplace"
-urlpatterns = []
+urlpatterns = [
+    path("tinh/<slug:slug>/", views.ProvinceView.as_view(), name="province"),
+    path("nha-san-xuat/<slug:slug>/", views.ProducerView.as_view(), name="producer"),
+]

@@ -1,7 +1,17 @@
 from django.db import connection
-from django.http import HttpResponseServerError, JsonResponse
+from django.db.models import Q
+from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+from oscar.core.loading import get_model
+
+from . import geo, selectors
+from .search.views import ListingView
+
+Category = get_model("catalogue", "Category")
 
 
 def healthz(request):
@@ -16,3 +26,70 @@ def server_error(request):
     (which the basket, search form and notification counters query) is what failed."""
     html = loader.get_template("oscar/500.html").render({"homepage_url": reverse("home")})
     return HttpResponseServerError(html)
+
+
+class HomeView(TemplateView):
+    """Categories, provinces that have products, and the newest products."""
+
+    template_name = "marketplace/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["provinces"] = selectors.provinces_with_products()
+        context["entries"] = list(selectors.latest_entries(8))
+        context["categories"] = list(Category.objects.filter(depth=1, is_public=True))
+        return context
+
+
+class ProvinceView(ListingView):
+    """ "Đặc sản Đắk Lắk": a province's producers and products."""
+
+    template_name = "marketplace/province.html"
+    hide_facets = ("province",)
+
+    def dispatch(self, request, *args, **kwargs):
+        self.province_code = selectors.province_by_slug(kwargs["slug"])
+        if self.province_code is None:
+            raise Http404(_("Unknown province."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_scope(self):
+        return Q(province_code=self.province_code)
+
+    def get_summary(self):
+        return _("Specialities of %(province)s") % {
+            "province": geo.province_name(self.province_code)
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["province_name"] = geo.province_name(self.province_code)
+        context["producers"] = list(selectors.producers_in_province(self.province_code))
+        return context
+
+
+class ProducerView(ListingView):
+    """A producer's shop: who they are, where, their certificates and products."""
+
+    template_name = "marketplace/producer.html"
+    hide_facets = ("producer", "province")
+
+    def dispatch(self, request, *args, **kwargs):
+        self.producer = selectors.producer_for_page(kwargs["slug"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_scope(self):
+        return Q(producer_id=self.producer.pk)
+
+    def get_summary(self):
+        return self.producer.partner.name
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        today = timezone.localdate()
+        context.update(
+            producer=self.producer,
+            province_slug=selectors.province_slug(self.producer.province_code),
+            certificates=[(c, c.is_active(today)) for c in self.producer.public_certificates],
+        )
+        return context

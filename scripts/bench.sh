@@ -11,7 +11,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 run() {  # run LABEL DATABASE_URL
   echo "=== $1 ==="
   for bench in bench/storefront.py; do
-    DATABASE_URL="$2" WHOOSH_PATH="var/bench_whoosh_$1" MEDIA_ROOT="var/bench_media" \
+    DATABASE_URL="$2" MEDIA_ROOT="var/bench_media" \
       $PY "$bench" | tee -a "bench/results/$stamp-$1.txt"
   done
 }

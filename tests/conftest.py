@@ -57,18 +57,15 @@ def redis_url():
 
 @pytest.fixture
 def search_index(db):
-    """Rebuild the (test-only) search index from what the test created; call it again
-    after creating more products."""
+    """Rebuild every SearchEntry row (signals keep them in sync on save; call this after
+    bulk changes that bypass signals)."""
+    from marketplace.indexing import reindex_all
 
-    def rebuild():
-        call_command("rebuild_index", interactive=False, verbosity=0)
-
-    return rebuild
+    return reindex_all
 
 
 @pytest.fixture
 def demo(db, search_index):
     """The full demo marketplace, as `make run` loads it."""
     with open(os.devnull, "w") as devnull:
-        call_command("seed_demo", force=True, no_index=True, stdout=devnull)
-    search_index()
+        call_command("seed_demo", force=True, stdout=devnull)

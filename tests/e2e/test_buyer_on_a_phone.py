@@ -11,9 +11,7 @@ pytestmark = pytest.mark.e2e
 def test_buyer_browses_adds_to_basket_and_switches_language(phone, live_demo):
     page = phone
     page.goto(f"{live_demo}/")
-    expect(page).to_have_url(re.compile(r"/catalogue/$"))
     expect(page.locator("html")).to_have_attribute("lang", "vi")
-    expect(page.get_by_role("heading", name="Tất cả sản phẩm")).to_be_visible()
     # Usable at 360 px: nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 

@@ -81,11 +81,13 @@ def test_adding_more_than_the_stock_is_refused_with_a_vietnamese_message(client,
 
 
 @pytest.mark.django_db
-def test_catalogue_lists_demo_products(client, demo):
+def test_catalogue_lists_every_demo_product_newest_first(client, demo):
     response = client.get("/catalogue/")
     assert response.status_code == 200
     assert response.context["paginator"].count == Product.objects.filter(is_public=True).count()
-    assert "Cà phê Robusta Buôn Ma Thuột" in response.content.decode()
+    assert "Cà phê Arabica Sơn La" in response.content.decode()  # the newest
+    last_page = client.get(f"/catalogue/?page={response.context['paginator'].num_pages}")
+    assert "Cà phê Robusta Buôn Ma Thuột rang xay 500g" in last_page.content.decode()
 
 
 @pytest.mark.django_db
@@ -97,9 +99,14 @@ def test_category_page_shows_only_its_products(client, demo):
 
 
 @pytest.mark.django_db
-def test_home_redirects_to_the_catalogue_in_each_language(client, db):
-    assert client.get("/")["Location"] == "/catalogue/"
-    assert client.get("/en/")["Location"] == "/en/catalogue/"
+def test_home_leads_to_categories_provinces_and_new_products(client, demo):
+    html = client.get("/").content.decode()
+    assert 'href="/tinh/dak-lak/"' in html
+    assert 'href="/tinh/can-tho/"' in html
+    assert "Hạt và đặc sản khô" in html
+    assert "Cà phê Arabica Sơn La" in html  # newest products
+    english = client.get("/en/").content.decode()
+    assert 'href="/en/tinh/dak-lak/"' in english
 
 
 @pytest.mark.django_db

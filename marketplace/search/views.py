@@ -1,0 +1,101 @@
+"""Catalogue, category and search pages on SearchEntry (see listing.py)."""
+
+from urllib.parse import urlencode
+
+from django.http import HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+from oscar.core.loading import get_model
+
+from .listing import SORTS, category_scope, run_listing
+
+Category = get_model("catalogue", "Category")
+
+
+def query_without(params, name=None, value=None, **replace) -> str:
+    """The current query string with one facet value toggled and the page reset."""
+    pairs = [(k, v) for k in params for v in params.getlist(k) if k != "page"]
+    if name is not None:
+        if (name, value) in pairs:
+            pairs.remove((name, value))
+        else:
+            pairs.append((name, value))
+    for key, new in replace.items():
+        pairs = [(k, v) for k, v in pairs if k != key]
+        if new not in (None, ""):
+            pairs.append((key, new))
+    return urlencode(pairs)
+
+
+class ListingView(TemplateView):
+    template_name = "marketplace/listing.html"
+    hide_facets: tuple = ()
+
+    def get_scope(self):
+        return None
+
+    def get_summary(self) -> str:
+        return _("All products")
+
+    def get_listing(self):
+        return run_listing(self.request.GET, scope=self.get_scope(), hide=self.hide_facets)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        listing = self.get_listing()
+        params = self.request.GET
+        for facet in listing.facets:
+            for value in facet.values:
+                value.url = "?" + query_without(params, facet.name, value.key)
+        context.update(
+            listing=listing,
+            entries=listing.entries,
+            page_obj=listing.page,
+            paginator=listing.paginator,
+            facets=[f for f in listing.facets if f.has_values],
+            selection=listing.selection,
+            summary=self.get_summary(),
+            sorts=SORTS,
+            page_query=query_without(params),
+            # "Clear filters" keeps the words searched for, drops every facet.
+            clear_url="?" + urlencode({"q": listing.selection.q} if listing.selection.q else {}),
+        )
+        return context
+
+
+class CatalogueView(ListingView):
+    pass
+
+
+class FacetedSearchView(ListingView):
+    """Oscar's search URL (search:search)."""
+
+    template_name = "marketplace/search_results.html"
+
+    def get_summary(self):
+        q = self.request.GET.get("q", "").strip()
+        return _('Products matching "%(q)s"') % {"q": q} if q else _("Search")
+
+
+class ProductCategoryView(ListingView):
+    template_name = "marketplace/category.html"
+
+    def get(self, request, *args, **kwargs):
+        self.category = get_object_or_404(Category.objects.browsable(), pk=kwargs["pk"])
+        expected = self.category.get_absolute_url()
+        if request.path != expected:
+            query = request.META.get("QUERY_STRING")
+            return HttpResponsePermanentRedirect(expected + (f"?{query}" if query else ""))
+        return super().get(request, *args, **kwargs)
+
+    def get_scope(self):
+        return category_scope(self.category)
+
+    def get_summary(self):
+        return self.category.name
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["category"] = self.category
+        return context
