@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django.contrib.flatpages",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram lookups on PostgreSQL; inert on SQLite
     # Oscar 4: the Shop config and its apps (forks of Oscar apps go in marketplace/).
     "oscar.config.Shop",
     "oscar.apps.analytics.apps.AnalyticsConfig",

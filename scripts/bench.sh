@@ -27,6 +27,17 @@ with psycopg.connect('$PG_SERVER/postgres', autocommit=True) as c:
     c.execute('CREATE DATABASE nongsan_bench')
 "
   run postgresql "$PG_SERVER/nongsan_bench"
+  # Search at scale (PostgreSQL only): 50,000 generated products, kept between runs in
+  # nongsan_bench_search (drop it to regenerate; BENCH_PRODUCTS changes the size).
+  $PY -c "
+import psycopg
+with psycopg.connect('$PG_SERVER/postgres', autocommit=True) as c:
+    if not c.execute(\"SELECT 1 FROM pg_database WHERE datname='nongsan_bench_search'\").fetchone():
+        c.execute('CREATE DATABASE nongsan_bench_search')
+"
+  echo "=== search, postgresql ==="
+  DATABASE_URL="$PG_SERVER/nongsan_bench_search" MEDIA_ROOT="var/bench_media" \
+    $PY bench/search.py | tee -a "bench/results/$stamp-search-postgresql.txt"
 else
   echo "=== PostgreSQL not reachable at $PG_SERVER: benchmarks ran on SQLite only ==="
 fi

@@ -44,7 +44,6 @@ SORTS = {
 }
 FACETS = ("category", "province", "producer", "cert", "stars", "price", "in_stock")
 MAX_QUERY_LENGTH = 200
-TYPO_SIMILARITY = 0.5
 
 
 def _ints(values, allowed=None) -> list[int]:
@@ -143,32 +142,49 @@ def _price_q(key: str) -> Q:
     return Q()
 
 
-def search_queryset(query: str, base=None):
-    """Entries matching every word of `query` (folded), ranked title-first.
+def _word_filters(words):
+    all_words, title_words = Q(), Q()
+    for word in words:
+        all_words &= Q(text_folded__contains=word)
+        title_words &= Q(title_folded__contains=word)
+    return all_words, title_words
 
-    On PostgreSQL a trigram word-similarity match also counts, so a typo still finds
-    the product ("ca phee", "sau rienq"), served by the GIN trigram indexes.
+
+def search_filter(query: str, base=None):
+    """Entries matching every word of `query`, folded (no diacritics, any case).
+
+    On PostgreSQL the substring matches are served by the trigram GIN index; when no
+    entry contains every word, a trigram word-similarity match (`%>`, also indexed) is
+    tried instead, so a typo still finds the product ("ca phee", "sau rienq").
     """
     qs = base if base is not None else SearchEntry.objects.all()
     words = terms(query)
     if not words:
-        return qs.annotate(rank=Value(0.0, output_field=FloatField()))
-    all_words = Q()
-    title_words = Q()
-    for word in words:
-        all_words &= Q(text_folded__contains=word)
-        title_words &= Q(title_folded__contains=word)
-    title_bonus = Case(When(title_words, then=Value(2.0)), default=Value(0.0))
+        return qs
+    all_words, _title_words = _word_filters(words)
+    exact = qs.filter(all_words)
+    if connection.vendor == "postgresql" and not exact.exists():
+        return qs.filter(text_folded__trigram_word_similar=fold(query))
+    return exact
+
+
+def rank_expression(query: str):
+    """Title matches first, then (PostgreSQL) closeness of the title to the query."""
+    words = terms(query)
+    if not words:
+        return Value(0.0, output_field=FloatField())
+    _all_words, title_words = _word_filters(words)
+    bonus = Case(When(title_words, then=Value(2.0)), default=Value(0.0))
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import TrigramWordSimilarity
 
-        folded = fold(query)
-        qs = qs.annotate(
-            title_similarity=TrigramWordSimilarity(folded, "title_folded"),
-            text_similarity=TrigramWordSimilarity(folded, "text_folded"),
-        ).filter(all_words | Q(text_similarity__gte=TYPO_SIMILARITY))
-        return qs.annotate(rank=title_bonus + 2 * F("title_similarity") + F("text_similarity"))
-    return qs.filter(all_words).annotate(rank=title_bonus + Value(1.0))
+        return bonus + TrigramWordSimilarity(fold(query), "title_folded")
+    return bonus
+
+
+def search_queryset(query: str, base=None):
+    """search_filter with a `rank` annotation (for callers that only search)."""
+    return search_filter(query, base).annotate(rank=rank_expression(query))
 
 
 @dataclass
@@ -302,6 +318,8 @@ def facets_for(base, selection: Selection, *, hide=()) -> list[Facet]:
 
 
 def order_entries(qs, selection: Selection):
+    if selection.q and selection.sort == "relevance":
+        qs = qs.annotate(rank=rank_expression(selection.q))
     if selection.sort == "price-asc":
         return qs.order_by(F("price").asc(nulls_last=True), "-date_created", "pk")
     if selection.sort == "price-desc":
@@ -318,7 +336,7 @@ def run_listing(params, *, scope: Q | None = None, hide=(), per_page=None) -> Li
     base = SearchEntry.objects.all()
     if scope is not None:
         base = base.filter(scope)
-    base = search_queryset(selection.q, base)
+    base = search_filter(selection.q, base)
     facets = facets_for(base, selection, hide=hide)
     filtered = base.filter(selection.all_q())
     if selection.category or "categories" in str(scope):
