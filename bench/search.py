@@ -85,8 +85,11 @@ def generate():
             province = provinces[i % len(provinces)]
             profiles.append(
                 ProducerProfile(
-                    partner=partner, slug=f"htx-bench-{i}", kind="cooperative",
-                    province_code=province, commune_code=rng.choice(communes[province]),
+                    partner=partner,
+                    slug=f"htx-bench-{i}",
+                    kind="cooperative",
+                    province_code=province,
+                    commune_code=rng.choice(communes[province]),
                 )  # fmt: skip
             )
         profiles = ProducerProfile.objects.bulk_create(profiles)
@@ -96,10 +99,14 @@ def generate():
             kind = rng.choice(["ocop", "ocop", "vietgap", "globalgap", "organic"])
             certificates.append(
                 Certificate(
-                    producer=profile, kind=kind, number=f"B{profile.pk}",
+                    producer=profile,
+                    kind=kind,
+                    number=f"B{profile.pk}",
                     ocop_stars=rng.choice([3, 4, 5]) if kind == "ocop" else None,
-                    issuer="UBND tỉnh", valid_from=today.replace(year=today.year - 1),
-                    valid_until=today.replace(year=today.year + 1), status="verified",
+                    issuer="UBND tỉnh",
+                    valid_from=today.replace(year=today.year - 1),
+                    valid_until=today.replace(year=today.year + 1),
+                    status="verified",
                 )  # fmt: skip
             )
         Certificate.objects.bulk_create(certificates)
@@ -110,8 +117,11 @@ def generate():
             title = f"{rng.choice(NOUNS[category])} {rng.choice(SIZES)} {profile.province_name}"
             products.append(
                 Product(
-                    title=title, slug=slugify(title)[:128], is_public=True,
-                    structure="standalone", upc=f"B{i:08d}",
+                    title=title,
+                    slug=slugify(title)[:128],
+                    is_public=True,
+                    structure="standalone",
+                    upc=f"B{i:08d}",
                     description=f"{category} của {profile.partner.name}, {profile.commune_name}.",
                 )  # fmt: skip
             )
@@ -120,8 +130,11 @@ def generate():
             profile = profiles[i % PRODUCERS]
             records.append(
                 StockRecord(
-                    product=product, partner=profile.partner, partner_sku=f"B{i}",
-                    price=Decimal(rng.randrange(20, 3000) * 1000), price_currency="VND",
+                    product=product,
+                    partner=profile.partner,
+                    partner_sku=f"B{i}",
+                    price=Decimal(rng.randrange(20, 3000) * 1000),
+                    price_currency="VND",
                     num_in_stock=rng.choice([0, 3, 10, 50, 100]),
                 )  # fmt: skip
             )
@@ -196,7 +209,8 @@ def main():
     print(f"all {len(SEARCHES)} searches × {REPEAT} on {connection.vendor} with "
           f"{SearchEntry.objects.count()} products:")  # fmt: skip
     for key, values in totals.items():
-        print(f"  {key:<8} p50 {statistics.median(values):7.1f} ms   p95 {pct(values, 0.95):7.1f} ms")
+        p50, p95 = statistics.median(values), pct(values, 0.95)
+        print(f"  {key:<8} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
 
 
 if __name__ == "__main__":

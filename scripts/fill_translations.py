@@ -1,20 +1,36 @@
-"""Fill msgstr in a .po from a JSON {msgid: translation} file and clear fuzzy flags.
+"""Fill msgstr in a .po file from a JSON {msgid: translation} file and clear fuzzy flags.
 
 Usage: python scripts/fill_translations.py locale/vi/LC_MESSAGES/django.po vi.json
+Prints the msgids still untranslated. Run `make messages` afterwards.
 """
-import sys, json
+
+import json
+import sys
+
 from babel.messages.pofile import read_po, write_po
-path, table = sys.argv[1], json.load(open(sys.argv[2]))
-cat = read_po(open(path, 'rb'))
-missing = []
-for m in cat:
-    if not m.id: continue
-    key = m.id if isinstance(m.id, str) else m.id[0]
-    if key in table:
-        m.string = table[key] if isinstance(m.id, str) else tuple([table[key]] * len(m.string))
-        if m.fuzzy: m.flags.discard('fuzzy')
-    elif not (m.string if isinstance(m.string,str) else all(m.string)):
-        missing.append(key)
-cat.fuzzy = False
-write_po(open(path, 'wb'), cat, width=100, omit_header=False, include_previous=False)
-print("still missing:", missing)
+
+
+def main(po_path: str, json_path: str) -> None:
+    with open(json_path, encoding="utf-8") as fh:
+        table = json.load(fh)
+    with open(po_path, "rb") as fh:
+        catalog = read_po(fh)
+    missing = []
+    for message in catalog:
+        if not message.id:
+            continue
+        plural = not isinstance(message.id, str)
+        key = message.id[0] if plural else message.id
+        if key in table:
+            message.string = tuple([table[key]] * len(message.string)) if plural else table[key]
+            message.flags.discard("fuzzy")
+        elif not (all(message.string) if plural else message.string):
+            missing.append(key)
+    catalog.fuzzy = False
+    with open(po_path, "wb") as fh:
+        write_po(fh, catalog, width=100, include_previous=False)
+    print("still untranslated:", missing)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

@@ -31,9 +31,7 @@ def test_search_ca_phe_filter_ocop_4_open_producer_and_add_to_basket(phone, live
     # Open the producer's shop from the card.
     card = cards.filter(has_text="Cà phê Robusta Buôn Ma Thuột rang xay 500g").first
     card.get_by_role("link", name="Hợp tác xã Cà phê Công bằng Ea Kiết").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Hợp tác xã Cà phê Công bằng Ea Kiết"
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hợp tác xã Cà phê Công bằng Ea Kiết")
     expect(page.locator("body")).to_contain_text("Đắk Lắk")
     expect(page.locator(".nongsan-badge").first).to_be_visible()
 

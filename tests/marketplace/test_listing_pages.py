@@ -104,9 +104,10 @@ def test_bad_filters_never_break_a_listing(client, demo, query):
 def test_filters_combine_and_survive_pagination(client, demo, settings):
     settings.OSCAR_PRODUCTS_PER_PAGE = 2
     response = client.get("/catalogue/?province=66&in_stock=1")
-    assert response.context["paginator"].count == SearchEntry.objects.filter(
-        province_code=66, in_stock=True
-    ).count()
+    assert (
+        response.context["paginator"].count
+        == SearchEntry.objects.filter(province_code=66, in_stock=True).count()
+    )
     html = response.content.decode()
     assert 'href="?province=66&amp;in_stock=1&amp;page=2"' in html
     page2 = client.get("/catalogue/?province=66&in_stock=1&page=2")

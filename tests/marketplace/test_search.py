@@ -84,9 +84,7 @@ def test_queries_with_and_without_diacritics_find_the_same_products(demo, accent
 
 @pytest.mark.django_db
 def test_ca_phe_finds_the_coffee_and_not_the_rice(demo):
-    titles = set(
-        Product.objects.filter(pk__in=_found("ca phe")).values_list("title", flat=True)
-    )
+    titles = set(Product.objects.filter(pk__in=_found("ca phe")).values_list("title", flat=True))
     assert "Cà phê Robusta Buôn Ma Thuột rang xay 500g" in titles
     assert "Cà phê Arabica Cầu Đất rang xay 500g" in titles
     assert not any(title.startswith("Gạo") for title in titles)
@@ -95,7 +93,8 @@ def test_ca_phe_finds_the_coffee_and_not_the_rice(demo):
 @pytest.mark.django_db
 def test_dak_lak_finds_products_of_dak_lak_producers(demo):
     found = _found("dak lak")
-    provinces = set(SearchEntry.objects.filter(pk__in=found).values_list("province_code", flat=True))
+    entries = SearchEntry.objects.filter(pk__in=found)
+    provinces = set(entries.values_list("province_code", flat=True))
     assert 66 in provinces
     expected = set(SearchEntry.objects.filter(province_code=66).values_list("pk", flat=True))
     assert expected <= found  # every Đắk Lắk product, since its producer's address matches
