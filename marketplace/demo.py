@@ -14,8 +14,8 @@ from oscar.apps.catalogue.categories import create_from_breadcrumbs
 from oscar.core.loading import get_model
 
 from . import geo
-from .demo_images import draw_product_image
-from .models import ProducerProfile
+from .demo_images import draw_farm_photo, draw_product_image
+from .models import ProducerPhoto, ProducerProfile
 from .services import open_producer_shop
 
 Product = get_model("catalogue", "Product")
@@ -275,6 +275,10 @@ def seed(stdout) -> list[str]:
             story=story,
             owner=users["farmer"] if key == FARMER_SHOP else None,
         )
+        profile = partners[key].producer_profile
+        if not profile.photos.exists():
+            photo = ProducerPhoto(producer=profile, caption=f"{name} — {commune}")
+            photo.image.save(f"{key}.jpg", ContentFile(draw_farm_photo(key)))
 
     pclass = _product_class()
     for upc, producer, cat, title, unit, weight, price, stock, description in PRODUCTS:

@@ -87,6 +87,31 @@ MOTIFS = {
 }
 
 
+def draw_farm_photo(code: str, width: int = 640, height: int = 480) -> bytes:
+    """A landscape for a producer's page: sky, layered hills, rows of crops."""
+    rng = random.Random(crc32(("farm" + code).encode()))
+    image = Image.new("RGB", (width, height), (178, 216, 236))
+    draw = ImageDraw.Draw(image, "RGBA")
+    sun_x = rng.randrange(60, width - 60)
+    draw.ellipse((sun_x - 30, 30, sun_x + 30, 90), fill=(255, 230, 140))
+    greens = [(88, 140, 70), (70, 120, 60), (110, 160, 80), (60, 105, 50)]
+    for layer in range(4):
+        top = 150 + layer * 70 + rng.randrange(-20, 20)
+        cx = rng.randrange(0, width)
+        hill = Image.new("RGB", (width, height), greens[layer])
+        rows = ImageDraw.Draw(hill)
+        for y in range(top + 30, height, 18):  # crop rows, clipped to the hill below
+            rows.line((0, y, width, y + rng.randrange(-8, 8)), fill=(50, 95, 45), width=3)
+        mask = Image.new("L", (width, height), 0)
+        ImageDraw.Draw(mask).ellipse((cx - width, top, cx + width, top + 600), fill=255)
+        image.paste(hill, (0, 0), mask)
+    draw = ImageDraw.Draw(image, "RGBA")
+    image = image.filter(ImageFilter.SMOOTH)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, optimize=True)
+    return out.getvalue()
+
+
 def draw_product_image(code: str, style: str) -> bytes:
     """A JPEG picture for the product `code` in the category style `style`."""
     motif, background, colours = STYLES[style]

@@ -111,3 +111,11 @@ def test_seed_demo_prints_how_to_sign_in(search_index):
     ):
         assert email in text
     assert "nongsan2026" in text
+
+
+@pytest.mark.django_db
+def test_every_demo_producer_has_a_photo_on_its_shop_page(client, demo):
+    for profile in ProducerProfile.objects.prefetch_related("photos"):
+        [photo] = profile.photos.all()
+        html = client.get(f"/nha-san-xuat/{profile.slug}/").content.decode()
+        assert photo.image.url in html
