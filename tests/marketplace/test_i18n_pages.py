@@ -13,7 +13,13 @@ Category = get_model("catalogue", "Category")
 def _pages(client):
     product = Product.objects.get(upc="NS0001")
     category = Category.objects.get(name="Cà phê")
+    producer = product.stockrecords.get().partner.producer_profile
     return {
+        "home": "/",
+        "province": "/tinh/dak-lak/",
+        "producer": f"/nha-san-xuat/{producer.slug}/",
+        "catalogue-filtered": "/catalogue/?province=66&cert=ocop&price=100k-300k&sort=price-asc",
+        "search-empty": "/search/?q=khong+co+san+pham+nay",
         "catalogue": "/catalogue/",
         "category": category.get_absolute_url(),
         "product": product.get_absolute_url(),
@@ -89,6 +95,9 @@ def test_500_is_a_vietnamese_page(client, demo, settings):
         ("/en/accounts/login/", "Log In"),
         ("/en/accounts/register/", "Register"),
         ("/en/search/?q=pepper", "Search"),
+        ("/en/", "Specialities by province"),
+        ("/en/tinh/dak-lak/", "Specialities of Đắk Lắk"),
+        ("/en/catalogue/?province=66", "Filters"),
     ],
 )
 def test_english_pages(client, demo, path, english):
