@@ -157,7 +157,12 @@ class Certificate(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(kind="ocop", ocop_stars__gte=3, ocop_stars__lte=5)
+                    models.Q(
+                        kind="ocop",
+                        ocop_stars__isnull=False,
+                        ocop_stars__gte=3,
+                        ocop_stars__lte=5,
+                    )
                     | (~models.Q(kind="ocop") & models.Q(ocop_stars__isnull=True))
                 ),
                 name="certificate_ocop_stars_3_to_5",

@@ -20,7 +20,7 @@ def test_search_ca_phe_filter_ocop_4_open_producer_and_add_to_basket(phone, live
 
     # Filters are folded on a phone: open them, choose OCOP 4★.
     page.locator("details.nongsan-filters > summary").click()
-    page.get_by_role("link", name=re.compile(r"4★")).click()
+    page.locator("details.nongsan-filters").get_by_role("link", name="4★", exact=True).click()
     expect(page).to_have_url(re.compile(r"stars=4"))
     cards = page.locator(".nongsan-card")
     expect(cards.first).to_be_visible()

@@ -1,0 +1,101 @@
+"""Farmers' Association staff verify the certificates of producers in their scope.
+
+A commune branch covers its commune, a provincial association its province, the operator
+everything (farmers.selectors.producers_in_scope). Post-office staff onboard farmers but
+do not verify certificates: 403. A certificate outside the caller's scope: 404.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from marketplace.certificate_forms import RejectForm
+from marketplace.certificate_views import (
+    paginate,
+    reject_and_report,
+    review_queryset,
+    safe_next,
+    verify_and_report,
+)
+from marketplace.models import Certificate
+
+from . import selectors
+from .models import Organisation
+
+VERIFYING_KINDS = (
+    Organisation.Kind.ASSOCIATION_BRANCH,
+    Organisation.Kind.PROVINCIAL_ASSOCIATION,
+)
+
+
+def association_staff_required(view):
+    """Association staff (branch or province) and the operator; anyone else 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_superuser:
+            membership = selectors.membership_for(request.user)
+            if membership is None or membership.organisation.kind not in VERIFYING_KINDS:
+                raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def in_scope(user):
+    """Certificates of the producers this user may act for."""
+    return review_queryset().filter(producer__in=selectors.producers_in_scope(user))
+
+
+@association_staff_required
+def staff_certificates(request):
+    pending = (
+        in_scope(request.user).filter(status=Certificate.Status.PENDING).order_by("created", "pk")
+    )
+    page = paginate(request, pending)
+    for certificate in page:
+        certificate.verify_url = reverse("farmers:certificate-verify", args=[certificate.pk])
+        certificate.reject_url = reverse("farmers:certificate-reject", args=[certificate.pk])
+    return render(
+        request,
+        "farmers/certificates/queue.html",
+        {
+            "membership": selectors.membership_for(request.user),
+            "page_obj": page,
+            "certificates": page.object_list,
+            "reject_form": RejectForm(),
+        },
+    )
+
+
+@association_staff_required
+@require_POST
+def staff_verify(request, pk):
+    certificate = get_object_or_404(in_scope(request.user), pk=pk)
+    verify_and_report(request, certificate)
+    return redirect(safe_next(request, reverse("farmers:certificates")))
+
+
+@association_staff_required
+def staff_reject(request, pk):
+    certificate = get_object_or_404(in_scope(request.user), pk=pk)
+    form = RejectForm(request.POST or None)
+    submitted = request.method == "POST" and form.is_valid()
+    if submitted and reject_and_report(request, certificate, form):
+        return redirect(safe_next(request, reverse("farmers:certificates")))
+    return render(
+        request,
+        "farmers/certificates/reject.html",
+        {
+            "certificate": certificate,
+            "form": form,
+            "action": reverse("farmers:certificate-reject", args=[certificate.pk]),
+            "back_url": reverse("farmers:certificates"),
+            "next": safe_next(request, ""),
+        },
+    )
