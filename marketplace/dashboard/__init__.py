@@ -1,0 +1,1 @@
+"""Forks of Oscar dashboard apps (only what nongsan changes)."""
