@@ -11,12 +11,9 @@ Who gets what:
 
 import mimetypes
 import os
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import certificates as services
+from .access import operator_required, producer_required
 from .certificate_forms import CertificateForm, RejectForm
 from .models import Certificate
 
@@ -89,35 +87,6 @@ def reject_and_report(request, certificate: Certificate, form: RejectForm) -> bo
         % {"number": certificate.number, "producer": certificate.producer.partner.name},
     )
     return True
-
-
-def operator_required(view):
-    """Anonymous visitors are sent to sign in; signed-in users other than the operator
-    get 403."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_superuser:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def producer_required(view):
-    """The signed-in user must run a producer shop; the view receives its profile."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        producer = services.producer_of(request.user)
-        if producer is None:
-            raise PermissionDenied
-        return view(request, producer, *args, **kwargs)
-
-    return wrapped
 
 
 # --- Farmer -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
 from . import indexing
+from .access import producer_of  # noqa: F401  (part of this module's API)
 from .models import Certificate, ProducerProfile
 from .uploads import MAX_UPLOAD_BYTES, clean_image
 from .validators import validate_ggn
@@ -53,18 +54,6 @@ def _date(value) -> str:
 
 
 # --- Who may do what --------------------------------------------------------------------
-
-
-def producer_of(user) -> ProducerProfile | None:
-    """The producer whose shop this user runs (a user of its Oscar Partner), if any."""
-    if not user.is_authenticated:
-        return None
-    return (
-        ProducerProfile.objects.select_related("partner")
-        .filter(partner__users=user)
-        .order_by("pk")
-        .first()
-    )
 
 
 def is_owner(user, certificate: Certificate) -> bool:

@@ -30,6 +30,7 @@ from oscar.core.loading import get_model
 from oscar.core.utils import slugify
 from oscar.templatetags.currency_filters import currency
 
+from .access import producer_of as producer_of_user  # noqa: F401
 from .models import MarketplaceSettings, ProducerProfile, ProductListing
 from .uploads import clean_image
 from .validators import validate_gtin
@@ -100,18 +101,6 @@ def product_class():
         product_class=pclass, code="weight", defaults={"name": "Khối lượng (kg)", "type": "float"}
     )
     return pclass
-
-
-def producer_of_user(user) -> ProducerProfile | None:
-    """The producer whose shop this user runs (a user of its Oscar Partner), if any."""
-    if not user.is_authenticated:
-        return None
-    return (
-        ProducerProfile.objects.select_related("partner")
-        .filter(partner__users=user)
-        .order_by("pk")
-        .first()
-    )
 
 
 def producer_of_product(product) -> ProducerProfile | None:

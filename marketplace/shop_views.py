@@ -7,12 +7,8 @@ Who gets what:
 - operator pages: anonymous → sign-in; anyone but the operator → 403.
 """
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +19,7 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from . import listings
+from .access import operator_required, producer_required
 from .models import MarketplaceSettings, ProductListing
 from .shop_forms import ApprovalSettingForm, ProductForm, ReasonForm
 
@@ -107,35 +104,6 @@ def saved_message(product, *, created: bool) -> str:
             "title": product.title
         }
     return _("%(title)s is saved and on sale.") % {"title": product.title}
-
-
-def operator_required(view):
-    """Anonymous visitors are sent to sign in; signed-in users other than the operator
-    get 403."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_superuser:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def producer_required(view):
-    """The signed-in user must run a producer shop; the view receives its profile."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        producer = listings.producer_of_user(request.user)
-        if producer is None:
-            raise PermissionDenied
-        return view(request, producer, *args, **kwargs)
-
-    return wrapped
 
 
 # --- Farmer ---------------------------------------------------------------------------------
