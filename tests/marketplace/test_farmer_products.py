@@ -25,6 +25,7 @@ from PIL import Image
 
 from marketplace import geo, listings
 from marketplace.demo import DEMO_PASSWORD, PRODUCERS
+from marketplace.indexing import index_products
 from marketplace.models import MarketplaceSettings, ProducerProfile, ProductListing, SearchEntry
 from marketplace.services import open_producer_shop
 from marketplace.validators import gs1_check_digit
@@ -309,7 +310,10 @@ def test_a_description_is_shown_as_text_never_as_html(demo):
 
 def _duplicate_gtin():
     code = valid_gtin()
-    Product.objects.filter(upc="NS0009").update(upc=code)  # someone else's pepper uses it
+    pepper = Product.objects.filter(upc="NS0009")
+    ids = list(pepper.values_list("pk", flat=True))
+    pepper.update(upc=code)  # someone else's pepper uses it
+    index_products(ids)
     return code
 
 
@@ -483,6 +487,7 @@ def test_stock_cannot_go_below_what_open_orders_hold(demo):
     farmer = users()["farmer"]
     durian = Product.objects.get(upc="NS0005")
     StockRecord.objects.filter(product=durian).update(num_allocated=12)
+    index_products([durian.pk])
     with pytest.raises(ValidationError) as caught:
         listings.update_product(product=durian, by=farmer, num_in_stock=5)
     assert "num_in_stock" in caught.value.error_dict
