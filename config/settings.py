@@ -276,6 +276,7 @@ DEMO_SEEDERS = [
     "marketplace.demo.seed",
     "marketplace.demo_certificates.seed",
     "farmers.demo.seed",
+    "traceability.demo.seed",
 ]
 
 # In development WhiteNoise serves straight from the apps' static folders.

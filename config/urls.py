@@ -22,6 +22,7 @@ urlpatterns += i18n_patterns(
     # Public pages: home, producer shops, provinces.
     path("", HomeView.as_view(), name="home"),
     path("", include("marketplace.urls")),
+    path("", include("traceability.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
     prefix_default_language=False,
 )

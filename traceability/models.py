@@ -1,1 +1,352 @@
-# Lots, farm events, QR labels and scans arrive with the traceability issue.
+"""Lots and their farm events, kept as an append-only hash chain.
+
+A Lot is one batch of one product from one producer (GS1 AI 10, "batch/lot"). Its
+FarmEvents (planting, sprays, harvest, packing, …) are appended, never changed: a mistake
+is fixed by a *correction* event that points at the event it corrects, and both stay
+visible on the trace page.
+
+Hash chain
+----------
+Every event stores ``previous_hash`` (the hash of the lot's previous event, or 64 zeros
+for the first) and ``hash``::
+
+    hash = sha256( canonical_bytes(event) + previous_hash.encode("ascii") ).hexdigest()
+
+``canonical_bytes(event)`` is the UTF-8 encoding of this JSON object, serialised with
+``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+allow_nan=False)`` — keys sorted at every level (so ``details`` too), no whitespace,
+non-ASCII characters as themselves::
+
+    {
+      "commune_code":   int or null,
+      "corrects":       hash of the corrected event (64 hex) or null,
+      "details":        the event's details object,
+      "event_time":     event time in UTC, ISO 8601 with "Z", e.g. "2025-07-01T01:30:00Z"
+                        (microseconds only when not zero: "…T01:30:00.250000Z"),
+      "event_timezone": the offset where it happened, e.g. "+07:00",
+      "kind":           e.g. "harvest",
+      "location":       free text ("" when none),
+      "lot":            {"code": the lot code, "product": the product's id},
+      "recorded_by":    the recording user's id or null,
+      "sequence":       1, 2, 3, … within the lot,
+      "v":              1 (version of this canonical form)
+    }
+
+``verify_chain(lot)`` recomputes every hash from the stored rows and reports the first
+sequence whose content, link or numbering does not match: anything changed in the
+database behind the application's back (an UPDATE, a deleted row) shows there.
+"""
+
+import hashlib
+import json
+import re
+from datetime import UTC
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from marketplace import geo
+
+ZERO_HASH = "0" * 64
+
+# GS1 AI 10 (batch/lot) allows up to 20 characters of GS1 AI encodable character set 82:
+# letters, digits and ! " % & ' ( ) * + , - . / : ; < = > ? _ . For simplicity (they must
+# survive a URL path, a label printer and a person reading them out) we allow only
+# letters, digits and - . _ / here: a subset of set 82, so every code we accept is a
+# valid GS1 lot code.
+LOT_CODE_MAX_LENGTH = 20
+LOT_CODE_PATTERN = r"[A-Za-z0-9._/-]{1,20}"
+LOT_CODE_RE = re.compile(rf"^{LOT_CODE_PATTERN}$")
+
+# Short codes for https://HOST/t/{CODE}: no 0/O, 1/I/L, so that a person can type one
+# from a printed label. 8 characters of 31 → about 8.5 × 10^11 codes.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SHORT_CODE_LENGTH = 8
+SHORT_CODE_RE = re.compile(rf"^[{SHORT_CODE_ALPHABET}]{{8,10}}$")
+
+TIMEZONE_OFFSET_RE = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
+
+validate_lot_code = RegexValidator(
+    LOT_CODE_RE,
+    _("A lot code has 1 to 20 characters: letters without accents, digits, and - . _ / only."),
+    code="lot_code",
+)
+
+
+class ImmutableEventError(Exception):
+    """Farm events are append-only: record a correction instead of changing one."""
+
+
+class Lot(models.Model):
+    product = models.ForeignKey(
+        "catalogue.Product",
+        on_delete=models.PROTECT,
+        related_name="lots",
+        verbose_name=_("Product"),
+    )
+    producer = models.ForeignKey(
+        "marketplace.ProducerProfile",
+        on_delete=models.PROTECT,
+        related_name="lots",
+        verbose_name=_("Producer"),
+    )
+    code = models.CharField(
+        _("Lot code"),
+        max_length=LOT_CODE_MAX_LENGTH,
+        validators=[validate_lot_code],
+        help_text=_("Printed on the label. Leave empty to have one made for you."),
+    )
+    short_code = models.CharField(_("Short code"), max_length=10, unique=True, editable=False)
+    quantity = models.DecimalField(
+        _("Quantity"),
+        max_digits=12,
+        decimal_places=3,
+        validators=[MinValueValidator(0)],
+    )
+    unit = models.CharField(_("Unit"), max_length=20)
+    province_code = models.PositiveIntegerField(_("Province"))
+    commune_code = models.PositiveIntegerField(_("Commune / ward"))
+    latitude = models.DecimalField(
+        _("Latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("Longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    production_date = models.DateField(_("Production date"), null=True, blank=True)
+    expiry_date = models.DateField(_("Expiry date"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Created by"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("Lot")
+        verbose_name_plural = _("Lots")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "code"], name="lot_unique_code_per_product"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="lot_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expiry_date__isnull=True)
+                | models.Q(production_date__isnull=True)
+                | models.Q(expiry_date__gt=models.F("production_date")),
+                name="lot_expiry_after_production",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True)
+                | models.Q(latitude__gte=-90, latitude__lte=90),
+                name="lot_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True)
+                | models.Q(longitude__gte=-180, longitude__lte=180),
+                name="lot_longitude_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.short_code})"
+
+    def clean(self):
+        errors = {}
+        if self.province_code is not None and not geo.is_valid_province(self.province_code):
+            errors["province_code"] = _("Unknown province.")
+        elif (
+            self.province_code is not None
+            and self.commune_code is not None
+            and not geo.commune_in_province(self.commune_code, self.province_code)
+        ):
+            errors["commune_code"] = _("This commune is not in the selected province.")
+        if (self.latitude is None) != (self.longitude is None):
+            errors["longitude"] = _("Give both latitude and longitude, or neither.")
+        if self.production_date and self.expiry_date and self.expiry_date <= self.production_date:
+            errors["expiry_date"] = _("The expiry date must be after the production date.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def province_name(self) -> str:
+        return geo.province_name(self.province_code)
+
+    @property
+    def commune_name(self) -> str:
+        return geo.commune_name(self.commune_code)
+
+    @property
+    def location(self) -> str:
+        return ", ".join(p for p in (self.commune_name, self.province_name) if p)
+
+
+class FarmEventQuerySet(models.QuerySet):
+    """Bulk writes would slip past FarmEvent.save()/delete(): refuse them too."""
+
+    def update(self, **kwargs):
+        raise ImmutableEventError("Farm events are append-only; record a correction instead.")
+
+    def delete(self):
+        raise ImmutableEventError("Farm events are append-only; they cannot be deleted.")
+
+    delete.queryset_only = True
+
+
+class FarmEvent(models.Model):
+    class Kind(models.TextChoices):
+        PLANTING = "planting", _("Planting")
+        GROWING_NOTE = "growing_note", _("Growing note")
+        INPUT_APPLIED = "input_applied", _("Fertiliser or pesticide applied")
+        HARVEST = "harvest", _("Harvest")
+        PROCESSING = "processing", _("Processing")
+        PACKING = "packing", _("Packing")
+        SHIPPING = "shipping", _("Shipping")
+        RECEIVING = "receiving", _("Receiving")
+        CORRECTION = "correction", _("Correction")
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="events", verbose_name=_("Lot")
+    )
+    sequence = models.PositiveIntegerField(_("Number"))
+    kind = models.CharField(_("Event"), max_length=20, choices=Kind.choices)
+    event_time = models.DateTimeField(_("When"))
+    event_timezone = models.CharField(
+        _("Time zone"),
+        max_length=6,
+        default="+07:00",
+        validators=[RegexValidator(TIMEZONE_OFFSET_RE)],
+    )
+    recorded_at = models.DateTimeField(_("Recorded at"), auto_now_add=True)
+    # PROTECT, not SET_NULL: the recorder is part of the hash, so it must never change.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("Recorded by"),
+    )
+    location = models.CharField(_("Place"), max_length=200, blank=True)
+    commune_code = models.PositiveIntegerField(_("Commune / ward"), null=True, blank=True)
+    details = models.JSONField(_("Details"), default=dict, blank=True)
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("Corrects"),
+    )
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, db_index=True)
+
+    objects = FarmEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lot", "sequence"]
+        verbose_name = _("Farm event")
+        verbose_name_plural = _("Farm events")
+        constraints = [
+            models.UniqueConstraint(fields=["lot", "sequence"], name="farmevent_unique_sequence"),
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="farmevent_sequence_from_one"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.sequence} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError(
+                "Farm events are append-only; record a correction instead of changing one."
+            )
+        if len(self.hash or "") != 64 or len(self.previous_hash or "") != 64:
+            raise ImmutableEventError(
+                "Append events with traceability.services.record_event (it sets the hashes)."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Farm events are append-only; they cannot be deleted.")
+
+
+# --- Hash chain ------------------------------------------------------------------------------
+
+_UNSET = object()
+
+
+def utc_iso(value) -> str:
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def canonical_bytes(event: FarmEvent, *, lot: Lot | None = None, corrects_hash=_UNSET) -> bytes:
+    """The event's content in the canonical form described in the module docstring.
+    `lot` and `corrects_hash` may be given to avoid queries when verifying a whole chain."""
+    lot = lot or event.lot
+    if corrects_hash is _UNSET:
+        corrects_hash = event.corrects.hash if event.corrects_id else None
+    content = {
+        "v": 1,
+        "lot": {"product": lot.product_id, "code": lot.code},
+        "sequence": event.sequence,
+        "kind": event.kind,
+        "event_time": utc_iso(event.event_time),
+        "event_timezone": event.event_timezone,
+        "location": event.location or "",
+        "commune_code": event.commune_code,
+        "details": event.details or {},
+        "corrects": corrects_hash,
+        "recorded_by": event.recorded_by_id,
+    }
+    return json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def compute_hash(event: FarmEvent, *, lot: Lot | None = None, corrects_hash=_UNSET) -> str:
+    digest = hashlib.sha256(canonical_bytes(event, lot=lot, corrects_hash=corrects_hash))
+    digest.update((event.previous_hash or "").encode("ascii"))
+    return digest.hexdigest()
+
+
+def verify_chain(lot: Lot, events=None) -> tuple[bool, int | None]:
+    """Recompute the lot's chain from the database rows (one query), or from `events` when
+    the caller has just read them. Returns (True, None) when intact, else (False, the first
+    sequence number that does not match)."""
+    if events is None:
+        events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
+    hashes_by_pk = {event.pk: event.hash for event in events}
+    previous = ZERO_HASH
+    for expected_sequence, event in enumerate(events, start=1):
+        corrects_hash = None
+        if event.corrects_id is not None:
+            corrects_hash = hashes_by_pk.get(event.corrects_id)
+            if corrects_hash is None:  # a correction must point inside its own lot
+                return False, event.sequence
+        if (
+            event.sequence != expected_sequence
+            or event.previous_hash != previous
+            or compute_hash(event, lot=lot, corrects_hash=corrects_hash) != event.hash
+        ):
+            return False, event.sequence
+        previous = event.hash
+    return True, None

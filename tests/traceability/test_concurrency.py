@@ -1,0 +1,78 @@
+"""Concurrent appends to one lot get consecutive sequences and one unbroken chain (the
+lot row is locked). Needs PostgreSQL: SQLite serialises writers anyway."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+from oscar.core.loading import get_model
+
+from marketplace import geo
+from marketplace.services import open_producer_shop
+from traceability import services
+from traceability.models import verify_chain
+
+from ..conftest import need
+
+Product = get_model("catalogue", "Product")
+ProductClass = get_model("catalogue", "ProductClass")
+StockRecord = get_model("partner", "StockRecord")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_get_consecutive_sequences():
+    need(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL=postgres://…)")
+    commune = geo.find_commune(66, "Krông Pắc")
+    partner = open_producer_shop(
+        name="Hộ thử đồng thời", kind="household", province_code=66, commune_code=commune
+    )
+    pclass = ProductClass.objects.create(name="Thử")
+    product = Product.objects.create(title="Bơ thử", product_class=pclass, upc="TEST-CONC")
+    StockRecord.objects.create(
+        product=product, partner=partner, partner_sku="T1", price=Decimal(1000), num_in_stock=1
+    )
+    lot = services.create_lot(
+        product=product,
+        producer=partner.producer_profile,
+        by=None,
+        quantity=Decimal("5"),
+        unit="kg",
+        province_code=66,
+        commune_code=commune,
+    )
+    errors = []
+    start = threading.Barrier(6)
+
+    def append(i):
+        try:
+            start.wait()
+            services.record_event(
+                lot=lot,
+                by=None,
+                kind="growing_note",
+                event_time=timezone.now(),
+                details={"notes": f"ghi chép {i}"},
+            )
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert list(lot.events.order_by("sequence").values_list("sequence", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
+    assert verify_chain(lot) == (True, None)

@@ -1,0 +1,40 @@
+"""Cache keys of the public trace page.
+
+Three layers, so that a warm request makes no SQL query at all:
+- a mapping from the way a lot is addressed (short code, or GTIN-14 + lot code) to its pk;
+- the head of the lot's chain (the last event's hash), deleted whenever an event is
+  appended (services.record_event) or the chain is found broken (verify_traces);
+- the rendered page, keyed by lot pk + chain head + language (+ host, for absolute URLs),
+  so a new event, which changes the head, yields a new page without explicit purging.
+"""
+
+import hashlib
+
+from django.core.cache import cache
+
+MAPPING_TIMEOUT = 24 * 3600
+HEAD_TIMEOUT = 3600
+PAGE_TIMEOUT = 3600
+
+
+def short_key(short_code: str) -> str:
+    return f"trace:short:{short_code}"
+
+
+def digital_link_key(gtin14: str, lot_code: str) -> str:
+    # Lot codes are case-sensitive and may hold "/" and "."; hash them into a safe key.
+    digest = hashlib.sha256(lot_code.encode("utf-8")).hexdigest()[:32]
+    return f"trace:dl:{gtin14}:{digest}"
+
+
+def head_key(lot_pk: int) -> str:
+    return f"trace:head:{lot_pk}"
+
+
+def page_key(lot_pk: int, head: str, language: str, host: str) -> str:
+    host_digest = hashlib.sha256(host.encode("utf-8")).hexdigest()[:12]
+    return f"trace:page:{lot_pk}:{head}:{language}:{host_digest}"
+
+
+def invalidate_lot(lot_pk: int) -> None:
+    cache.delete(head_key(lot_pk))

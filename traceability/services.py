@@ -1,0 +1,476 @@
+"""Writes of the traceability app (lots and farm events), and the reads the trace page
+and the farmer pages share. Plain functions, keyword-only, one transaction each."""
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from oscar.core.loading import get_model
+
+from . import caching
+from .models import (
+    SHORT_CODE_ALPHABET,
+    SHORT_CODE_LENGTH,
+    TIMEZONE_OFFSET_RE,
+    ZERO_HASH,
+    FarmEvent,
+    Lot,
+    compute_hash,
+)
+
+StockRecord = get_model("partner", "StockRecord")
+
+Kind = FarmEvent.Kind
+LOT_CODE_RANDOM = string.ascii_uppercase + string.digits
+MAX_INTERVAL_DAYS = 365
+MAX_TEXT = 200
+
+# Keys each kind of event may carry in `details` ("notes" is allowed for every kind).
+DETAIL_KEYS = {
+    Kind.PLANTING: {"variety", "area", "area_unit"},
+    Kind.GROWING_NOTE: set(),
+    Kind.INPUT_APPLIED: {
+        "product_name",
+        "dose",
+        "unit",
+        "applied_on",
+        "pre_harvest_interval_days",
+        "kind_of_input",
+    },
+    Kind.HARVEST: {"quantity", "unit"},
+    Kind.PROCESSING: {"method"},
+    Kind.PACKING: {"output_lot", "quantity", "unit"},
+    Kind.SHIPPING: {"carrier", "destination"},
+    Kind.RECEIVING: {"received_from"},
+    Kind.CORRECTION: {"reason"},
+}
+
+
+# --- Lots ------------------------------------------------------------------------------------
+
+
+def new_short_code() -> str:
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
+def new_lot_code(*, product, on: date | None = None) -> str:
+    """ "L" + YYMMDD + 4 random letters/digits, unique for the product."""
+    on = on or timezone.localdate()
+    for _attempt in range(50):
+        code = (
+            "L" + on.strftime("%y%m%d") + "".join(secrets.choice(LOT_CODE_RANDOM) for _ in "1234")
+        )
+        if not Lot.objects.filter(product=product, code=code).exists():
+            return code
+    raise RuntimeError("Could not find a free lot code")  # 36^4 per day: not in practice
+
+
+def sells(producer, product) -> bool:
+    return StockRecord.objects.filter(product=product, partner_id=producer.partner_id).exists()
+
+
+@transaction.atomic
+def create_lot(
+    *,
+    product,
+    producer,
+    by,
+    code=None,
+    quantity,
+    unit,
+    province_code,
+    commune_code,
+    latitude=None,
+    longitude=None,
+    production_date=None,
+    expiry_date=None,
+) -> Lot:
+    """A new lot of `product` from `producer`, which must sell it. Raises ValidationError
+    (with field names) on anything wrong; nothing is saved then."""
+    if not sells(producer, product):
+        raise ValidationError(
+            {"product": _("%(producer)s does not sell this product.") % {"producer": producer}}
+        )
+    code = (code or "").strip()
+    if code:
+        if Lot.objects.filter(product=product, code=code).exists():
+            raise ValidationError(
+                {
+                    "code": _("This product already has a lot with the code %(code)s.")
+                    % {"code": code}
+                }
+            )
+    else:
+        code = new_lot_code(product=product, on=production_date)
+    lot = Lot(
+        product=product,
+        producer=producer,
+        code=code,
+        quantity=quantity,
+        unit=(unit or "").strip(),
+        province_code=province_code,
+        commune_code=commune_code,
+        latitude=latitude,
+        longitude=longitude,
+        production_date=production_date,
+        expiry_date=expiry_date,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    if lot.quantity is not None and Decimal(lot.quantity) <= 0:
+        raise ValidationError({"quantity": _("The quantity must be more than zero.")})
+    for _attempt in range(10):
+        lot.short_code = new_short_code()
+        if not Lot.objects.filter(short_code=lot.short_code).exists():
+            break
+    lot.full_clean()
+    try:
+        with transaction.atomic():
+            lot.save()
+    except IntegrityError as exc:  # a concurrent lot took the code
+        raise ValidationError(
+            {"code": _("This product already has a lot with the code %(code)s.") % {"code": code}}
+        ) from exc
+    return lot
+
+
+# --- Events ----------------------------------------------------------------------------------
+
+
+def _text(details, key, errors, *, required=False, label=""):
+    value = details.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[key] = _("Please fill in %(field)s.") % {"field": label}
+        return None
+    value = str(value).strip()
+    if len(value) > MAX_TEXT:
+        errors[key] = _("At most %(n)s characters.") % {"n": MAX_TEXT}
+        return None
+    return value
+
+
+def _positive_decimal(details, key, errors, *, required=False, label=""):
+    value = details.get(key)
+    if value is None or value == "":
+        if required:
+            errors[key] = _("Please fill in %(field)s.") % {"field": label}
+        return None
+    try:
+        number = Decimal(str(value).replace(",", "."))
+    except InvalidOperation:
+        errors[key] = _("%(field)s must be a number.") % {"field": label}
+        return None
+    if not number.is_finite() or number <= 0:
+        errors[key] = _("%(field)s must be more than zero.") % {"field": label}
+        return None
+    return format(number.normalize(), "f")
+
+
+def _date(details, key, errors, *, required=False, label=""):
+    value = details.get(key)
+    if value is None or value == "":
+        if required:
+            errors[key] = _("Please fill in %(field)s.") % {"field": label}
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            errors[key] = _("%(field)s must be a date.") % {"field": label}
+            return None
+    return value.isoformat()
+
+
+def _interval(details, key, errors):
+    value = details.get(key)
+    if value is None or value == "":
+        errors[key] = _("Please give the pre-harvest interval in days (0 if none).")
+        return None
+    try:
+        days = int(str(value))
+    except ValueError:
+        errors[key] = _("The pre-harvest interval must be a whole number of days.")
+        return None
+    if days < 0 or days > MAX_INTERVAL_DAYS:
+        errors[key] = _("The pre-harvest interval must be between 0 and %(n)s days.") % {
+            "n": MAX_INTERVAL_DAYS
+        }
+        return None
+    return days
+
+
+def clean_details(kind: str, details: dict | None, *, lot: Lot) -> dict:
+    """Validated, JSON-safe details for an event of `kind` (numbers as strings so that the
+    stored JSON, and so the hash, does not depend on a database's float handling)."""
+    details = dict(details or {})
+    errors: dict[str, str] = {}
+    unknown = set(details) - DETAIL_KEYS.get(kind, set()) - {"notes"}
+    if unknown:
+        errors["details"] = _("Unexpected details for this kind of event: %(keys)s.") % {
+            "keys": ", ".join(sorted(unknown))
+        }
+    out: dict = {}
+    notes = details.get("notes")
+    if notes not in (None, ""):
+        notes = str(notes).strip()
+        if len(notes) > 2000:
+            errors["notes"] = _("At most %(n)s characters.") % {"n": 2000}
+        elif notes:
+            out["notes"] = notes
+
+    if kind == Kind.INPUT_APPLIED:
+        out["product_name"] = _text(
+            details, "product_name", errors, required=True, label=_("the product applied")
+        )
+        out["dose"] = _positive_decimal(details, "dose", errors, required=True, label=_("Dose"))
+        out["unit"] = _text(details, "unit", errors) or ""
+        out["applied_on"] = _date(
+            details, "applied_on", errors, required=True, label=_("the date applied")
+        )
+        out["pre_harvest_interval_days"] = _interval(details, "pre_harvest_interval_days", errors)
+        kind_of_input = _text(details, "kind_of_input", errors)
+        if kind_of_input:
+            out["kind_of_input"] = kind_of_input
+    elif kind == Kind.HARVEST:
+        out["quantity"] = _positive_decimal(
+            details, "quantity", errors, required=True, label=_("Quantity harvested")
+        )
+        out["unit"] = _text(details, "unit", errors) or lot.unit
+    elif kind == Kind.PACKING:
+        output_lot = details.get("output_lot")
+        if output_lot not in (None, ""):
+            try:
+                output_lot = int(output_lot)
+            except (TypeError, ValueError):
+                output_lot = None
+            if (
+                output_lot is None
+                or not Lot.objects.filter(pk=output_lot, producer_id=lot.producer_id).exists()
+            ):
+                errors["output_lot"] = _("Choose one of this producer's lots.")
+            else:
+                out["output_lot"] = output_lot
+        quantity = _positive_decimal(details, "quantity", errors, label=_("Quantity"))
+        if quantity:
+            out["quantity"] = quantity
+            out["unit"] = _text(details, "unit", errors) or lot.unit
+    elif kind == Kind.CORRECTION:
+        out["reason"] = _text(
+            details, "reason", errors, required=True, label=_("the reason for the correction")
+        )
+    else:
+        for key in sorted(DETAIL_KEYS.get(kind, ())):
+            value = _text(details, key, errors)
+            if value:
+                out[key] = value
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def offset_text(value: datetime) -> str:
+    offset = value.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def parse_offset(text: str) -> dt_timezone:
+    sign = -1 if text.startswith("-") else 1
+    hours, minutes = text[1:].split(":")
+    return dt_timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def event_local_time(event: FarmEvent) -> datetime:
+    """The event's time where it happened (its recorded offset)."""
+    try:
+        return event.event_time.astimezone(parse_offset(event.event_timezone))
+    except (ValueError, AttributeError):
+        return timezone.localtime(event.event_time)
+
+
+@transaction.atomic
+def record_event(
+    *,
+    lot: Lot,
+    by,
+    kind: str,
+    event_time: datetime,
+    details: dict | None = None,
+    location: str = "",
+    commune_code: int | None = None,
+    corrects: FarmEvent | None = None,
+    event_timezone: str | None = None,
+) -> FarmEvent:
+    """Append an event to the lot's chain and return it, with sequence and hashes set.
+
+    The lot row is locked (SELECT … FOR UPDATE) so concurrent appends get consecutive
+    sequence numbers and each links to the one before. Raises ValidationError (nothing
+    saved) on anything wrong."""
+    if kind not in Kind.values:
+        raise ValidationError({"kind": _("Unknown kind of event.")})
+    if not isinstance(event_time, datetime) or timezone.is_naive(event_time):
+        raise ValidationError({"event_time": _("Please give the date and time of the event.")})
+    if event_time > timezone.now() + timedelta(days=1):
+        raise ValidationError({"event_time": _("The event cannot be in the future.")})
+    event_timezone = event_timezone or offset_text(timezone.localtime(event_time))
+    if not TIMEZONE_OFFSET_RE.match(event_timezone):
+        raise ValidationError({"event_timezone": _("Unknown time zone offset.")})
+    location = (location or "").strip()
+    if len(location) > MAX_TEXT:
+        raise ValidationError({"location": _("At most %(n)s characters.") % {"n": MAX_TEXT}})
+
+    locked = Lot.objects.select_for_update().get(pk=lot.pk)
+    if commune_code is not None:
+        from marketplace import geo
+
+        if geo.commune_province(commune_code) is None:
+            raise ValidationError({"commune_code": _("Unknown commune.")})
+
+    if kind == Kind.CORRECTION:
+        if corrects is None:
+            raise ValidationError({"corrects": _("Choose the event this corrects.")})
+        if corrects.lot_id != locked.pk:
+            raise ValidationError(
+                {"corrects": _("A correction must name an event of the same lot.")}
+            )
+        if corrects.kind == Kind.CORRECTION:
+            raise ValidationError({"corrects": _("Correct the original event, not a correction.")})
+        cleaned = clean_details(
+            kind,
+            {"reason": (details or {}).get("reason"), "notes": (details or {}).get("notes")},
+            lot=locked,
+        )
+        # The corrected values: they replace the original's, and must be valid for its kind.
+        replacement = {k: v for k, v in (details or {}).items() if k not in ("reason", "notes")}
+        if replacement:
+            merged = {**corrects.details, **replacement}
+            merged.pop("notes", None)
+            corrected = clean_details(corrects.kind, merged, lot=locked)
+            cleaned.update({k: corrected[k] for k in replacement if k in corrected})
+    else:
+        if corrects is not None:
+            raise ValidationError({"corrects": _("Only a correction may name another event.")})
+        cleaned = clean_details(kind, details, lot=locked)
+
+    last = (
+        FarmEvent.objects.filter(lot=locked).order_by("-sequence").only("sequence", "hash").first()
+    )
+    event = FarmEvent(
+        lot=locked,
+        sequence=(last.sequence + 1) if last else 1,
+        kind=kind,
+        event_time=event_time.replace(microsecond=0),
+        event_timezone=event_timezone,
+        recorded_by=by if getattr(by, "is_authenticated", False) else None,
+        location=location,
+        commune_code=commune_code,
+        details=cleaned,
+        corrects=corrects,
+        previous_hash=last.hash if last else ZERO_HASH,
+    )
+    event.hash = compute_hash(event, lot=locked)
+    event.save()
+    caching.invalidate_lot(locked.pk)
+    transaction.on_commit(lambda: caching.invalidate_lot(locked.pk))
+    return event
+
+
+# --- Reads shared by the trace page and the farmer pages -------------------------------------
+
+
+@dataclass
+class EventRow:
+    event: FarmEvent
+    details: dict  # effective details: the original's, with later corrections applied
+    local_time: datetime  # where it happened (its recorded offset)
+    corrected_by: list  # correction events pointing at this one
+    corrects_sequence: int | None = None  # for a correction: the corrected event's number
+
+    @property
+    def lines(self):
+        """The event's own details, as the page shows them."""
+        from .display import detail_lines
+
+        return detail_lines(self.event.kind, self.event.details)
+
+
+def timeline(events) -> list[EventRow]:
+    """Events in order, each with its corrections and its details as corrected (no query:
+    everything comes from `events`)."""
+    rows = {e.pk: EventRow(e, dict(e.details), event_local_time(e), []) for e in events}
+    for event in events:
+        if event.kind == Kind.CORRECTION and event.corrects_id in rows:
+            target = rows[event.corrects_id]
+            target.corrected_by.append(event)
+            target.details.update(
+                {k: v for k, v in event.details.items() if k not in ("reason", "notes")}
+            )
+            rows[event.pk].corrects_sequence = target.event.sequence
+    return list(rows.values())
+
+
+@dataclass
+class PreHarvest:
+    input_event: FarmEvent
+    product_name: str
+    applied_on: date
+    interval_days: int
+    safe_from: date
+    harvest_event: FarmEvent | None
+    harvest_date: date | None
+    days: int | None
+    ok: bool | None  # None: not harvested yet
+
+
+def harvest_date(rows: list[EventRow]) -> date | None:
+    for row in rows:
+        if row.event.kind == Kind.HARVEST:
+            return row.local_time.date()
+    return None
+
+
+def pre_harvest_status(lot: Lot, events=None) -> list[PreHarvest]:
+    """For every input applied to the lot: the first harvest on or after the day it was
+    applied, the days between, and whether the harvest respected the pre-harvest interval
+    (harvest date ≥ applied_on + interval). Uses the values as corrected."""
+    if events is None:
+        events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
+    rows = timeline(events)
+    harvests = sorted((r for r in rows if r.event.kind == Kind.HARVEST), key=lambda r: r.local_time)
+    result = []
+    for row in rows:
+        if row.event.kind != Kind.INPUT_APPLIED:
+            continue
+        try:
+            applied_on = date.fromisoformat(row.details["applied_on"])
+            interval = int(row.details.get("pre_harvest_interval_days") or 0)
+        except (KeyError, TypeError, ValueError):
+            continue
+        harvest = next((h for h in harvests if h.local_time.date() >= applied_on), None)
+        harvested_on = harvest.local_time.date() if harvest else None
+        days = (harvested_on - applied_on).days if harvest else None
+        result.append(
+            PreHarvest(
+                input_event=row.event,
+                product_name=row.details.get("product_name", ""),
+                applied_on=applied_on,
+                interval_days=interval,
+                safe_from=applied_on + timedelta(days=interval),
+                harvest_event=harvest.event if harvest else None,
+                harvest_date=harvested_on,
+                days=days,
+                ok=None if harvest is None else days >= interval,
+            )
+        )
+    return result

@@ -1,0 +1,18 @@
+"""Included at the site root inside i18n_patterns (Vietnamese at "/", English at "/en/")."""
+
+from django.urls import path, re_path
+
+from . import views
+
+app_name = "traceability"
+urlpatterns = [
+    # Public: GS1 Digital Link (parsed by traceability.gs1, so a malformed link is a 400
+    # with a message, not a 404) and the short link printed under the QR code.
+    re_path(r"^01/(?P<rest>.*)$", views.digital_link, name="digital-link"),
+    path("t/<str:short_code>/", views.short_link, name="short"),
+    # Farmers and staff.
+    path("lo-hang/", views.my_lots, name="lots"),
+    path("lo-hang/tao/", views.create_lot, name="lot-create"),
+    path("lo-hang/<int:pk>/", views.lot_detail, name="lot"),
+    path("lo-hang/<int:pk>/su-kien/", views.add_event, name="event-add"),
+]
