@@ -54,7 +54,8 @@ browser:
 ## make lock: re-resolve pyproject.toml's pins into requirements.lock
 lock:
 	rm -rf /tmp/nongsan-lock && $(PYTHON) -m venv /tmp/nongsan-lock
-	/tmp/nongsan-lock/bin/pip install --quiet -e ".[dev]"
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > /tmp/nongsan-lock/pins.txt
+	/tmp/nongsan-lock/bin/pip install --quiet --disable-pip-version-check -r /tmp/nongsan-lock/pins.txt
 	/tmp/nongsan-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:
