@@ -199,6 +199,7 @@ class ProductListing(models.Model):
         PENDING = "pending", _("Waiting for approval")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn (recall)")
 
     product = models.OneToOneField(
         "catalogue.Product",

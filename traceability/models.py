@@ -350,3 +350,171 @@ def verify_chain(lot: Lot, events=None) -> tuple[bool, int | None]:
             return False, event.sequence
         previous = event.hash
     return True, None
+
+
+# --- Labels, scans, recalls, order lines -----------------------------------------------------
+
+
+class LabelSheet(models.Model):
+    """A printable A4 PDF of QR labels for one lot, made by a Celery task
+    (traceability.tasks.make_label_sheet), optionally with one serial number per label."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Being made")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="label_sheets", verbose_name=_("Lot")
+    )
+    size = models.CharField(_("Label size"), max_length=20)
+    count = models.PositiveIntegerField(
+        _("Number of labels"), validators=[MinValueValidator(1), MaxValueValidator(5000)]
+    )
+    serialised = models.BooleanField(_("One serial number per label"), default=False)
+    status = models.CharField(
+        _("Status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    progress = models.PositiveIntegerField(_("Labels done"), default=0)
+    file = models.FileField(_("PDF"), upload_to="labels/", blank=True)
+    error = models.TextField(_("Error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Created by"),
+    )
+    created_at = models.DateTimeField(_("Created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("Label sheet")
+        verbose_name_plural = _("Label sheets")
+
+    def __str__(self):
+        return f"{self.lot.code} × {self.count}"
+
+
+class SerialNumber(models.Model):
+    """GS1 AI 21: one printed label of a lot, /01/{GTIN}/10/{LOT}/21/{SERIAL}."""
+
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="serials", verbose_name=_("Lot")
+    )
+    serial = models.CharField(_("Serial number"), max_length=20)
+    sheet = models.ForeignKey(
+        LabelSheet,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="serials",
+        verbose_name=_("Label sheet"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Serial number")
+        verbose_name_plural = _("Serial numbers")
+        constraints = [
+            models.UniqueConstraint(fields=["lot", "serial"], name="serial_unique_per_lot"),
+        ]
+
+    def __str__(self):
+        return f"{self.lot.code}/{self.serial}"
+
+
+class Scan(models.Model):
+    """One opening of a trace page from a QR code. No IP address is stored: `visitor` is
+    a keyed hash (HMAC) that counts distinct scanners without identifying them."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="scans")
+    serial = models.ForeignKey(
+        SerialNumber, on_delete=models.CASCADE, null=True, blank=True, related_name="scans"
+    )
+    scanned_at = models.DateTimeField(_("Scanned at"))
+    language = models.CharField(_("Language"), max_length=10, blank=True)
+    province_code = models.PositiveIntegerField(_("Province"), null=True, blank=True)
+    visitor = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("Scan")
+        verbose_name_plural = _("Scans")
+        indexes = [
+            models.Index(fields=["lot", "scanned_at"], name="scan_lot_time"),
+            models.Index(fields=["serial", "scanned_at"], name="scan_serial_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.lot_id} @ {self.scanned_at:%Y-%m-%d %H:%M}"
+
+
+class Recall(models.Model):
+    """A lot taken off the market. At most one per lot; it cannot be undone."""
+
+    lot = models.OneToOneField(
+        Lot, on_delete=models.PROTECT, related_name="recall", verbose_name=_("Lot")
+    )
+    reason = models.TextField(_("Reason"))
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Recalled by"),
+    )
+    recalled_at = models.DateTimeField(_("Recalled at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Recall")
+        verbose_name_plural = _("Recalls")
+
+    def __str__(self):
+        return str(self.lot)
+
+
+class RecallNotice(models.Model):
+    """One notification of a recall to the buyer of one order: made once, sent once."""
+
+    recall = models.ForeignKey(Recall, on_delete=models.CASCADE, related_name="notices")
+    order = models.ForeignKey("order.Order", on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recall", "order"], name="recallnotice_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.recall_id} → {self.order_id}"
+
+
+class LineLot(models.Model):
+    """The lot an order line was packed from, chosen by the producer when packing."""
+
+    line = models.OneToOneField(
+        "order.Line", on_delete=models.CASCADE, related_name="trace_lot", verbose_name=_("Line")
+    )
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("Lot")
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Lot of an order line")
+        verbose_name_plural = _("Lots of order lines")
+
+    def __str__(self):
+        return f"{self.line_id} ← {self.lot_id}"

@@ -1,8 +1,8 @@
 """Included at the site root inside i18n_patterns (Vietnamese at "/", English at "/en/")."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
-from . import views
+from . import urls_epcis, urls_labels, urls_recalls, views
 
 app_name = "traceability"
 urlpatterns = [
@@ -15,4 +15,8 @@ urlpatterns = [
     path("lo-hang/tao/", views.create_lot, name="lot-create"),
     path("lo-hang/<int:pk>/", views.lot_detail, name="lot"),
     path("lo-hang/<int:pk>/su-kien/", views.add_event, name="event-add"),
+    # Labels and QR codes; scans, recalls and order lines; EPCIS export.
+    path("", include(urls_labels)),
+    path("", include(urls_recalls)),
+    path("", include(urls_epcis)),
 ]

@@ -1,0 +1,1 @@
+"""QR label sheets (filled in by the labels work)."""

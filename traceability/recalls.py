@@ -1,0 +1,1 @@
+"""Scans, recalls and order-line lots (filled in by the recalls work)."""
