@@ -476,7 +476,8 @@ def update_product(*, product, by, **changes) -> Product:
     remove_image_ids are removed.
 
     While approval is required, any real change sends the listing back to the operator
-    and hides the product until approved; saving without a change changes nothing.
+    and hides the product until approved — except a change of stock alone, which buyers
+    need to see at once; saving without a change changes nothing.
     """
     unknown = set(changes) - UPDATABLE
     if unknown:
@@ -536,6 +537,13 @@ def update_product(*, product, by, **changes) -> Product:
     if cleaned_images or removed:
         changed.append("images")
     if not changed:
+        return product
+    if changed == ["num_in_stock"] and record is not None:
+        # Stock changes daily after a harvest or a sale at the market; what buyers read
+        # (title, description, photos, price) is unchanged, so there is nothing to review
+        # and the product stays on sale.
+        record.num_in_stock = after["num_in_stock"]
+        record.save(update_fields=["num_in_stock", "date_updated"])
         return product
 
     required = approval_required()

@@ -160,6 +160,21 @@ def test_the_approval_switch(demo):
 
 
 @pytest.mark.django_db
+def test_a_stock_update_alone_keeps_an_approved_product_on_sale(demo):
+    people = users()
+    durian = Product.objects.get(upc="NS0005")
+    assert visible_to_buyers(durian)
+    listings.update_product(product=durian, by=people["farmer"], num_in_stock=7)
+    assert durian.stockrecords.get().num_in_stock == 7
+    assert visible_to_buyers(durian)
+    assert not ProductListing.objects.filter(product=durian, status="pending").exists()
+    # Anything buyers read goes back to the operator, even with a stock change beside it.
+    listings.update_product(product=durian, by=people["farmer"], num_in_stock=6, price=130000)
+    assert not visible_to_buyers(durian)
+    assert durian.stockrecords.get().num_in_stock == 6
+
+
+@pytest.mark.django_db
 def test_only_the_operator_may_review_in_the_services(demo):
     people = users()
     listing = new_listing(people["farmer"])
