@@ -40,6 +40,11 @@ if not DEBUG and (
 if not SECRET_KEY:
     SECRET_KEY = "dev-secret-key-not-for-production"
 
+# --- Personal data of farmers (Law 91/2025; farmers onboarding) ---------------------------
+# (owned by the farmers onboarding work: keys for CCCD encryption and lookup, SMS sender)
+
+# -------------------------------------------------------------------------------------------
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
