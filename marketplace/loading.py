@@ -7,6 +7,7 @@ from oscar.core.loading import default_class_loader
 
 OVERRIDES = {
     ("catalogue.views", "ProductDetailView"): "marketplace.product_views",
+    ("shipping.repository", "Repository"): "marketplace.shipping",
 }
 
 

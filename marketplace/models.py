@@ -252,6 +252,12 @@ class MarketplaceSettings(models.Model):
     require_listing_approval = models.BooleanField(
         _("New or changed products wait for operator approval"), default=True
     )
+    free_shipping_threshold = models.PositiveIntegerField(
+        _("Free delivery from (đồng)"),
+        null=True,
+        blank=True,
+        help_text=_("Baskets worth at least this much are delivered free. Empty: never."),
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
