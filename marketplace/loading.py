@@ -8,12 +8,19 @@ from oscar.core.loading import default_class_loader
 OVERRIDES = {
     ("catalogue.views", "ProductDetailView"): "marketplace.product_views",
     ("shipping.repository", "Repository"): "marketplace.shipping",
+    ("checkout.forms", "ShippingAddressForm"): "marketplace.address_forms",
 }
 
 
 def class_loader(module_label, classnames, module_prefix):
-    modules = {OVERRIDES.get((module_label, name)) for name in classnames}
-    if len(modules) == 1 and None not in modules:
-        module = import_module(modules.pop())
-        return [getattr(module, name) for name in classnames]
-    return default_class_loader(module_label, classnames, module_prefix)
+    """Each requested class from its override module when it has one, the rest from
+    Oscar's loader (one call may ask for several classes of one module)."""
+    if not any((module_label, name) in OVERRIDES for name in classnames):
+        return default_class_loader(module_label, classnames, module_prefix)
+    rest = [name for name in classnames if (module_label, name) not in OVERRIDES]
+    defaults = dict(zip(rest, default_class_loader(module_label, rest, module_prefix), strict=True))
+    found = []
+    for name in classnames:
+        module = OVERRIDES.get((module_label, name))
+        found.append(getattr(import_module(module), name) if module else defaults[name])
+    return found
