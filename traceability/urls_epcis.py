@@ -1,3 +1,14 @@
 """URLs of the epcis pages, included by traceability/urls.py (namespace traceability)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views_epcis
+
+urlpatterns = [
+    path("lo-hang/<int:pk>/epcis/", views_epcis.lot_epcis, name="lot-epcis"),
+    path(
+        "lo-hang/nha-san-xuat/<int:pk>/epcis/",
+        views_epcis.producer_epcis,
+        name="producer-epcis",
+    ),
+]
