@@ -9,6 +9,7 @@ OVERRIDES = {
     ("catalogue.views", "ProductDetailView"): "marketplace.product_views",
     ("shipping.repository", "Repository"): "marketplace.shipping",
     ("checkout.forms", "ShippingAddressForm"): "marketplace.address_forms",
+    ("order.utils", "OrderCreator"): "marketplace.orders",
 }
 
 

@@ -1,0 +1,54 @@
+"""Order placement that never oversells.
+
+Oscar's OrderCreator allocates stock with ``num_allocated = num_allocated + n`` and does
+not look at what is left, so two buyers of the last durian both get an order. Here the
+stock records of the basket are locked (SELECT … FOR UPDATE, in primary-key order so that
+concurrent placements cannot deadlock) and checked inside the same transaction that
+creates the order and allocates the stock; a basket asking for more than is left raises
+UnableToPlaceOrder with a message naming the product, and Oscar's checkout shows it on
+the preview page with the basket intact.
+"""
+
+from collections import Counter
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from oscar.apps.order.exceptions import UnableToPlaceOrder
+from oscar.apps.order.utils import OrderCreator as OscarOrderCreator
+from oscar.core.loading import get_model
+
+StockRecord = get_model("partner", "StockRecord")
+
+
+def lock_and_check_stock(basket) -> None:
+    """Lock the basket's stock records and refuse if any has too little left. Must run
+    inside a transaction (the lock lasts until it ends)."""
+    wanted = Counter()
+    titles = {}
+    for line in basket.all_lines():
+        if line.stockrecord_id is None:
+            continue
+        if not line.product.get_product_class().track_stock:
+            continue
+        wanted[line.stockrecord_id] += line.quantity
+        titles[line.stockrecord_id] = line.product.get_title()
+    if not wanted:
+        return
+    records = StockRecord.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    for record in records:
+        left = (record.num_in_stock or 0) - (record.num_allocated or 0)
+        if wanted[record.pk] > left:
+            if left <= 0:
+                message = _("“%(title)s” has just sold out. Remove it from your basket.")
+            else:
+                message = _(
+                    "Only %(left)s of “%(title)s” are left: lower the quantity in your basket."
+                )
+            raise UnableToPlaceOrder(message % {"title": titles[record.pk], "left": left})
+
+
+class OrderCreator(OscarOrderCreator):
+    def place_order(self, basket, *args, **kwargs):
+        with transaction.atomic():
+            lock_and_check_stock(basket)
+            return super().place_order(basket, *args, **kwargs)
