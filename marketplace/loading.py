@@ -10,6 +10,8 @@ OVERRIDES = {
     ("shipping.repository", "Repository"): "marketplace.shipping",
     ("checkout.forms", "ShippingAddressForm"): "marketplace.address_forms",
     ("order.utils", "OrderCreator"): "marketplace.orders",
+    ("checkout.views", "PaymentDetailsView"): "marketplace.payments.checkout",
+    ("checkout.views", "ThankYouView"): "marketplace.payments.checkout",
 }
 
 

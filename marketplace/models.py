@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -258,6 +259,27 @@ class MarketplaceSettings(models.Model):
         blank=True,
         help_text=_("Baskets worth at least this much are delivered free. Empty: never."),
     )
+    cod_max_amount = models.PositiveIntegerField(
+        _("Cash on delivery up to (đồng)"),
+        null=True,
+        blank=True,
+        help_text=_("Orders above this amount cannot be paid on delivery. Empty: no limit."),
+    )
+    bank_bin = models.CharField(
+        _("Bank (BIN)"),
+        max_length=6,
+        blank=True,
+        validators=[RegexValidator(r"^\d{6}$", _("A bank BIN has 6 digits."))],
+        help_text=_("The 6-digit NAPAS code of the marketplace's bank, e.g. 970436."),
+    )
+    bank_name = models.CharField(_("Bank name"), max_length=100, blank=True)
+    bank_account_number = models.CharField(
+        _("Account number"),
+        max_length=19,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9A-Za-z]{1,19}$", _("Letters and digits only."))],
+    )
+    bank_account_name = models.CharField(_("Account holder"), max_length=100, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -266,6 +288,10 @@ class MarketplaceSettings(models.Model):
 
     def __str__(self):
         return str(self._meta.verbose_name)
+
+    @property
+    def vietqr_ready(self) -> bool:
+        return bool(self.bank_bin and self.bank_account_number and self.bank_account_name)
 
     @classmethod
     def load(cls) -> "MarketplaceSettings":
