@@ -2,8 +2,10 @@
 
 Three layers, so that a warm request makes no SQL query at all:
 - a mapping from the way a lot is addressed (short code, or GTIN-14 + lot code) to its pk;
-- the head of the lot's chain (the last event's hash), deleted whenever an event is
-  appended (services.record_event) or the chain is found broken (verify_traces);
+- the head of the lot's chain (the last event's hash, plus "-recalled" once the lot is
+  recalled: views.trace_head), deleted whenever an event is appended
+  (services.record_event), the chain is found broken (verify_traces) or the lot is
+  recalled (recalls.recall_lot, on commit);
 - the rendered page, keyed by lot pk + chain head + language (+ host, for absolute URLs),
   so a new event, which changes the head, yields a new page without explicit purging.
 """

@@ -27,19 +27,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from oscar.core.loading import get_model
 
+from marketplace import geo
 from marketplace.models import Certificate
 
-from . import caching, services
+from . import caching, scans, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
-from .models import SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot, verify_chain
+from .models import LOT_CODE_RE, SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot, verify_chain
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
 StockRecord = get_model("partner", "StockRecord")
 
 CACHE_CONTROL = "public, max-age=300"
+# A serialised label's page carries its own scan count: never shared by caches.
+SERIAL_CACHE_CONTROL = "private, no-cache"
+LOT_RELATED = ("product", "producer__partner", "recall")
 PAGE_SIZE = 20
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 
@@ -97,28 +101,43 @@ def digital_link(request, rest=""):
         request,
         mapping_key=caching.digital_link_key(link.gtin14, link.lot),
         queryset=Lot.objects.filter(code=link.lot, product__upc__in=candidates),
+        serial=link.serial,
     )
 
 
 @transaction.non_atomic_requests
 @require_safe
-def short_link(request, short_code):
+def short_link(request, short_code, serial=None):
+    """/t/{CODE}/, and /t/{CODE}/{SERIAL}/ for a serialised label."""
     code = short_code.upper()
     if not SHORT_CODE_RE.match(code):
+        return _not_found()
+    if serial is not None and not LOT_CODE_RE.match(serial):
         return _not_found()
     return _trace(
         request,
         mapping_key=caching.short_key(code),
         queryset=Lot.objects.filter(short_code=code),
+        serial=serial,
     )
 
 
-def _trace(request, *, mapping_key, queryset):
-    """The trace page of the lot `queryset` finds. Warm: no SQL query at all."""
+def trace_head(lot, events) -> str:
+    """What the cached page depends on besides the lot's fixed fields: the chain's last
+    hash, and whether the lot is recalled (so a recall changes the page and its ETag)."""
+    head = events[-1].hash if events else ZERO_HASH
+    if getattr(lot, "recall", None) is not None:
+        head += "-recalled"
+    return head
+
+
+def _trace(request, *, mapping_key, queryset, serial=None):
+    """The trace page of the lot `queryset` finds. Warm: no SQL query at all (a serial
+    adds one aggregate query). A GET answered with the page is recorded as a scan."""
     lot = events = None
     lot_pk = cache.get(mapping_key)
     if lot_pk is None:
-        lot = queryset.select_related("product", "producer__partner").first()
+        lot = queryset.select_related(*LOT_RELATED).first()
         if lot is None:
             return _not_found()
         lot_pk = lot.pk
@@ -129,7 +148,7 @@ def _trace(request, *, mapping_key, queryset):
         if lot is None:
             return _not_found()
         events = _load_events(lot)
-        head = events[-1].hash if events else ZERO_HASH
+        head = trace_head(lot, events)
         cache.set(caching.head_key(lot_pk), head, caching.HEAD_TIMEOUT)
 
     language = get_language() or settings.LANGUAGE_CODE
@@ -140,13 +159,19 @@ def _trace(request, *, mapping_key, queryset):
             return _not_found()
         return redirect(lot.product.get_absolute_url())
     variant = "linkset" if link_type == "all" else "html"
+    visitor = serial_info = None
+    if serial is not None:
+        visitor = scans.visitor_hash(request)
+        serial_info = scans.serial_scans(lot_pk, serial, visitor)
+        if serial_info is None:
+            return _not_found()
     etag = '"{}"'.format(
         hashlib.sha256(
             f"{lot_pk}:{head}:{language}:{variant}:{request.get_host()}".encode()
         ).hexdigest()[:32]
     )
-    if _matches(request.headers.get("If-None-Match", ""), etag):
-        return _with_headers(HttpResponseNotModified(), etag)
+    if serial_info is None and _matches(request.headers.get("If-None-Match", ""), etag):
+        return _with_headers(HttpResponseNotModified(), etag)  # not a scan
 
     key = caching.page_key(lot_pk, head, f"{language}-{variant}", request.get_host())
     body = cache.get(key)
@@ -164,8 +189,18 @@ def _trace(request, *, mapping_key, queryset):
     if variant == "linkset":
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
     else:
-        response = HttpResponse(body)
+        response = HttpResponse(scans.inject_serial(body, serial_info))
+        if request.method == "GET":
+            scans.schedule_scan(
+                lot_id=lot_pk,
+                serial_id=serial_info.serial_id if serial_info else None,
+                language=language,
+                visitor=visitor or scans.visitor_hash(request),
+            )
     response["Content-Language"] = language
+    if serial_info is not None:
+        response["Cache-Control"] = SERIAL_CACHE_CONTROL
+        return response
     return _with_headers(response, etag)
 
 
@@ -185,7 +220,7 @@ def _with_headers(response, etag):
 
 
 def _load_lot(lot_pk, mapping_key):
-    lot = Lot.objects.select_related("product", "producer__partner").filter(pk=lot_pk).first()
+    lot = Lot.objects.select_related(*LOT_RELATED).filter(pk=lot_pk).first()
     if lot is None:
         cache.delete(mapping_key)
     return lot
@@ -316,6 +351,9 @@ def render_trace_page(request, lot, events, language) -> str:
         "other_language": "en" if language == "vi" else "vi",
         "other_language_url": links["short"]["en" if language == "vi" else "vi"],
         "ld_json": _ld_json(ld),
+        "recall": getattr(lot, "recall", None),
+        "province_choices": geo.province_choices(),
+        "serial_marker": scans.SERIAL_MARKER,
         "INPUT_APPLIED": FarmEvent.Kind.INPUT_APPLIED,
         "CORRECTION": FarmEvent.Kind.CORRECTION,
     }

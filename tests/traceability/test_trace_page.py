@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from traceability import services
-from traceability.models import FarmEvent, Lot
+from traceability.models import FarmEvent, Lot, SerialNumber
 
 from .conftest import GTIN13
 
@@ -24,8 +24,11 @@ def test_gtin13_and_gtin14_links_show_the_lot(client, gtin_lot):
             html = response.content.decode()
             assert "Sầu riêng Ri6 Krông Pắc" in html
             assert "Hộ ông Nguyễn Văn Hùng" in html
-    # A serial number after the lot resolves to the lot too.
+    # A serial number of the lot resolves to the lot too; one the lot never printed is a 404
+    # (tests/traceability/test_scans.py has the rest).
+    SerialNumber.objects.create(lot=gtin_lot, serial="0001")
     assert client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0001/").status_code == 200
+    assert client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0002/").status_code == 404
 
 
 CHECK_DIGIT = "The last digit (check digit) of the product code (GTIN) is wrong."
@@ -144,9 +147,15 @@ def test_the_pre_harvest_flag_is_shown_only_for_the_violating_lot(client, traces
 def test_budget_size_no_javascript_and_http_caching(
     client, gtin_lot, django_assert_max_num_queries, django_assert_num_queries
 ):
+    # Every page view below is a scan: traceability.scans sends it to the Celery task
+    # `traceability.record_scan` with .delay(). In production the broker takes it and the
+    # request makes no query for it; here tasks run eagerly, so its single INSERT runs
+    # inside the request and is counted below as the "+ 1" (and asserted to be that).
+    # test_scans.py proves the 0-query warm page with the task sent to a broker.
     url = f"/t/{gtin_lot.short_code}/"
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(4 + 1) as queries:
         cold = client.get(url)
+    assert 'INSERT INTO "traceability_scan"' in queries.captured_queries[-1]["sql"]
     assert cold.status_code == 200
     html = cold.content.decode()
     assert len(cold.content) <= 30_000
@@ -156,16 +165,17 @@ def test_budget_size_no_javascript_and_http_caching(
     etag = cold["ETag"]
     assert etag.startswith('"') and len(etag) > 10
 
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(0 + 1) as queries:  # the scan's INSERT only
         warm = client.get(url)
+    assert 'INSERT INTO "traceability_scan"' in queries.captured_queries[0]["sql"]
     assert warm.content == cold.content and warm["ETag"] == etag
-    with django_assert_num_queries(1):  # only the GS1 link → lot mapping is new
+    with django_assert_num_queries(1 + 1):  # only the GS1 link → lot mapping is new
         client.get(f"/01/{GTIN13}/10/DEMO-NS0005/")
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(0 + 1):
         dl_warm = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/")
     assert dl_warm.status_code == 200
 
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(0):  # a 304 is not a scan
         not_modified = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert not_modified.status_code == 304 and not_modified.content == b""
     assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
