@@ -282,6 +282,8 @@ DEMO_SEEDERS = [
     "marketplace.demo_certificates.seed",
     "farmers.demo.seed",
     "traceability.demo.seed",
+    "traceability.labels.seed_demo",
+    "traceability.recalls.seed_demo",
 ]
 
 # In development WhiteNoise serves straight from the apps' static folders.
