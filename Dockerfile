@@ -33,8 +33,8 @@ COPY templates ./templates
 COPY static ./static
 COPY locale ./locale
 COPY locale_oscar ./locale_oscar
-RUN mkdir -p /app/media /app/var /app/staticfiles \
-    && chown app:app /app/media /app/var /app/staticfiles
+RUN mkdir -p /app/media /app/private /app/var /app/staticfiles \
+    && chown app:app /app/media /app/private /app/var /app/staticfiles
 
 USER app
 

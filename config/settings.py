@@ -42,6 +42,27 @@ if not SECRET_KEY:
 
 # --- Personal data of farmers (Law 91/2025; farmers onboarding) ---------------------------
 # (owned by the farmers onboarding work: keys for CCCD encryption and lookup, SMS sender)
+# CCCD numbers are encrypted and looked up by a keyed hash, both derived from this key.
+# Changing it makes the stored numbers unreadable: keep it with the database backups.
+PERSONAL_DATA_KEY = env.str("PERSONAL_DATA_KEY", default="")
+_DEV_PERSONAL_DATA_KEY = "dev-personal-data-key-not-for-production"
+if not DEBUG and (
+    len(PERSONAL_DATA_KEY) < 32
+    or PERSONAL_DATA_KEY in INSECURE_SECRET_KEYS | {_DEV_PERSONAL_DATA_KEY}
+):
+    raise ImproperlyConfigured(
+        "PERSONAL_DATA_KEY is missing or too short, and DEBUG is off. It encrypts citizen "
+        "ID numbers (Law 91/2025). Set it to a random string of 50+ characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'. "
+        "For local development set DEBUG=1 instead (make run does)."
+    )
+if not PERSONAL_DATA_KEY:
+    PERSONAL_DATA_KEY = _DEV_PERSONAL_DATA_KEY
+PRODUCTION_ENV_VARS = (*PRODUCTION_ENV_VARS, "PERSONAL_DATA_KEY")
+# ID photos and member documents: never under MEDIA_ROOT, served only by a checked view.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
+# Who delivers activation codes: farmers.senders.ConsoleSender (log), LocmemSender (tests).
+ACTIVATION_SENDER = env.str("ACTIVATION_SENDER", default="farmers.senders.ConsoleSender")
 
 # -------------------------------------------------------------------------------------------
 

@@ -8,12 +8,14 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ.setdefault("PERSONAL_DATA_KEY", "test-personal-data-key-" + "x" * 40)
 
 from .settings import *  # noqa: E402,F403
 from .settings import STORAGES  # noqa: E402
 
 _TMP = tempfile.mkdtemp(prefix="nongsan-test-")
 MEDIA_ROOT = os.path.join(_TMP, "media")
+PRIVATE_MEDIA_ROOT = os.path.join(_TMP, "private")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     **STORAGES,

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.staff_home, name="staff-home"),
     path("", include("farmers.urls_certificates")),
     path("", include("farmers.urls_listings")),
+    path("", include("farmers.urls_members")),
 ]

@@ -32,6 +32,7 @@ def test_ping_goes_through_redis_to_a_real_worker(redis_url, tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
         "SECRET_KEY": "worker-test-" + "s" * 40,
+        "PERSONAL_DATA_KEY": "worker-test-personal-data-" + "p" * 40,
         "REDIS_URL": redis_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}",
         "ALLOWED_HOSTS": "localhost",

@@ -262,6 +262,32 @@ def test_media_is_on_a_named_volume_shared_by_web_and_worker_at_media_root(compo
     assert len(volumes) == 1, f"web and worker mount different media volumes: {volumes}"
 
 
+def test_private_member_documents_are_on_their_own_volume_outside_media(compose):
+    """ID photos live under PRIVATE_MEDIA_ROOT: a named volume shared by web and worker,
+    never inside MEDIA_ROOT (which a proxy may serve)."""
+    services = compose["services"]
+    volumes = set()
+    for name in ("web", "worker"):
+        env = service_env(services[name])
+        private, media = PurePosixPath(env["PRIVATE_MEDIA_ROOT"]), PurePosixPath(env["MEDIA_ROOT"])
+        assert not private.is_relative_to(media) and not media.is_relative_to(private)
+        mounts = named_volume_mounts(services[name], compose)
+        assert str(private) in mounts, f"{name}: no named volume at PRIVATE_MEDIA_ROOT"
+        volumes.add(mounts[str(private)])
+    assert len(volumes) == 1 and volumes != {
+        named_volume_mounts(services["web"], compose)[
+            str(PurePosixPath(service_env(services["web"])["MEDIA_ROOT"]))
+        ]
+    }
+
+
+def test_production_requires_the_personal_data_key(compose):
+    assert "PERSONAL_DATA_KEY" in settings.PRODUCTION_ENV_VARS
+    assert settings_env_reads()["PERSONAL_DATA_KEY"] is True  # a default for DEBUG=1 only
+    for name in APP_SERVICES:
+        assert ":?" in service_env(compose["services"][name])["PERSONAL_DATA_KEY"]
+
+
 # --- Dockerfile ----------------------------------------------------------------------------
 
 
@@ -300,7 +326,11 @@ def test_docker_compose_config_accepts_the_file():
     result = subprocess.run(
         [docker, "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
         cwd=ROOT,
-        env={**os.environ, "SECRET_KEY": "compose-config-check-" + "k" * 40},
+        env={
+            **os.environ,
+            "SECRET_KEY": "compose-config-check-" + "k" * 40,
+            "PERSONAL_DATA_KEY": "compose-config-check-" + "p" * 40,
+        },
         capture_output=True,
         text=True,
         timeout=60,

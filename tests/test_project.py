@@ -22,7 +22,11 @@ def test_models_and_migrations_agree():
 
 def _start_django(**env):
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    clean.update(DJANGO_SETTINGS_MODULE="config.settings", **env)
+    clean.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PERSONAL_DATA_KEY="test-personal-data-key-" + "p" * 40,
+        **env,
+    )
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=ROOT,
