@@ -40,3 +40,9 @@ def page_key(lot_pk: int, head: str, language: str, host: str) -> str:
 
 def invalidate_lot(lot_pk: int) -> None:
     cache.delete(head_key(lot_pk))
+
+
+def fast_key(host: str, path: str) -> str:
+    """The finished response for a trace page URL (traceability.middleware)."""
+    digest = hashlib.sha256(f"{host}\n{path}".encode()).hexdigest()[:40]
+    return f"trace:fast:{digest}"

@@ -16,9 +16,12 @@
   visitor's latest scan of the lot.
 """
 
+import atexit
 import hashlib
 import hmac
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,12 +89,74 @@ def record_scan(lot_id, serial_id, language, visitor, scanned_at):
     )
 
 
-def schedule_scan(*, lot_id, serial_id, language, visitor) -> None:
-    """Send the scan to Celery. A broker outage must not break the trace page."""
+def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False) -> None:
+    """Send the scan to Celery. A broker outage must not break the trace page.
+
+    With `batch` (the cached-page shortcut in traceability.middleware, where handing each
+    scan to the broker would cost more than serving the page), scans of a lot page are
+    collected in the worker process and sent as one task of up to BATCH_SIZE scans, at
+    the latest BATCH_SECONDS after the first, and when the process exits. Lot scan
+    statistics then lag by those seconds; serial labels (whose counterfeit warning reads
+    the count) are never batched. With eager tasks (tests, `make run`) nothing is batched.
+    """
+    item = (lot_id, serial_id, language, visitor, timezone.now().isoformat())
+    if not batch or settings.CELERY_TASK_ALWAYS_EAGER:
+        _send(record_scan, *item)
+        return
+    with _lock:
+        if not _buffer:
+            _buffer_started[0] = time.monotonic()
+        _buffer.append(item)
+        due = len(_buffer) >= BATCH_SIZE or (time.monotonic() - _buffer_started[0] >= BATCH_SECONDS)
+        items = _take() if due else None
+    if items:
+        _send(record_scans, items)
+
+
+BATCH_SIZE = 50
+BATCH_SECONDS = 2.0
+_buffer: list = []
+_buffer_started = [0.0]
+_lock = threading.Lock()
+
+
+def _take() -> list:
+    items = list(_buffer)
+    _buffer.clear()
+    return items
+
+
+def flush_scans() -> None:
+    """Send what the process has collected (called at exit, and by tests)."""
+    with _lock:
+        items = _take()
+    if items:
+        _send(record_scans, items)
+
+
+atexit.register(flush_scans)
+
+
+def _send(task, *args) -> None:
     try:
-        record_scan.delay(lot_id, serial_id, language, visitor, timezone.now().isoformat())
+        task.delay(*args)
     except Exception:  # noqa: BLE001 - counting a scan is never worth an error page
-        logger.warning("could not record a scan of lot %s", lot_id, exc_info=True)
+        logger.warning("could not record scans (%s)", task.name, exc_info=True)
+
+
+@shared_task(name="traceability.record_scans", ignore_result=True)
+def record_scans(items):
+    """Many scans in one INSERT: items of (lot_id, serial_id, language, visitor, time)."""
+    Scan.objects.bulk_create(
+        Scan(
+            lot_id=lot_id,
+            serial_id=serial_id,
+            scanned_at=datetime.fromisoformat(scanned_at),
+            language=(language or "")[:10],
+            visitor=visitor,
+        )
+        for lot_id, serial_id, language, visitor, scanned_at in items
+    )
 
 
 # --- Serialised labels ------------------------------------------------------------------------

@@ -201,6 +201,9 @@ def _trace(request, *, mapping_key, queryset, serial=None):
     if serial_info is not None:
         response["Cache-Control"] = SERIAL_CACHE_CONTROL
         return response
+    if variant == "html" and request.method == "GET":
+        # traceability.middleware keeps the finished page for the next scans of this URL.
+        response.trace_page = (lot_pk, head, etag, language)
     return _with_headers(response, etag)
 
 

@@ -1,0 +1,342 @@
+"""Trace page under gunicorn: requests per second warm and cold, beside a static file.
+
+Run by `make bench` (scripts/bench.sh) with DATABASE_URL and MEDIA_ROOT set: migrates and
+seeds the demo data, then serves the app with gunicorn (2 sync workers, DEBUG off, a
+generated SECRET_KEY) and measures, with a fixed number of requests from a few client
+threads (http.client, one connection a request, as a phone scanning a label opens one):
+
+(a) the demo lot's trace page (/t/{CODE}/) with the cache warm;
+(b) the same page cold: a second gunicorn whose cache is Django's DummyCache, so every
+    request misses every layer (lot mapping, chain head, rendered page) and runs the
+    whole cold path, queries and rendering included;
+(c) a static file of exactly the page's size, served by WhiteNoise in the same gunicorn
+    as (a) (written to a throw-away STATIC_ROOT, removed afterwards);
+(d) when Redis answers at 127.0.0.1:6379: (a) again as in production, REDIS_URL (database
+    14) as the cache shared by the workers and as the Celery broker;
+(e) (a) again with Celery tasks run eagerly (the embedded default of `make run`): every
+    page view then INSERTs its scan record inside the request.
+
+Every page view is a scan (traceability.scans): in production it is handed to the Celery
+broker and the request makes no SQL query. (a)-(c) do the same with Celery's in-memory
+broker (CELERY_TASK_ALWAYS_EAGER=0, CELERY_BROKER_URL=memory://), so they measure the page
+and not the broker; (d) pays the real Redis round trips, (e) the embedded default's INSERT.
+
+The default cache (no REDIS_URL) is LocMemCache: per worker process, so each worker
+warms its own copy. Query counts cold and warm are measured in-process with
+CaptureQueriesContext against the same view, with tasks sent to the broker (and, in
+brackets, with eager tasks). The client runs on the same machine as gunicorn and competes
+with it for the CPUs, which lowers all figures alike.
+
+Environment: BENCH_TRACE_REQUESTS (default 1000), BENCH_TRACE_THREADS (default 8).
+"""
+
+import contextlib
+import http.client
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+N = int(os.environ.get("BENCH_TRACE_REQUESTS", "1000"))
+THREADS = int(os.environ.get("BENCH_TRACE_THREADS", "8"))
+WORKERS = 2
+REDIS_URL = "redis://127.0.0.1:6379/14"
+LOT_CODE = "DEMO-NS0005"
+
+COLD_SETTINGS = '''"""bench/trace.py only: the app's settings with a cache that never hits."""
+from config.settings import *  # noqa: F403
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Accept-Language": "vi"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class Server:
+    """A gunicorn we start, and stop, ourselves."""
+
+    def __init__(self, workdir: str, *, static_root: str, extra_env: dict, name: str):
+        self.port = free_port()
+        self.log_path = os.path.join(workdir, f"gunicorn-{name}.log")
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DEBUG")}
+        env.update(
+            {
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                # Required with DEBUG off (encrypts citizen IDs; unused by these pages).
+                "PERSONAL_DATA_KEY": secrets.token_urlsafe(50),
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "STATIC_ROOT": static_root,
+                "LOG_LEVEL": "WARNING",
+                "SECURE_COOKIES": "0",
+            }
+        )
+        env.update(extra_env)
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                gunicorn,
+                "config.wsgi",
+                "-w",
+                str(WORKERS),
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_for(self, path: str, timeout: float = 60) -> bytes:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                status, body = get(self.port, path)
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if status == 200:
+                return body
+            time.sleep(0.2)
+        self.stop()
+        with open(self.log_path, "rb") as log:
+            sys.stderr.write(log.read().decode("utf-8", "replace")[-3000:])
+        raise SystemExit(f"gunicorn did not serve {path} (see the log above)")
+
+    def reload(self):
+        """Restart the workers (SIGHUP): WhiteNoise lists STATIC_ROOT when a worker starts."""
+        self.process.send_signal(signal.SIGHUP)
+        time.sleep(2)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def load(port: int, path: str, n: int, threads: int) -> tuple[float, int]:
+    """Send `n` GETs from `threads` threads; return (requests per second, failures)."""
+    lock = threading.Lock()
+    remaining = [n]
+    failures = [0]
+
+    def worker():
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            try:
+                status, _body = get(port, path)
+            except OSError:
+                status = 0
+            if status != 200:
+                with lock:
+                    failures[0] += 1
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    start = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    return n / elapsed, failures[0]
+
+
+def query_counts(path: str, *, eager: bool) -> tuple[int, int]:
+    from config.celery import app
+
+    app.conf.task_always_eager = eager
+    app.conf.broker_url = "memory://"
+    client = Client()
+    cache.clear()
+    reset_queries()
+    with CaptureQueriesContext(connection) as cold:
+        assert client.get(path).status_code == 200
+    cold_count = len(cold)
+    with CaptureQueriesContext(connection) as warm:
+        assert client.get(path).status_code == 200
+    return cold_count, len(warm)
+
+
+def _drop_queued_scans():
+    """(d) queued one scan message per request in Redis database 14 (no worker runs
+    here): remove that queue, and only it."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete("celery")
+    client.close()
+
+
+def main():
+    from traceability.models import Lot
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    # Demo seeding also prints its console SMS and e-mails: keep them out of the results.
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        call_command("seed_demo", force=True, stdout=devnull)
+    lot = Lot.objects.get(code=LOT_CODE)
+    path = f"/t/{lot.short_code}/"
+    cold_queries, warm_queries = query_counts(path, eager=False)
+    cold_eager, warm_eager = query_counts(path, eager=True)
+    vendor = connection.vendor
+    connections.close_all()
+
+    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="bench-trace-", dir=os.path.join(ROOT, "var"))
+    static_root = os.path.join(workdir, "static")
+    os.makedirs(static_root)
+    with open(os.path.join(workdir, "bench_trace_settings.py"), "w") as f:
+        f.write(COLD_SETTINGS)
+    servers = []
+    rows = []
+    try:
+        broker = {"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"}
+        warm = Server(workdir, static_root=static_root, extra_env=broker, name="warm")
+        servers.append(warm)
+        page = warm.wait_for(path)
+        # A static file of exactly the page's size, then new workers that list it.
+        static_name = "bench-trace.html"
+        with open(os.path.join(static_root, static_name), "wb") as f:
+            f.write(b"<!doctype html>" + b"x" * (len(page) - 15))
+        warm.reload()
+        static = warm.wait_for(f"/static/{static_name}")
+        assert len(static) == len(page), (len(static), len(page))
+
+        for _ in range(50 * WORKERS):  # every worker's own LocMemCache
+            get(warm.port, path)
+        rows.append(("(a) trace page, warm", *load(warm.port, path, N, THREADS)))
+        rows.append(
+            ("(c) static file, same size", *load(warm.port, f"/static/{static_name}", N, THREADS))
+        )
+        warm.stop()
+
+        cold = Server(
+            workdir,
+            static_root=static_root,
+            extra_env={
+                **broker,
+                "DJANGO_SETTINGS_MODULE": "bench_trace_settings",
+                "PYTHONPATH": os.pathsep.join([workdir, ROOT]),
+            },
+            name="cold",
+        )
+        servers.append(cold)
+        cold.wait_for(path)
+        rows.insert(1, ("(b) trace page, cold", *load(cold.port, path, N, THREADS)))
+        cold.stop()
+
+        if reachable("127.0.0.1", 6379):
+            redis = Server(
+                workdir, static_root=static_root, extra_env={"REDIS_URL": REDIS_URL}, name="redis"
+            )
+            servers.append(redis)
+            redis.wait_for(path)
+            for _ in range(20):
+                get(redis.port, path)
+            rows.append(("(d) trace page, warm, Redis", *load(redis.port, path, N, THREADS)))
+            redis.stop()
+            _drop_queued_scans()
+
+        eager = Server(
+            workdir,
+            static_root=static_root,
+            extra_env={"CELERY_TASK_ALWAYS_EAGER": "1"},
+            name="eager",
+        )
+        servers.append(eager)
+        eager.wait_for(path)
+        for _ in range(20):
+            get(eager.port, path)
+        rows.append(("(e) trace page, warm, eager", *load(eager.port, path, N, THREADS)))
+        eager.stop()
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    rps = {name[:3]: value for name, value, _failures in rows}
+    print(
+        f"trace page under gunicorn ({WORKERS} sync workers, DEBUG off) on {vendor}: "
+        f"lot {LOT_CODE} {path}, {N} requests x {THREADS} client threads each"
+    )
+    print(f"page {len(page):,} bytes; static file {len(static):,} bytes (WhiteNoise)")
+    print(
+        f"queries (in-process, CaptureQueriesContext): cold {cold_queries} (budget 4), "
+        f"warm {warm_queries} (budget 0); with eager tasks cold {cold_eager}, "
+        f"warm {warm_eager} (+1: the scan's INSERT)"
+    )
+    print(
+        "cache: (a)(c)(e) LocMemCache, one per worker; (b) DummyCache, every layer misses; "
+        f"(d) Redis {REDIS_URL}" + ("" if "(d)" in rps else " (not reachable: skipped)")
+    )
+    print(f"{'what':<30} {'req/s':>9} {'failed':>7}")
+    for name, value, failures in rows:
+        print(f"{name:<30} {value:>9.1f} {failures:>7}")
+    ratio = rps["(a)"] / rps["(c)"]
+    print(
+        f"warm/static ratio {ratio:.2f} (target >= 0.8){'' if ratio >= 0.8 else '  BELOW TARGET'}"
+    )
+    print(f"cold/warm ratio {rps['(b)'] / rps['(a)']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

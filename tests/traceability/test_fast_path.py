@@ -1,0 +1,135 @@
+"""Cached trace pages are answered before the rest of the middleware (sessions, locale,
+auth, basket, URL resolving), and never outlive a change of the lot."""
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from traceability import caching, recalls, views
+from traceability.models import FarmEvent, Scan
+
+from .conftest import GTIN13
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def view_calls(monkeypatch):
+    calls = []
+    original = views._trace
+
+    def counting(request, **kwargs):
+        calls.append(request.path)
+        return original(request, **kwargs)
+
+    monkeypatch.setattr(views, "_trace", counting)
+    return calls
+
+
+def test_a_warm_page_skips_the_view_and_is_byte_identical(client, gtin_lot, view_calls):
+    url = f"/t/{gtin_lot.short_code}/"
+    first = client.get(url)
+    assert view_calls == [url]
+    second = client.get(url)
+    assert view_calls == [url]  # answered by traceability.middleware
+    assert second.status_code == 200
+    assert second.content == first.content
+    for header in ("ETag", "Cache-Control", "Content-Language", "Content-Type"):
+        assert second[header] == first[header]
+    assert "sessionid" not in second.cookies and "csrftoken" not in second.cookies
+    # Each opening is still a scan; a 304 is not.
+    assert Scan.objects.filter(lot=gtin_lot).count() == 2
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert Scan.objects.filter(lot=gtin_lot).count() == 2
+
+
+def test_each_language_and_link_form_is_kept_apart(client, gtin_lot, view_calls):
+    vi_page = client.get(f"/t/{gtin_lot.short_code}/")
+    en_page = client.get(f"/en/t/{gtin_lot.short_code}/")
+    dl = f"/01/{GTIN13}/10/DEMO-NS0005"
+    client.get(dl)
+    assert len(view_calls) == 3
+    assert client.get(f"/en/t/{gtin_lot.short_code}/").content == en_page.content
+    assert client.get(f"/t/{gtin_lot.short_code}/").content == vi_page.content
+    assert vi_page.content != en_page.content
+    client.get(dl)
+    assert len(view_calls) == 3
+
+
+def test_a_new_event_or_a_recall_goes_through_the_view_at_once(
+    client, gtin_lot, view_calls, django_capture_on_commit_callbacks
+):
+    url = f"/t/{gtin_lot.short_code}/"
+    client.get(url)
+    client.get(url)
+    assert len(view_calls) == 1
+    from traceability import services
+
+    services.record_event(
+        lot=gtin_lot,
+        by=None,
+        kind=FarmEvent.Kind.SHIPPING,
+        event_time=timezone.now(),
+        details={"carrier": "Bưu điện Đắk Lắk", "destination": "Kho Hà Nội"},
+    )
+    fresh = client.get(url)
+    assert len(view_calls) == 2 and "Kho Hà Nội" in fresh.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _recall_as_operator(gtin_lot)
+    recalled = client.get(url)
+    assert len(view_calls) == 3
+    assert "Dư lượng vượt mức" in recalled.content.decode()
+
+
+def _recall_as_operator(lot):
+    from django.contrib.auth import get_user_model
+
+    operator = get_user_model().objects.get(email="quantri@nongsan.test")
+    recalls.recall_lot(lot=lot, by=operator, reason="Dư lượng vượt mức")
+
+
+def test_query_strings_serials_and_posts_always_reach_the_view(client, gtin_lot, view_calls):
+    url = f"/t/{gtin_lot.short_code}/"
+    client.get(url)
+    client.get(url + "?linkType=all")
+    client.head(url)
+    assert len(view_calls) == 3
+
+
+def test_an_entry_is_not_used_once_the_head_is_gone(client, gtin_lot, view_calls):
+    url = f"/t/{gtin_lot.short_code}/"
+    client.get(url)
+    cache.delete(caching.head_key(gtin_lot.pk))
+    client.get(url)
+    assert len(view_calls) == 2
+
+
+def test_with_a_broker_shortcut_scans_go_in_batches(client, gtin_lot, settings, monkeypatch):
+    from traceability import scans
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    sent = []
+    monkeypatch.setattr(scans.record_scan, "delay", lambda *a: sent.append(("one", a)))
+    monkeypatch.setattr(scans.record_scans, "delay", lambda items: sent.append(("many", items)))
+    monkeypatch.setattr(scans, "BATCH_SIZE", 3)
+    monkeypatch.setattr(scans, "BATCH_SECONDS", 3600)
+    scans.flush_scans()
+    url = f"/t/{gtin_lot.short_code}/"
+    client.get(url)  # the view: its scan is sent on its own
+    assert [kind for kind, _ in sent] == ["one"]
+    client.get(url)
+    client.get(url)
+    assert len(sent) == 1  # two shortcut scans wait in the worker
+    client.get(url)
+    assert [kind for kind, _ in sent] == ["one", "many"]
+    batch = sent[-1][1]
+    assert len(batch) == 3 and {item[0] for item in batch} == {gtin_lot.pk}
+    client.get(url)
+    scans.flush_scans()  # at exit, nothing is left behind
+    assert len(sent[-1][1]) == 1
+
+    # The task writes a batch in one INSERT.
+    before = Scan.objects.filter(lot=gtin_lot).count()
+    scans.record_scans(batch)
+    assert Scan.objects.filter(lot=gtin_lot).count() == before + 3

@@ -1,0 +1,87 @@
+"""Cached trace pages served before the rest of Django's middleware.
+
+A buyer scanning a label asks for /t/{CODE}/ or /01/{GTIN}/10/{LOT} (or /en/…). Once the
+trace view has rendered such a page (traceability.views._trace marks the response), this
+middleware keeps the finished response — body and headers — keyed by host and path, and
+answers the next request for it right after WhiteNoise: no session, locale, CSRF, auth,
+basket or URL resolving, no SQL. It is only a shortcut: the entry carries the lot's chain
+head, and is used only while caching.head_key(lot) still holds that head, so a new event,
+a correction or a recall (which delete the head) send the next request through the view,
+which renders the new page. A conditional request with the page's ETag gets a 304 (not a
+scan); every other hit is recorded as a scan, as the view does, in batches (see
+traceability.scans.schedule_scan).
+
+Only plain GETs without a query string take the shortcut: ?linkType=…, serialised labels
+(their page carries a per-serial scan count) and everything else go through the view.
+"""
+
+import re
+
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+
+from . import caching, scans
+
+PATH_RE = re.compile(r"^/(?:en/)?(?:t/[A-Za-z0-9]{8,10}/|01/[^?#]+)$")
+SKIPPED_HEADERS = {"set-cookie", "content-length"}
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+
+
+class CachedTracePageMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            request.method != "GET"
+            or request.META.get("QUERY_STRING")
+            or not PATH_RE.match(request.path_info)
+        ):
+            return self.get_response(request)
+        key = caching.fast_key(request.get_host(), request.path_info)
+        entry = cache.get(key)
+        if entry is not None:
+            lot_pk, head, etag, language, headers, body = entry
+            if cache.get(caching.head_key(lot_pk)) == head:
+                return self._replay(request, lot_pk, etag, language, headers, body)
+        response = self.get_response(request)
+        marked = getattr(response, "trace_page", None)
+        if marked is not None and response.status_code == 200 and not response.streaming:
+            lot_pk, head, etag, language = marked
+            headers = [
+                (name, value)
+                for name, value in response.items()
+                if name.lower() not in SKIPPED_HEADERS
+            ]
+            cache.set(
+                key,
+                (lot_pk, head, etag, language, headers, response.content),
+                caching.PAGE_TIMEOUT,
+            )
+        return response
+
+    def _replay(self, request, lot_pk, etag, language, headers, body):
+        if _matches(request.headers.get("If-None-Match", ""), etag):
+            response = HttpResponseNotModified()
+            for name, value in headers:
+                if name.lower() in ("etag", "cache-control", "vary"):
+                    response[name] = value
+            return response
+        response = HttpResponse(body)
+        for name, value in headers:
+            response[name] = value
+        scans.schedule_scan(
+            lot_id=lot_pk,
+            serial_id=None,
+            language=language,
+            visitor=scans.visitor_hash(request),
+            batch=True,
+        )
+        return response
