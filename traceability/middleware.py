@@ -13,16 +13,41 @@ traceability.scans.schedule_scan).
 
 Only plain GETs without a query string take the shortcut: ?linkType=…, serialised labels
 (their page carries a per-serial scan count) and everything else go through the view.
+
+Language: the page is in Vietnamese at /t/… and in English at /en/t/…. A scanner landing
+on the Vietnamese link whose browser prefers English (Accept-Language) and who has not
+chosen a language (the switch on the page sets Django's language cookie, see
+views.choose_language) is sent to the English page; responses there vary on both.
 """
 
 import re
 
+from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.utils.cache import patch_vary_headers
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from . import caching, scans
 
 PATH_RE = re.compile(r"^/(?:en/)?(?:t/[A-Za-z0-9]{8,10}/|01/[^?#]+)$")
+UNPREFIXED_RE = re.compile(r"^/(?:t/|01/)")
+LANGUAGES = [code for code, _name in settings.LANGUAGES]
+
+
+def preferred_language(request) -> str:
+    """The language cookie if the visitor chose one, else the first of our languages in
+    the browser's Accept-Language, else Vietnamese."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in LANGUAGES:
+        return chosen
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        base = code.split("-")[0].lower()
+        if base in LANGUAGES:
+            return base
+    return settings.LANGUAGE_CODE
+
+
 SKIPPED_HEADERS = {"set-cookie", "content-length"}
 
 
@@ -39,6 +64,20 @@ class CachedTracePageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.method in ("GET", "HEAD") and UNPREFIXED_RE.match(request.path_info):
+            language = preferred_language(request)
+            if language != settings.LANGUAGE_CODE:
+                target = f"/{language}{request.path_info}"
+                if request.META.get("QUERY_STRING"):
+                    target += "?" + request.META["QUERY_STRING"]
+                response = HttpResponseRedirect(target)
+            else:
+                response = self._page(request)
+            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+            return response
+        return self._page(request)
+
+    def _page(self, request):
         if (
             request.method != "GET"
             or request.META.get("QUERY_STRING")

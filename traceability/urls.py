@@ -10,6 +10,7 @@ urlpatterns = [
     # with a message, not a 404) and the short link printed under the QR code.
     re_path(r"^01/(?P<rest>.*)$", views.digital_link, name="digital-link"),
     path("t/<str:short_code>/", views.short_link, name="short"),
+    path("ngon-ngu/<str:language>/", views.choose_language, name="language"),
     # Farmers and staff.
     path("lo-hang/", views.my_lots, name="lots"),
     path("lo-hang/tao/", views.create_lot, name="lot-create"),

@@ -22,6 +22,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -56,6 +57,31 @@ def localized(path: str, language: str) -> str:
     if language == settings.LANGUAGE_CODE:
         return path
     return f"/{language}{path}"
+
+
+@require_safe
+def choose_language(request, language):
+    """The language switch of the trace page (a plain link, no JavaScript): remembers the
+    choice in Django's language cookie, so a scanner's later scans open in it too, and
+    goes to `next` in that language."""
+    if language not in LANGUAGE_CODES:
+        raise Http404
+    target = request.GET.get("next", "")
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    for code in LANGUAGE_CODES:
+        if target.startswith(f"/{code}/"):
+            target = target[len(code) + 1 :]
+    response = redirect(localized(target, language))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE or 365 * 24 * 3600,
+        samesite="Lax",
+    )
+    return response
 
 
 def short_path(lot_or_code) -> str:
@@ -352,7 +378,13 @@ def render_trace_page(request, lot, events, language) -> str:
         "shop_url": shop_url,
         "language": language,
         "other_language": "en" if language == "vi" else "vi",
-        "other_language_url": links["short"]["en" if language == "vi" else "vi"],
+        "other_language_url": "{}?next={}".format(
+            reverse(
+                "traceability:language",
+                kwargs={"language": "en" if language == "vi" else "vi"},
+            ),
+            links["short"]["vi"],
+        ),
         "ld_json": _ld_json(ld),
         "recall": getattr(lot, "recall", None),
         "province_choices": geo.province_choices(),

@@ -24,6 +24,14 @@ def test_a_scanned_label_shows_the_timeline_and_integrity_on_a_phone(browser, ph
     requested = []
     page.on("request", lambda request: requested.append(request.url))
 
+    # A phone set to English (Chromium's default here) gets the English page at once.
+    page.goto(f"{live_demo}/t/{lot.short_code}/")
+    expect(page).to_have_url(re.compile(rf"/en/t/{lot.short_code}/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    # A phone in Vietnamese gets the Vietnamese page.
+    page.set_extra_http_headers({"Accept-Language": "vi-VN,vi;q=0.9,en;q=0.5"})
+    requested.clear()
     response = page.goto(f"{live_demo}/t/{lot.short_code}/")
     assert response.status == 200
     expect(page.locator("html")).to_have_attribute("lang", "vi")
@@ -56,7 +64,9 @@ def test_a_scanned_label_shows_the_timeline_and_integrity_on_a_phone(browser, ph
     expect(page.locator("html")).to_have_attribute("lang", "vi")
 
     # No JavaScript needed: the same page with scripts off shows the same.
-    context = browser.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, java_script_enabled=False, locale="vi-VN"
+    )
     try:
         plain = context.new_page()
         plain.goto(f"{live_demo}/t/{lot.short_code}/")

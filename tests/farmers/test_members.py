@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from farmers import cccd, crypto, senders, services
 from farmers.models import ActivationCode, Consent, Member, MemberEvent
@@ -61,7 +62,7 @@ def test_the_cccd_is_stored_encrypted_found_by_keyed_hash_and_unique(world):
     assert "066178001234" not in raw["cccd_encrypted"] + raw["cccd_hash"]
     assert crypto.decrypt(raw["cccd_encrypted"]) == "066178001234"
     assert member.cccd_masked == "*********234"
-    with pytest.raises(ValidationError) as info:
+    with translation.override("en"), pytest.raises(ValidationError) as info:
         services.register_member(actor=world.users["branch"], role="branch", data=member_data())
     assert "already registered" in str(info.value)
 
@@ -155,7 +156,14 @@ def test_documents_are_cleaned_stored_privately_and_bad_files_refused(world):
     assert max(Image.open(document.thumbnail.path).size) <= 240
     text = SimpleUploadedFile("cccd.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")
     response = client.post(url, {"kind": "cccd_front", "image": text}, follow=True)
-    assert "JPEG, PNG or WebP" in response.content.decode()
+    html = response.content.decode()
+    assert any(
+        gettext(message) in html
+        for message in (
+            "This file is not a photo we can read. Please upload a JPEG, PNG or WebP photo.",
+            "Please upload a JPEG, PNG or WebP photo.",
+        )
+    )
     assert world.member.documents.filter(kind="cccd_front").count() == 1
     served = client.get(reverse("farmers:member-document", args=[world.member.pk, document.pk]))
     assert served["Content-Type"] == "image/jpeg"
@@ -190,9 +198,9 @@ def test_the_application_moves_only_along_allowed_transitions_by_allowed_roles(w
     with pytest.raises(ValidationError):
         _do(world, "branch", "verify")  # still a draft
     _do(world, "post_office", "submit")
-    with pytest.raises(PermissionDenied):
+    with translation.override("en"), pytest.raises(PermissionDenied):
         _do(world, "post_office", "verify")
-    with pytest.raises(ValidationError, match="reason"):
+    with translation.override("en"), pytest.raises(ValidationError, match="reason"):
         _do(world, "branch", "return")
     _do(world, "branch", "return", "Ảnh mặt sau bị mờ")
     world.member.refresh_from_db()
@@ -221,7 +229,7 @@ def test_the_application_moves_only_along_allowed_transitions_by_allowed_roles(w
 def test_verification_needs_both_sides_of_the_id_card(world):
     world.member.documents.filter(kind="cccd_back").delete()
     _do(world, "branch", "submit")
-    with pytest.raises(ValidationError, match="both sides"):
+    with translation.override("en"), pytest.raises(ValidationError, match="both sides"):
         _do(world, "branch", "verify")
 
 
@@ -292,9 +300,9 @@ def test_activation_codes_expire_and_allow_few_attempts(world):
     code = re.search(r"\b\d{6}\b", senders.outbox[-1]["message"])[0]
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(services.ACTIVATION_MAX_ATTEMPTS):
-        with pytest.raises(services.ActivationError):
+        with translation.override("en"), pytest.raises(services.ActivationError):
             services.activate_account(phone="0905123404", code=wrong, password="x1Y2z3W4v5")
-    with pytest.raises(services.ActivationError, match="Too many"):
+    with translation.override("en"), pytest.raises(services.ActivationError, match="Too many"):
         services.activate_account(phone="0905123404", code=code, password="x1Y2z3W4v5")
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.invite_member(actor=world.users["branch"], role="branch", member=world.member)
@@ -302,7 +310,7 @@ def test_activation_codes_expire_and_allow_few_attempts(world):
     ActivationCode.objects.filter(used_at__isnull=True).update(
         expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
-    with pytest.raises(services.ActivationError, match="expired"):
+    with translation.override("en"), pytest.raises(services.ActivationError, match="expired"):
         services.activate_account(phone="0905123404", code=code, password="x1Y2z3W4v5")
 
 

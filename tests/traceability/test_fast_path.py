@@ -1,6 +1,8 @@
 """Cached trace pages are answered before the rest of the middleware (sessions, locale,
 auth, basket, URL resolving), and never outlive a change of the lot."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -133,3 +135,50 @@ def test_with_a_broker_shortcut_scans_go_in_batches(client, gtin_lot, settings, 
     before = Scan.objects.filter(lot=gtin_lot).count()
     scans.record_scans(batch)
     assert Scan.objects.filter(lot=gtin_lot).count() == before + 3
+
+
+# --- Language: the browser's, until the scanner chooses -----------------------------------
+
+
+def test_an_english_browser_is_sent_to_the_english_page(client, gtin_lot):
+    url = f"/t/{gtin_lot.short_code}/"
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.status_code == 302 and response["Location"] == f"/en{url}"
+    assert "Accept-Language" in response["Vary"] and "Cookie" in response["Vary"]
+    dl = client.get(f"/01/{GTIN13}/10/DEMO-NS0005", HTTP_ACCEPT_LANGUAGE="en")
+    assert dl["Location"] == f"/en/01/{GTIN13}/10/DEMO-NS0005"
+    english = client.get(f"/en{url}", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 200 and english["Content-Language"] == "en"
+
+
+@pytest.mark.parametrize(
+    "header", ["", "vi-VN,vi;q=0.9,en;q=0.8", "vi", "fr-FR,fr;q=0.9", "*", "xx;q=bad"]
+)
+def test_other_browsers_get_the_vietnamese_page(client, gtin_lot, header):
+    url = f"/t/{gtin_lot.short_code}/"
+    for _ in range(2):  # the view, then the cached shortcut
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=header)
+        assert response.status_code == 200 and response["Content-Language"] == "vi"
+        assert "Accept-Language" in response["Vary"]
+
+
+def test_the_switch_remembers_the_choice(client, gtin_lot):
+    url = f"/t/{gtin_lot.short_code}/"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    switch = re.search(r'href="([^"]*ngon-ngu/vi/[^"]*)"', english.content.decode()).group(1)
+    back = client.get(switch.replace("&amp;", "&"), HTTP_ACCEPT_LANGUAGE="en")
+    assert back.status_code == 302 and back["Location"] == url
+    # An English browser that chose Vietnamese stays on the Vietnamese page.
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and page["Content-Language"] == "vi"
+    client.get("/en/ngon-ngu/en/?next=" + url)
+    assert client.get(url)["Location"] == f"/en{url}"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", ""]
+)
+def test_the_switch_never_leaves_the_site(client, target):
+    response = client.get("/ngon-ngu/en/", {"next": target})
+    assert response.status_code == 302 and response["Location"] == "/en/"
+    assert client.get("/ngon-ngu/fr/").status_code == 404
