@@ -4,10 +4,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/nongsan}"
 PY=.venv/bin/python
+# Two workers by default (pytest-xdist); PYTEST_WORKERS=0 runs in one process.
+WORKERS=(-n "${PYTEST_WORKERS:-2}")
 status=0
 
 echo "=== 1/2 Test suite on SQLite (the embedded default) ==="
-env -u DATABASE_URL .venv/bin/pytest "$@" || status=$?
+env -u DATABASE_URL .venv/bin/pytest "${WORKERS[@]}" "$@" || status=$?
 
 if $PY - "$PG_URL" <<'PYCODE'
 import sys, psycopg
@@ -22,7 +24,7 @@ except Exception as exc:
 PYCODE
 then
   echo "=== 2/2 Test suite on PostgreSQL (${PG_URL}) ==="
-  DATABASE_URL="$PG_URL" .venv/bin/pytest "$@" || status=$?
+  DATABASE_URL="$PG_URL" .venv/bin/pytest "${WORKERS[@]}" "$@" || status=$?
 else
   echo "=== 2/2 skipped: no PostgreSQL at ${PG_URL}; the suite ran on SQLite only ==="
   if [ "${NONGSAN_REQUIRE_SERVICES:-0}" = 1 ]; then status=1; fi
