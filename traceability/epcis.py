@@ -312,7 +312,7 @@ class _Exporter:
                 continue  # a correction must point inside its own lot (verify_chain flags it)
             corrected = {**details_now[target.pk]}
             corrected.update(
-                {k: v for k, v in event.details.items() if k not in ("reason", "notes")}
+                {k: v for k, v in event.details.items() if k not in ("reason", "notes", "photos")}
             )
             corrective = self.build(lot, target, corrected)
             corrective["recordTime"] = utc_iso(event.recorded_at)

@@ -141,9 +141,37 @@ KIND_FIELDS = {
     Kind.RECEIVING: ["received_from"],
     Kind.CORRECTION: ["corrects", "reason"],
 }
-COMMON_FIELDS = ["event_date", "event_clock", "location", "notes"]
+COMMON_FIELDS = ["event_date", "event_clock", "location", "notes", "photos"]
 # Form field → key in FarmEvent.details (where they differ).
 DETAIL_KEY = {"dose_unit": "unit"}
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to MAX_PHOTOS photos, each through marketplace.uploads.clean_image (pixel limit,
+    content check, re-encoded, EXIF and GPS removed, a server-made name)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            MultiplePhotoInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        from marketplace.uploads import clean_image
+
+        from .services import MAX_PHOTOS
+
+        uploads = [u for u in (data if isinstance(data, list | tuple) else [data]) if u]
+        if len(uploads) > MAX_PHOTOS:
+            raise ValidationError(
+                _("At most %(n)s photos for one event.") % {"n": MAX_PHOTOS}, code="max"
+            )
+        return [clean_image(upload) for upload in uploads]
 
 
 class EventForm(ServiceErrorsMixin, forms.Form):
@@ -205,6 +233,11 @@ class EventForm(ServiceErrorsMixin, forms.Form):
         label=_("Event to correct"), queryset=FarmEvent.objects.none(), empty_label=None
     )
     reason = forms.CharField(label=_("What was wrong"), max_length=200)
+    photos = PhotosField(
+        label=_("Photos (up to 3)"),
+        required=False,
+        help_text=_("Take them with the phone camera: the field, the sprayer, the harvest."),
+    )
 
     def __init__(self, *args, lot, kind, target=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -290,6 +323,7 @@ class EventForm(ServiceErrorsMixin, forms.Form):
             "location": data.get("location") or "",
             "details": details,
             "corrects": data.get("corrects"),
+            "photos": data.get("photos") or [],
         }
 
 

@@ -1,6 +1,7 @@
 """Writes of the traceability app (lots and farm events), and the reads the trace page
 and the farmer pages share. Plain functions, keyword-only, one transaction each."""
 
+import hashlib
 import secrets
 import string
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ StockRecord = get_model("partner", "StockRecord")
 Kind = FarmEvent.Kind
 LOT_CODE_RANDOM = string.ascii_uppercase + string.digits
 MAX_INTERVAL_DAYS = 365
+MAX_PHOTOS = 3
+PHOTO_DIR = "trace/photos"
 MAX_TEXT = 200
 
 # Keys each kind of event may carry in `details` ("notes" is allowed for every kind).
@@ -311,8 +314,13 @@ def record_event(
     commune_code: int | None = None,
     corrects: FarmEvent | None = None,
     event_timezone: str | None = None,
+    photos: list | None = None,
 ) -> FarmEvent:
     """Append an event to the lot's chain and return it, with sequence and hashes set.
+
+    `photos` are images already cleaned by marketplace.uploads.clean_image (at most
+    MAX_PHOTOS): each is stored under the SHA-256 of its bytes and the names go into the
+    details as "photos", so they are covered by the event's hash like everything else.
 
     The lot row is locked (SELECT … FOR UPDATE) so concurrent appends get consecutive
     sequence numbers and each links to the one before. Raises ValidationError (nothing
@@ -362,6 +370,13 @@ def record_event(
         if corrects is not None:
             raise ValidationError({"corrects": _("Only a correction may name another event.")})
         cleaned = clean_details(kind, details, lot=locked)
+    photos = list(photos or [])
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError(
+            {"photos": _("At most %(n)s photos for one event.") % {"n": MAX_PHOTOS}}
+        )
+    if photos:
+        cleaned["photos"] = [store_photo(photo) for photo in photos]
 
     last = (
         FarmEvent.objects.filter(lot=locked).order_by("-sequence").only("sequence", "hash").first()
@@ -386,6 +401,28 @@ def record_event(
     return event
 
 
+def store_photo(photo) -> str:
+    """Store a cleaned photo under the SHA-256 of its bytes (the same photo twice is one
+    file) and return its name, e.g. "3f…9a.jpg"."""
+    from django.core.files.storage import default_storage
+
+    data = photo.read()
+    extension = (photo.name or "").rsplit(".", 1)[-1].lower() or "jpg"
+    name = f"{hashlib.sha256(data).hexdigest()}.{extension}"
+    path = f"{PHOTO_DIR}/{name}"
+    if not default_storage.exists(path):
+        from django.core.files.base import ContentFile
+
+        default_storage.save(path, ContentFile(data))
+    return name
+
+
+def photo_url(name: str) -> str:
+    from django.core.files.storage import default_storage
+
+    return default_storage.url(f"{PHOTO_DIR}/{name}")
+
+
 # --- Reads shared by the trace page and the farmer pages -------------------------------------
 
 
@@ -404,6 +441,10 @@ class EventRow:
 
         return detail_lines(self.event.kind, self.event.details)
 
+    @property
+    def photo_urls(self) -> list[str]:
+        return [photo_url(name) for name in self.event.details.get("photos") or []]
+
 
 def timeline(events) -> list[EventRow]:
     """Events in order, each with its corrections and its details as corrected (no query:
@@ -414,7 +455,7 @@ def timeline(events) -> list[EventRow]:
             target = rows[event.corrects_id]
             target.corrected_by.append(event)
             target.details.update(
-                {k: v for k, v in event.details.items() if k not in ("reason", "notes")}
+                {k: v for k, v in event.details.items() if k not in ("reason", "notes", "photos")}
             )
             rows[event.pk].corrects_sequence = target.event.sequence
     return list(rows.values())

@@ -501,7 +501,7 @@ def add_event(request, pk):
             .exclude(kind=FarmEvent.Kind.CORRECTION)
             .first()
         )
-    form = EventForm(request.POST or None, lot=lot, kind=kind, target=target)
+    form = EventForm(request.POST or None, request.FILES or None, lot=lot, kind=kind, target=target)
     if request.method == "POST" and form.is_valid():
         try:
             event = services.record_event(lot=lot, by=request.user, **form.service_kwargs())
