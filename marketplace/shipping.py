@@ -261,7 +261,11 @@ class Repository(OscarRepository):
     operator in Oscar's shipping dashboard)."""
 
     def get_available_shipping_methods(self, basket, shipping_addr=None, **kwargs):
-        rates = Rates()
+        # Oscar builds a new Repository for each question it asks (the basket page asks
+        # twice); the rates are read once per basket object, i.e. once a request.
+        rates = getattr(basket, "_vietnam_post_rates", None)
+        if rates is None:
+            rates = basket._vietnam_post_rates = Rates()
         if not rates.complete:
             return []
         return [VietnamPost(province_of(shipping_addr), rates)]

@@ -46,3 +46,12 @@ def fast_key(host: str, path: str) -> str:
     """The finished response for a trace page URL (traceability.middleware)."""
     digest = hashlib.sha256(f"{host}\n{path}".encode()).hexdigest()[:40]
     return f"trace:fast:{digest}"
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak or strong), or is "*"."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]

@@ -51,14 +51,6 @@ def preferred_language(request) -> str:
 SKIPPED_HEADERS = {"set-cookie", "content-length"}
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    return etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-
-
 class CachedTracePageMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -107,7 +99,7 @@ class CachedTracePageMiddleware:
         return response
 
     def _replay(self, request, lot_pk, etag, language, headers, body):
-        if _matches(request.headers.get("If-None-Match", ""), etag):
+        if caching.etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponseNotModified()
             for name, value in headers:
                 if name.lower() in ("etag", "cache-control", "vary"):

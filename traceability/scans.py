@@ -17,6 +17,7 @@
 """
 
 import atexit
+import functools
 import hashlib
 import hmac
 import logging
@@ -52,10 +53,13 @@ CHART_DAYS = 30
 
 def _visitor_key() -> bytes:
     # A key of its own, derived from SECRET_KEY, so the hash cannot be replayed against
-    # anything else signed with SECRET_KEY.
-    return hashlib.sha256(
-        b"nongsan.traceability.scan-visitor:" + settings.SECRET_KEY.encode()
-    ).digest()
+    # anything else signed with SECRET_KEY. Derived once per SECRET_KEY (hot path).
+    return _derive_visitor_key(settings.SECRET_KEY)
+
+
+@functools.cache
+def _derive_visitor_key(secret: str) -> bytes:
+    return hashlib.sha256(b"nongsan.traceability.scan-visitor:" + secret.encode()).digest()
 
 
 def client_ip(request) -> str:

@@ -22,7 +22,6 @@ from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -30,6 +29,7 @@ from oscar.core.loading import get_model
 
 from marketplace import geo
 from marketplace.models import Certificate
+from marketplace.shop_views import safe_next
 
 from . import caching, scans, services
 from .access import lot_manager_required, lots_for, producers_for
@@ -66,10 +66,8 @@ def choose_language(request, language):
     goes to `next` in that language."""
     if language not in LANGUAGE_CODES:
         raise Http404
-    target = request.GET.get("next", "")
-    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    target = safe_next(request, "/")
+    if not target.startswith("/"):
         target = "/"
     for code in LANGUAGE_CODES:
         if target.startswith(f"/{code}/"):
@@ -196,7 +194,7 @@ def _trace(request, *, mapping_key, queryset, serial=None):
             f"{lot_pk}:{head}:{language}:{variant}:{request.get_host()}".encode()
         ).hexdigest()[:32]
     )
-    if serial_info is None and _matches(request.headers.get("If-None-Match", ""), etag):
+    if serial_info is None and caching.etag_matches(request.headers.get("If-None-Match", ""), etag):
         return _with_headers(HttpResponseNotModified(), etag)  # not a scan
 
     key = caching.page_key(lot_pk, head, f"{language}-{variant}", request.get_host())
@@ -231,15 +229,6 @@ def _trace(request, *, mapping_key, queryset, serial=None):
         # traceability.middleware keeps the finished page for the next scans of this URL.
         response.trace_page = (lot_pk, head, etag, language)
     return _with_headers(response, etag)
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return etag in tags
 
 
 def _with_headers(response, etag):
