@@ -66,6 +66,17 @@ ACTIVATION_SENDER = env.str("ACTIVATION_SENDER", default="farmers.senders.Consol
 
 # -------------------------------------------------------------------------------------------
 
+# --- Payments and notifications (checkout) ---------------------------------------------------
+# Card payments through Stripe: without both keys and the webhook secret the card option
+# is hidden. VND is a zero-decimal currency for Stripe (150000 means 150,000 ₫).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Who sends SMS to buyers about their orders (same interface as ACTIVATION_SENDER).
+NOTIFICATION_SMS_SENDER = env.str(
+    "NOTIFICATION_SMS_SENDER", default="farmers.senders.ConsoleSender"
+)
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -10,6 +10,8 @@ from marketplace.views import HomeView, healthz
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    # Stripe's webhook: one URL whatever the language.
+    path("", include("marketplace.urls_stripe")),
 ]
 
 # Vietnamese at "/", English at "/en/": every page has one URL per language.
@@ -19,6 +21,11 @@ urlpatterns += i18n_patterns(
     # Farmer's own shop (products, certificates) and operator moderation.
     path("", include("marketplace.urls_shop")),
     path("", include("marketplace.urls_certificates")),
+    # Orders after checkout: card payments, bank transfers, parcels, COD remittances.
+    path("", include("marketplace.urls_payments")),
+    path("", include("marketplace.urls_transfers")),
+    path("", include("marketplace.urls_fulfilment")),
+    path("", include("marketplace.urls_remittances")),
     # Public pages: home, producer shops, provinces.
     path("", HomeView.as_view(), name="home"),
     path("", include("marketplace.urls")),

@@ -8,4 +8,6 @@ urlpatterns = [
     path("", include("farmers.urls_certificates")),
     path("", include("farmers.urls_listings")),
     path("", include("farmers.urls_members")),
+    path("", include("farmers.urls_imports")),
+    path("", include("farmers.urls_reports")),
 ]

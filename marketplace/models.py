@@ -1,6 +1,8 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -280,6 +282,14 @@ class MarketplaceSettings(models.Model):
         validators=[RegexValidator(r"^[0-9A-Za-z]{1,19}$", _("Letters and digits only."))],
     )
     bank_account_name = models.CharField(_("Account holder"), max_length=100, blank=True)
+    commission_percent = models.DecimalField(
+        _("Marketplace commission (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Kept from the cash collected on delivery before it is paid to the farmer."),
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -332,3 +342,257 @@ class SearchEntry(models.Model):
 
     def __str__(self):
         return self.title_folded
+
+
+# --- Orders: parcels, cash on delivery, payments (checkout issue) ---------------------------
+
+MONEY = {"max_digits": 14, "decimal_places": 0}
+
+
+class Remittance(models.Model):
+    """Cash collected on delivery for one producer's parcels, less the commission, paid
+    out to the producer. Created from the parcels it covers; paid once, by whom and when."""
+
+    partner = models.ForeignKey(
+        "partner.Partner",
+        on_delete=models.PROTECT,
+        related_name="remittances",
+        verbose_name=_("Producer"),
+    )
+    collected = models.DecimalField(_("Collected on delivery"), **MONEY)
+    commission_percent = models.DecimalField(_("Commission (%)"), max_digits=5, decimal_places=2)
+    commission = models.DecimalField(_("Commission"), **MONEY)
+    amount = models.DecimalField(_("Amount owed"), **MONEY)
+    created = models.DateTimeField(_("Created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Created by"),
+    )
+    paid_at = models.DateTimeField(_("Paid at"), null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Paid by"),
+    )
+    reference = models.CharField(_("Transfer reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("COD remittance")
+        verbose_name_plural = _("COD remittances")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.partner} {self.amount}"
+
+
+class Parcel(models.Model):
+    """One producer's part of an order, shipped by Vietnam Post as one parcel."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("Awaiting packing")
+        PACKED = "packed", _("Packed, awaiting pickup")
+        PICKED_UP = "picked_up", _("Picked up by the post office")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    order = models.ForeignKey(
+        "order.Order", on_delete=models.PROTECT, related_name="parcels", verbose_name=_("Order")
+    )
+    partner = models.ForeignKey(
+        "partner.Partner",
+        on_delete=models.PROTECT,
+        related_name="parcels",
+        verbose_name=_("Producer"),
+    )
+    status = models.CharField(
+        _("Status"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    weight_grams = models.PositiveIntegerField(_("Weight (g)"), default=0)
+    goods_total = models.DecimalField(_("Goods"), **MONEY)
+    shipping_charge = models.DecimalField(_("Delivery"), **MONEY)
+    # What the post office collects from the buyer (goods + delivery) when paid on
+    # delivery; 0 when paid in advance.
+    cod_amount = models.DecimalField(_("To collect on delivery"), default=0, **MONEY)
+    tracking_number = models.CharField(
+        _("Tracking number"), max_length=20, blank=True, db_index=True
+    )
+    packed_at = models.DateTimeField(_("Packed at"), null=True, blank=True)
+    packed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    picked_up_at = models.DateTimeField(_("Picked up at"), null=True, blank=True)
+    picked_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    delivered_at = models.DateTimeField(_("Delivered at"), null=True, blank=True)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cod_collected = models.DecimalField(_("Collected on delivery"), null=True, blank=True, **MONEY)
+    cod_collected_at = models.DateTimeField(_("Collected at"), null=True, blank=True)
+    cod_collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    remittance = models.ForeignKey(
+        Remittance,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("Remittance"),
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Parcel")
+        verbose_name_plural = _("Parcels")
+        ordering = ["order_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "partner"], name="one_parcel_per_producer")
+        ]
+
+    def __str__(self):
+        return f"{self.order.number}/{self.partner_id}"
+
+
+class StripeEvent(models.Model):
+    """Each Stripe webhook event, recorded once by its id (duplicates are ignored)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
+    created = models.DateTimeField(help_text="Stripe's creation time of the event")
+    received_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
+
+
+class Refund(models.Model):
+    """A card refund asked of Stripe by the operator (never more than was paid)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(
+        "order.Order", on_delete=models.PROTECT, related_name="refunds", verbose_name=_("Order")
+    )
+    source = models.ForeignKey("payment.Source", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("Amount"), **MONEY)
+    reason = models.CharField(_("Reason"), max_length=255, blank=True)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(
+        _("Status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created = models.DateTimeField(_("Created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Created by"),
+    )
+
+    class Meta:
+        verbose_name = _("Refund")
+        verbose_name_plural = _("Refunds")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.order_id} −{self.amount}"
+
+
+class BankTransfer(models.Model):
+    """A bank transfer received for an order: marked by staff, or matched from a bank
+    statement line (whose transaction id is recorded once, so re-importing pays nothing
+    twice)."""
+
+    order = models.ForeignKey(
+        "order.Order",
+        on_delete=models.PROTECT,
+        related_name="bank_transfers",
+        verbose_name=_("Order"),
+    )
+    amount = models.DecimalField(_("Amount"), **MONEY)
+    transaction_id = models.CharField(
+        _("Bank transaction"), max_length=100, unique=True, null=True, blank=True
+    )
+    description = models.CharField(_("Description"), max_length=500, blank=True)
+    received_on = models.DateField(_("Received on"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("Recorded at"), auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("Bank transfer")
+        verbose_name_plural = _("Bank transfers")
+        ordering = ["-recorded_at"]
+
+    def __str__(self):
+        return f"{self.order_id} +{self.amount}"
+
+
+class Notification(models.Model):
+    """A message sent to a buyer about an order, recorded so it is sent once."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", _("Order placed")
+        SHIPPED = "shipped", _("Parcel shipped")
+        DELIVERED = "delivered", _("Parcel delivered")
+
+    order = models.ForeignKey("order.Order", on_delete=models.CASCADE, related_name="+")
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    channel = models.CharField(max_length=10)  # "email" or "sms"
+    recipient = models.CharField(max_length=254)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "channel"],
+                condition=models.Q(parcel__isnull=True),
+                name="order_notification_once",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "parcel", "kind", "channel"],
+                condition=models.Q(parcel__isnull=False),
+                name="parcel_notification_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.channel} {self.recipient}"

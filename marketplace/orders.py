@@ -48,7 +48,12 @@ def lock_and_check_stock(basket) -> None:
 
 
 class OrderCreator(OscarOrderCreator):
-    def place_order(self, basket, *args, **kwargs):
+    def place_order(self, basket, *args, shipping_address=None, **kwargs):
+        from .parcels import create_parcels
+
         with transaction.atomic():
             lock_and_check_stock(basket)
-            return super().place_order(basket, *args, **kwargs)
+            order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
+            # One parcel per producer, priced as the buyer saw it.
+            create_parcels(order, basket, shipping_address)
+            return order

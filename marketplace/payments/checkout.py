@@ -133,6 +133,19 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         # later (staff mark it received); those are recorded as payment events then.
         self.add_payment_source(source)
 
+    def save_payment_details(self, order):
+        super().save_payment_details(order)
+        if (self.chosen_method() or COD) == COD:
+            from marketplace.parcels import set_cash_on_delivery
+
+            set_cash_on_delivery(order)
+
+    def send_order_placed_email(self, order):
+        # E-mail and SMS go through Celery once the order is committed.
+        from marketplace import notifications
+
+        notifications.order_placed(order)
+
 
 def vietqr_for(order, settings_row=None) -> dict | None:
     """What the buyer needs to pay `order` by transfer: the payload, the QR code as inline

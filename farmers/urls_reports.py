@@ -1,0 +1,3 @@
+"""(slot: filled by its feature)"""
+
+urlpatterns = []

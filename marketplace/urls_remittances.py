@@ -1,0 +1,4 @@
+"""(slot: filled by its feature)"""
+
+app_name = "remittances"
+urlpatterns = []
