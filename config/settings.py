@@ -72,6 +72,8 @@ ACTIVATION_SENDER = env.str("ACTIVATION_SENDER", default="farmers.senders.Consol
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The public address of the site, for links in e-mails and SMS sent outside a request.
+SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Who sends SMS to buyers about their orders (same interface as ACTIVATION_SENDER).
 NOTIFICATION_SMS_SENDER = env.str(
     "NOTIFICATION_SMS_SENDER", default="farmers.senders.ConsoleSender"

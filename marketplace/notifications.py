@@ -56,9 +56,24 @@ def _recipients(order) -> dict[str, str]:
     return {"email": email, "sms": phone}
 
 
+def order_link(order) -> str:
+    """Where the buyer follows the order: their account page, or for a guest Oscar's
+    order-status page signed with the order's verification hash."""
+    from django.urls import reverse
+
+    if order.user_id:
+        path = reverse("customer:order", kwargs={"order_number": order.number})
+    else:
+        path = reverse(
+            "customer:anon-order",
+            kwargs={"order_number": order.number, "hash": order.verification_hash()},
+        )
+    return settings.SITE_BASE_URL + path
+
+
 def _message(order, kind: str, parcel) -> tuple[str, str]:
     """(subject, text) in the active language."""
-    context = {"order": order, "parcel": parcel, "kind": kind}
+    context = {"order": order, "parcel": parcel, "kind": kind, "link": order_link(order)}
     if kind == "placed":
         subject = _("Order %(number)s received") % {"number": order.number}
     elif kind == "shipped":

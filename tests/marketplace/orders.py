@@ -39,7 +39,7 @@ def checkout(client, quantities: dict, method="cod", address=None, guest_email=N
     if guest_email:
         client.post(
             "/checkout/",
-            {"username": guest_email, "options": "guest", "password": ""},
+            {"username": guest_email, "options": "anonymous", "password": ""},
         )
     response = client.post("/checkout/shipping-address/", address or GOOD)
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -1,0 +1,141 @@
+"""What has been paid for an order, recorded once and read the same way everywhere.
+
+Every order has one payment source (Oscar's ``payment.Source``): cash on delivery,
+VietQR transfer or card. Money that arrives is a *debit* on that source (Oscar's
+Transaction) plus a ``PaymentEvent`` "paid" on the order; a card refund is a *refund*
+on it plus a ``PaymentEvent`` "refunded". ``record_payment`` and ``record_refund`` lock the
+source row first, so two webhooks, a webhook and a member of staff, or two imports of the
+same statement cannot pay an order twice; they refuse what would pay more than the order
+total or refund more than was paid.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from oscar.core.loading import get_model
+
+Source = get_model("payment", "Source")
+PaymentEvent = get_model("order", "PaymentEvent")
+PaymentEventType = get_model("order", "PaymentEventType")
+
+COD, VIETQR, CARD = "cod", "vietqr", "stripe"
+PAID_EVENT, REFUND_EVENT = "paid", "refunded"
+
+STATES = {
+    "on_delivery": _("Pay on delivery"),
+    "awaiting_transfer": _("Awaiting bank transfer"),
+    "awaiting_card": _("Awaiting card payment"),
+    "partly_paid": _("Partly paid"),
+    "paid": _("Paid"),
+    "partly_refunded": _("Partly refunded"),
+    "refunded": _("Refunded"),
+    "none": _("No payment recorded"),
+}
+
+
+class PaymentError(Exception):
+    """A payment or refund that must not be recorded; the message is for staff."""
+
+
+@dataclass
+class PaymentState:
+    code: str
+    method: str
+    allocated: Decimal
+    paid: Decimal
+    refunded: Decimal
+
+    @property
+    def label(self):
+        return STATES[self.code]
+
+    @property
+    def outstanding(self) -> Decimal:
+        return max(self.allocated - self.paid, Decimal(0))
+
+
+def source_of(order):
+    """The order's payment source (from the prefetch cache when there is one)."""
+    sources = list(order.sources.all())
+    return sources[0] if sources else None
+
+
+def payment_state(order) -> PaymentState:
+    source = source_of(order)
+    if source is None:
+        return PaymentState("none", "", Decimal(0), Decimal(0), Decimal(0))
+    method = source.source_type.code
+    allocated, paid, refunded = (
+        source.amount_allocated,
+        source.amount_debited,
+        source.amount_refunded,
+    )
+    if refunded > 0:
+        code = "refunded" if refunded >= paid else "partly_refunded"
+    elif paid >= allocated and allocated > 0:
+        code = "paid"
+    elif paid > 0:
+        code = "partly_paid"
+    else:
+        code = {COD: "on_delivery", VIETQR: "awaiting_transfer", CARD: "awaiting_card"}.get(
+            method, "none"
+        )
+    return PaymentState(code, method, allocated, paid, refunded)
+
+
+def _event_type(code, name):
+    event_type, _created = PaymentEventType.objects.get_or_create(
+        code=code, defaults={"name": name}
+    )
+    return event_type
+
+
+def record_payment(order, *, method: str, amount, reference: str = "") -> Source:
+    """Money received for `order` by `method`. Refuses (PaymentError) a payment on an order
+    of another method, a non-positive amount or one that would pay more than the total."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise PaymentError(_("The amount must be positive."))
+    with transaction.atomic():
+        source = (
+            Source.objects.select_for_update()
+            .select_related("source_type")
+            .filter(order=order)
+            .first()
+        )
+        if source is None or source.source_type.code != method:
+            raise PaymentError(_("This order is not paid this way."))
+        if source.amount_debited + amount > source.amount_allocated:
+            raise PaymentError(_("This would pay more than the order total."))
+        source.debit(amount, reference=reference)
+        PaymentEvent.objects.create(
+            order=order,
+            amount=amount,
+            reference=reference,
+            event_type=_event_type(PAID_EVENT, "Paid"),
+        )
+        return source
+
+
+def record_refund(order, *, amount, reference: str = "") -> Source:
+    """A refund of `amount` on the order's source; never more than was paid and not
+    refunded yet."""
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise PaymentError(_("The amount must be positive."))
+    with transaction.atomic():
+        source = Source.objects.select_for_update().filter(order=order).first()
+        if source is None:
+            raise PaymentError(_("This order has no payment to refund."))
+        if amount > source.amount_debited - source.amount_refunded:
+            raise PaymentError(_("A refund cannot be more than what was paid."))
+        source.refund(amount, reference=reference)
+        PaymentEvent.objects.create(
+            order=order,
+            amount=amount,
+            reference=reference,
+            event_type=_event_type(REFUND_EVENT, "Refunded"),
+        )
+        return source
