@@ -1,0 +1,251 @@
+"""Checkout under gunicorn: orders placed per second by 10 concurrent buyers, and the
+latency of each checkout page.
+
+Run by `make bench` (scripts/bench.sh) with DATABASE_URL and MEDIA_ROOT set: migrates and
+seeds the demo data, gives the two products every buyer takes plenty of stock, collects
+the static files, and serves the app with gunicorn (DEBUG off, 4 sync workers: a worker
+waiting on a stock-record lock is not using a CPU). Then BENCH_BUYERS (default 10) client
+threads, each a guest with its own session, place BENCH_ORDERS (default 100) orders in
+all, each one the whole journey a buyer makes:
+
+    add durian (Krông Pắc, Đắk Lắk) and pepper (Chư Sê, Gia Lai) to the basket,
+    guest gateway, shipping address form (GET, POST), delivery method, payment method,
+    payment details (GET), preview (POST "cash on delivery"), place order (POST),
+    thank-you page.
+
+Every buyer takes the same two products, so every placement locks the same two stock
+records (SELECT … FOR UPDATE in marketplace.orders): the worst case for contention. The
+figure reported is orders per second over the wall time of all journeys, with p50/p95 of
+each page as the client sees it (the client threads run on the same machine and compete
+with gunicorn for the CPUs). At the end the orders, the parcels (two per order) and the
+stock allocated are checked against what the buyers placed.
+"""
+
+import importlib.util
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_spec = importlib.util.spec_from_file_location(
+    "bench_trace", os.path.join(ROOT, "bench", "trace.py")
+)
+bench_trace = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_trace)  # sets up Django; gives us its gunicorn Server
+
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from oscar.core.loading import get_model  # noqa: E402
+
+BUYERS = int(os.environ.get("BENCH_BUYERS", "10"))
+ORDERS = int(os.environ.get("BENCH_ORDERS", "100"))
+PRODUCTS = ("NS0005", "NS0009")
+ADDRESS = {
+    "first_name": "Nguyễn Thị Hoa",
+    "phone_number": "0912 345 678",
+    "province": "66",  # Đắk Lắk
+    "commune": "Ea Kao",
+    "line1": "Thôn 3",
+    "notes": "",
+}
+PAGES = (
+    "shipping address",
+    "shipping address POST",
+    "payment details",
+    "preview POST",
+    "place order POST",
+    "thank you",
+)
+
+
+class Buyer:
+    def __init__(self, base: str, product_ids: dict):
+        self.base = base
+        self.product_ids = product_ids
+        self.session = requests.Session()
+        self.session.headers["Accept-Language"] = "vi"
+        self.timings = {page: [] for page in PAGES}
+
+    def _token(self) -> str:
+        return self.session.cookies.get("csrftoken", "")
+
+    def _call(self, page, method, path, data=None, expect=(200, 302)):
+        start = time.perf_counter()
+        if method == "GET":
+            response = self.session.get(self.base + path, allow_redirects=False, timeout=60)
+        else:
+            data = {**(data or {}), "csrfmiddlewaretoken": self._token()}
+            response = self.session.post(
+                self.base + path, data=data, allow_redirects=False, timeout=60
+            )
+        if page:
+            self.timings[page].append(time.perf_counter() - start)
+        if response.status_code not in expect:
+            raise RuntimeError(f"{method} {path}: {response.status_code}")
+        return response
+
+    def place_order(self, n: int) -> None:
+        self.session.cookies.clear()
+        self._call(None, "GET", "/basket/")  # the CSRF cookie
+        for product_id in self.product_ids.values():
+            self._call(None, "POST", f"/basket/add/{product_id}/", {"quantity": 1})
+        self._call(
+            None,
+            "POST",
+            "/checkout/",
+            {"username": f"buyer{n}@bench.test", "options": "anonymous", "password": ""},
+        )
+        self._call("shipping address", "GET", "/checkout/shipping-address/", expect=(200,))
+        response = self._call(
+            "shipping address POST", "POST", "/checkout/shipping-address/", ADDRESS, expect=(302,)
+        )
+        self._call(None, "GET", "/checkout/shipping-method/", expect=(302,))
+        self._call(None, "GET", "/checkout/payment-method/", expect=(302,))
+        self._call("payment details", "GET", "/checkout/payment-details/", expect=(200,))
+        self._call("preview POST", "POST", "/checkout/preview/", {"method": "cod"}, expect=(200,))
+        response = self._call(
+            "place order POST",
+            "POST",
+            "/checkout/preview/",
+            {"action": "place_order"},
+            expect=(302,),
+        )
+        if "thank-you" not in response.headers.get("Location", ""):
+            raise RuntimeError(
+                f"order not placed: redirected to {response.headers.get('Location')}"
+            )
+        self._call("thank you", "GET", "/checkout/thank-you/", expect=(200,))
+
+
+def percentile(values, q):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main():
+    Product = get_model("catalogue", "Product")
+    StockRecord = get_model("partner", "StockRecord")
+    Order = get_model("order", "Order")
+    from marketplace.models import Parcel
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    with open(os.devnull, "w") as devnull:
+        import contextlib
+
+        with contextlib.redirect_stdout(devnull):
+            call_command("seed_demo", force=True, stdout=devnull)
+    product_ids = {upc: Product.objects.get(upc=upc).pk for upc in PRODUCTS}
+    StockRecord.objects.filter(product_id__in=product_ids.values()).update(
+        num_in_stock=10**6, num_allocated=0
+    )
+    last_pk = Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    vendor = connection.vendor
+    connections.close_all()
+
+    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="bench-checkout-", dir=os.path.join(ROOT, "var"))
+    static_root = os.path.join(workdir, "static")
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "PERSONAL_DATA_KEY": "bench-" + "y" * 50,
+        "STATIC_ROOT": static_root,
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    bench_trace.WORKERS = 4
+    server = bench_trace.Server(
+        workdir,
+        static_root=static_root,
+        extra_env={"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"},
+        name="checkout",
+    )
+    try:
+        server.wait_for("/basket/")
+        base = f"http://127.0.0.1:{server.port}"
+        Buyer(base, product_ids).place_order(0)  # warm every worker's templates
+        for _ in range(8):
+            requests.get(base + "/checkout/shipping-address/", timeout=30)
+
+        buyers = [Buyer(base, product_ids) for _ in range(BUYERS)]
+        lock = threading.Lock()
+        counter = [0]
+        errors = []
+
+        def run(buyer):
+            while True:
+                with lock:
+                    if counter[0] >= ORDERS:
+                        return
+                    counter[0] += 1
+                    n = counter[0]
+                try:
+                    buyer.place_order(n)
+                except Exception as exc:  # reported, and fails the bench below
+                    with lock:
+                        errors.append(str(exc))
+
+        threads = [threading.Thread(target=run, args=(b,)) for b in buyers]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    placed = Order.objects.filter(pk__gt=last_pk).count() - 1  # minus the warm-up order
+    parcels = Parcel.objects.filter(order__pk__gt=last_pk).count()
+    allocated = sum(
+        StockRecord.objects.filter(product_id__in=product_ids.values()).values_list(
+            "num_allocated", flat=True
+        )
+    )
+    print(
+        f"checkout under gunicorn ({bench_trace.WORKERS} sync workers, DEBUG off) on {vendor}: "
+        f"{BUYERS} concurrent guest buyers, {ORDERS} orders of 2 products from 2 producers, "
+        "cash on delivery"
+    )
+    print(
+        f"orders placed: {placed} in {elapsed:.1f} s -> {placed / elapsed:.1f} orders/s "
+        f"(whole journeys of 11 requests each); errors: {len(errors)}"
+    )
+    print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8}")
+    merged = {page: [t for b in buyers for t in b.timings[page]] for page in PAGES}
+    for page in PAGES:
+        values = merged[page]
+        print(
+            f"{page:<24} {statistics.median(values) * 1000:>8.1f} "
+            f"{percentile(values, 0.95) * 1000:>8.1f}"
+        )
+    ok = placed == ORDERS and not errors
+    ok = ok and parcels == 2 * (placed + 1) and allocated == 2 * (placed + 1)
+    print(
+        f"check: {placed} orders, {parcels} parcels (2 an order), {allocated} units allocated "
+        f"-> {'OK' if ok else 'MISMATCH'}"
+    )
+    for error in errors[:5]:
+        print("error:", error)
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
