@@ -175,6 +175,7 @@ def main():
         extra_env={"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"},
         name="checkout",
     )
+    errors = []
     try:
         server.wait_for("/basket/")
         base = f"http://127.0.0.1:{server.port}"
@@ -185,7 +186,6 @@ def main():
         buyers = [Buyer(base, product_ids) for _ in range(BUYERS)]
         lock = threading.Lock()
         counter = [0]
-        errors = []
 
         def run(buyer):
             while True:
@@ -209,6 +209,9 @@ def main():
         elapsed = time.perf_counter() - start
     finally:
         server.stop()
+        if errors:
+            with open(server.log_path, "rb") as log:
+                sys.stderr.write(log.read().decode("utf-8", "replace")[-4000:])
         shutil.rmtree(workdir, ignore_errors=True)
 
     placed = Order.objects.filter(pk__gt=last_pk).count() - 1  # minus the warm-up order

@@ -7,4 +7,6 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self):
-        from . import receivers  # noqa: F401  (keeps SearchEntry in sync)
+        from . import analytics, receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
+
+        analytics.install()
