@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from oscar.core.loading import get_model
 
 from . import indexing
-from .models import Certificate, ProducerProfile, ProductListing
+from .models import Certificate, ProducerProfile, ProductListing, SearchEntry
 
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
@@ -41,7 +41,24 @@ def product_saved(sender, instance, raw=False, **kwargs):
         _reindex(instance.pk)
 
 
-@receiver([post_save, post_delete], sender=StockRecord)
+@receiver(post_save, sender=StockRecord)
+def stock_record_saved(sender, instance, raw=False, **kwargs):
+    """Placing an order saves the stock records it allocates: rebuild the search row only
+    when what it holds of the record (price, in stock, producer) changed — not for every
+    sale, which would rewrite a popular product's row under the order's stock lock."""
+    if raw or not instance.product_id or _paused.get():
+        return
+    indexed = (
+        SearchEntry.objects.filter(product_id=instance.product_id)
+        .values_list("price", "in_stock", "producer__partner_id")
+        .first()
+    )
+    now = (instance.price, (instance.net_stock_level or 0) > 0, instance.partner_id)
+    if indexed is None or tuple(indexed) != now:
+        _reindex(instance.product_id)
+
+
+@receiver(post_delete, sender=StockRecord)
 @receiver([post_save, post_delete], sender=ProductCategory)
 @receiver([post_save, post_delete], sender=ProductImage)
 @receiver([post_save, post_delete], sender=ProductListing)
