@@ -3,6 +3,7 @@ root, inside i18n_patterns)."""
 
 from django.urls import path
 
+from . import settings_views
 from . import shop_views as views
 
 app_name = "shop"
@@ -16,4 +17,8 @@ urlpatterns = [
     path("quan-tri/san-pham-cho-duyet/cai-dat/", views.approval_setting, name="listing-settings"),
     path("quan-tri/san-pham-cho-duyet/<int:pk>/duyet/", views.approve, name="listing-approve"),
     path("quan-tri/san-pham-cho-duyet/<int:pk>/tu-choi/", views.reject, name="listing-reject"),
+    # Operator: payment and delivery settings.
+    path(
+        "quan-tri/cai-dat-thanh-toan/", settings_views.payment_settings, name="payment-settings"
+    ),
 ]
