@@ -1,4 +1,10 @@
-"""(slot: filled by its feature)"""
+"""Stripe's webhook: one URL whatever the language (included outside i18n_patterns)."""
+
+from django.urls import path
+
+from .payments import webhooks
 
 app_name = "stripe"
-urlpatterns = []
+urlpatterns = [
+    path("stripe/webhook/", webhooks.stripe_webhook, name="webhook"),
+]

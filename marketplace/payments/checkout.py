@@ -1,5 +1,5 @@
-"""The payment step of Oscar's checkout: cash on delivery (the default) or a VietQR bank
-transfer. Card payment through Stripe is added when its keys are configured (not yet).
+"""The payment step of Oscar's checkout: cash on delivery (the default), a VietQR bank
+transfer, or a card through Stripe when its keys are configured.
 
 Oscar's flow is kept: the payment-details page posts the choice to the preview page, the
 choice is kept in the checkout session (it is not sensitive), and "Place order" re-checks
@@ -9,31 +9,54 @@ it against the order total computed on the server before ``handle_payment`` reco
   debited yet (the post office collects it);
 - VietQR: a payment source "VietQR bank transfer" for the total, with the order number
   as its reference (the buyer types nothing: the QR code carries amount and reference);
-  the thank-you page shows the code and the account in text.
+  the thank-you page shows the code and the account in text;
+- card: a Stripe PaymentIntent for the total is created server-side (idempotent per order
+  number) before the order is written; if Stripe refuses or cannot be reached the buyer
+  stays on the preview page with a clear message and no order is placed. The order then has
+  a payment source "Card" whose reference is the PaymentIntent id, nothing debited: the
+  buyer pays on the card page (``card_payment`` below) and only Stripe's signed webhook
+  marks it paid (``webhooks``).
 """
 
 from django import forms
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from oscar.apps.checkout.views import PaymentDetailsView as OscarPaymentDetailsView
 from oscar.apps.checkout.views import ThankYouView as OscarThankYouView
-from oscar.core.loading import get_model
+from oscar.core.loading import get_class, get_model
 
 from marketplace.models import MarketplaceSettings
 
+from . import stripe_gateway
+from .stripe_gateway import card_ready
+
 Source = get_model("payment", "Source")
 SourceType = get_model("payment", "SourceType")
+PaymentError = get_class("payment.exceptions", "PaymentError")
 
-COD, VIETQR = "cod", "vietqr"
-LABELS = {COD: _("Cash on delivery"), VIETQR: _("VietQR bank transfer")}
+COD, VIETQR, CARD = "cod", "vietqr", "stripe"
+METHODS = (COD, VIETQR, CARD)
+LABELS = {
+    COD: _("Cash on delivery"),
+    VIETQR: _("VietQR bank transfer"),
+    CARD: _("Card (Visa, Mastercard, JCB)"),
+}
 HELP = {
     COD: _("Pay the post office in cash when the parcels arrive."),
     VIETQR: _(
         "Scan the QR code with your bank's app after placing the order: amount and "
         "order number are filled in for you."
     ),
+    CARD: _(
+        "After placing the order you pay on a secure Stripe form; the order is confirmed "
+        "once Stripe confirms the payment."
+    ),
 }
-SOURCE_CODES = {COD: "cod", VIETQR: "vietqr"}
+SOURCE_CODES = {COD: "cod", VIETQR: "vietqr", CARD: "stripe"}
 SESSION_KEY = "method"
 
 
@@ -50,7 +73,16 @@ def unavailable(code, total, settings_row=None) -> str:
         return ""
     if code == VIETQR:
         return "" if settings_row.vietqr_ready else gettext("Bank transfer is not available.")
+    if code == CARD:
+        return "" if card_ready() else gettext("Card payment is not available.")
     return gettext("Unknown payment method.")
+
+
+def offered(settings_row) -> list[str]:
+    """The methods shown on the payment step (COD is always shown; its limit is checked
+    when chosen)."""
+    ready = {COD: True, VIETQR: settings_row.vietqr_ready, CARD: card_ready()}
+    return [code for code in METHODS if ready[code]]
 
 
 class PaymentMethodForm(forms.Form):
@@ -60,10 +92,11 @@ class PaymentMethodForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.total = total
         self.settings_row = MarketplaceSettings.load()
-        self.fields["method"].choices = [
-            (code, LABELS[code])
-            for code in (COD, VIETQR)
-            if code != VIETQR or self.settings_row.vietqr_ready
+        # Every known method validates (so one not offered gets its reason from
+        # clean_method); only those offered are shown.
+        self.fields["method"].choices = [(code, LABELS[code]) for code in METHODS]
+        self.fields["method"].widget.choices = [
+            (code, LABELS[code]) for code in offered(self.settings_row)
         ]
         self.help = HELP
 
@@ -118,8 +151,20 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             return self.render_payment_details(request, payment_form=form)
         return super().handle_place_order_submission(request)
 
+    # Oscar shows its own generic text when handle_payment raises PaymentError; a card
+    # refused by Stripe gets a message saying what happened and what to do instead.
+    _payment_error_message = ""
+
+    def render_preview(self, request, **kwargs):
+        if self._payment_error_message and kwargs.get("error"):
+            kwargs["error"] = self._payment_error_message
+        return super().render_preview(request, **kwargs)
+
     def handle_payment(self, order_number, total, **kwargs):
         chosen = self.chosen_method() or COD
+        reference = order_number if chosen == VIETQR else ""
+        if chosen == CARD:
+            reference = self.create_payment_intent(order_number, total)
         source_type, _created = SourceType.objects.get_or_create(
             code=SOURCE_CODES[chosen], defaults={"name": str(LABELS[chosen])}
         )
@@ -127,11 +172,40 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             source_type=source_type,
             currency=total.currency,
             amount_allocated=total.incl_tax,
-            reference=order_number if chosen == VIETQR else "",
+            reference=reference,
         )
-        # Nothing is paid yet: the post office collects the cash, or the transfer arrives
-        # later (staff mark it received); those are recorded as payment events then.
+        # Nothing is paid yet: the post office collects the cash, the transfer arrives
+        # later (staff mark it received), or Stripe confirms the card by webhook; those are
+        # recorded as payment events then.
         self.add_payment_source(source)
+
+    def create_payment_intent(self, order_number, total) -> str:
+        """The id of a new PaymentIntent for the order total, or PaymentError (the order is
+        not placed and the basket is restored by Oscar)."""
+        unable = gettext(
+            "Card payment is not available right now, so your order was not placed and "
+            "nothing was charged. Please try again in a few minutes, or choose cash on "
+            "delivery or bank transfer."
+        )
+        if not card_ready() or (total.currency or "").upper() != "VND":
+            self._payment_error_message = unable
+            raise PaymentError("card payment not configured or not in VND")
+        try:
+            intent = stripe_gateway.create_payment_intent(
+                order_number=order_number, amount=total.incl_tax
+            )
+        except (stripe_gateway.GatewayError, ValueError) as exc:
+            self._payment_error_message = unable
+            raise PaymentError(str(exc)) from exc
+        self._card_order_number = order_number
+        return intent["id"]
+
+    def get_success_url(self):
+        number = getattr(self, "_card_order_number", None)
+        if number:
+            # The buyer pays on the card page right away.
+            return reverse("payments:card", kwargs={"number": number})
+        return super().get_success_url()
 
     def save_payment_details(self, order):
         super().save_payment_details(order)
@@ -191,10 +265,88 @@ def qr_svg(text: str) -> str:
 
 
 class ThankYouView(OscarThankYouView):
+    # The payment state, the parcels, the VietQR code or the card link: the same partial as
+    # the buyer's order page (marketplace.templatetags.order_tags).
     template_name = "marketplace/checkout/thank_you.html"
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        order = context.get("order")
-        context["vietqr"] = vietqr_for(order) if order is not None else None
-        return context
+
+# --- The card payment page -------------------------------------------------------------------
+
+
+def card_source(order):
+    return next((s for s in order.sources.all() if s.source_type.code == CARD), None)
+
+
+def buyer_order_or_404(request, number):
+    """The order, if it is the caller's: their account's, or (a guest checkout) the one
+    this browser session just placed. Anyone else gets 404."""
+    Order = get_model("order", "Order")
+    order = get_object_or_404(Order.objects.prefetch_related("sources__source_type"), number=number)
+    if order.user_id is not None:
+        mine = request.user.is_authenticated and request.user.pk == order.user_id
+    else:
+        mine = request.session.get("checkout_order_id") == order.pk
+    if not mine:
+        raise Http404
+    return order
+
+
+def last_attempt_failed(pi_id: str, intent: dict, redirect_status: str) -> bool:
+    """Whether the buyer's last attempt failed: Stripe's answer when they come back from
+    their bank, the PaymentIntent's last error, or the latest webhook recorded."""
+    from marketplace.models import StripeEvent
+
+    if redirect_status in ("failed", "requires_payment_method") or intent.get("last_payment_error"):
+        return True
+    latest = (
+        StripeEvent.objects.filter(
+            payment_intent=pi_id,
+            type__in=["payment_intent.succeeded", "payment_intent.payment_failed"],
+        )
+        .order_by("-created", "-pk")
+        .values_list("type", flat=True)
+        .first()
+    )
+    return latest == "payment_intent.payment_failed"
+
+
+@never_cache
+def card_payment(request, number):
+    """Where the buyer pays a card order: Stripe's Payment Element (Stripe.js, loaded on
+    this page only) mounted with the PaymentIntent's client secret. The order stays
+    awaiting payment until Stripe's webhook confirms it."""
+    from .state import payment_state
+
+    order = buyer_order_or_404(request, number)
+    source = card_source(order)
+    if source is None:
+        raise Http404
+    state = payment_state(order)
+    context = {"order": order, "state": state, "status": "pay", "failed": False}
+    if state.paid >= state.allocated:
+        context["status"] = "paid"
+    elif not card_ready():
+        context["status"] = "unavailable"
+    else:
+        try:
+            intent = stripe_gateway.retrieve_payment_intent(source.reference)
+        except stripe_gateway.GatewayError:
+            context["status"] = "unreachable"
+        else:
+            status = intent.get("status")
+            if status in ("succeeded", "processing"):
+                context["status"] = "confirming"
+            elif status == "canceled" or not intent.get("client_secret"):
+                context["status"] = "canceled"
+            else:
+                context["failed"] = last_attempt_failed(
+                    source.reference, intent, request.GET.get("redirect_status", "")
+                )
+                context["stripe"] = {
+                    "publishable_key": stripe_gateway.publishable_key(),
+                    "client_secret": intent["client_secret"],
+                    "return_url": request.build_absolute_uri(
+                        reverse("payments:card", kwargs={"number": order.number})
+                    ),
+                }
+    return render(request, "marketplace/payments/card.html", context)
