@@ -425,3 +425,109 @@ class ActivationCode(models.Model):
 
     def __str__(self):
         return f"activation code of {self.member_id}"
+
+
+# --- Member imports (Excel/CSV) --------------------------------------------------------------
+
+
+def _import_path(instance, filename):
+    import os
+    import secrets
+
+    extension = os.path.splitext(filename)[1].lower()
+    if extension not in (".xlsx", ".csv"):
+        extension = ""
+    return f"imports/{secrets.token_urlsafe(18)}{extension}"
+
+
+class MemberImport(models.Model):
+    """An uploaded member list (Excel or CSV), its column mapping, progress and report.
+
+    Seen only within the importer's scope: its organisation (a provincial association also
+    sees its branches'), the operator all. The file is private (farmers.storage) and served
+    only through the permission-checked views in farmers.import_views. See farmers.imports.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel (.xlsx)"
+        CSV = "csv", "CSV"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("Imported by"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="member_imports",
+        verbose_name=_("Organisation"),
+    )
+    actor_role = models.CharField(_("Role"), max_length=20)
+    file = models.FileField(upload_to=_import_path, storage=get_private_storage)
+    original_name = models.CharField(_("File name"), max_length=255)
+    file_format = models.CharField(max_length=4, choices=Format.choices)
+    file_size = models.PositiveIntegerField(default=0)
+    language = models.CharField(max_length=10, default="vi")
+    status = models.CharField(
+        _("Status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    header_row = models.PositiveIntegerField(default=1)
+    headers = models.JSONField(default=list, blank=True)
+    samples = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    total_rows = models.PositiveIntegerField(_("Rows"), default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(_("Created"), default=0)
+    updated_count = models.PositiveIntegerField(_("Updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("Unchanged"), default=0)
+    skipped_count = models.PositiveIntegerField(_("Skipped"), default=0)
+    error_count = models.PositiveIntegerField(_("Errors"), default=0)
+    report = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("Uploaded at"), auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Member import")
+        verbose_name_plural = _("Member imports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "running", "done", "failed"]),
+                name="farmers_memberimport_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.pk})"
+
+    @property
+    def awaiting_mapping(self) -> bool:
+        return self.status == self.Status.PENDING and self.queued_at is None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -1,3 +1,16 @@
-"""(slot: filled by its feature)"""
+"""Member imports (under /can-bo/): upload, mapping, progress, report, template."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import import_views as views
+
+urlpatterns = [
+    path("nhap-hoi-vien/", views.import_list, name="imports"),
+    path("nhap-hoi-vien/moi/", views.import_new, name="import-new"),
+    path("nhap-hoi-vien/mau.xlsx", views.import_template, name="import-template"),
+    path("nhap-hoi-vien/<int:pk>/", views.import_detail, name="import-detail"),
+    path("nhap-hoi-vien/<int:pk>/cot/", views.import_map, name="import-map"),
+    path("nhap-hoi-vien/<int:pk>/tien-do.json", views.import_progress, name="import-progress"),
+    path("nhap-hoi-vien/<int:pk>/bao-cao.csv", views.import_report, name="import-report"),
+    path("nhap-hoi-vien/<int:pk>/tep/", views.import_file, name="import-file"),
+]
