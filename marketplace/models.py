@@ -469,7 +469,13 @@ class Parcel(models.Model):
         verbose_name_plural = _("Parcels")
         ordering = ["order_id", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "partner"], name="one_parcel_per_producer")
+            models.UniqueConstraint(fields=["order", "partner"], name="one_parcel_per_producer"),
+            # Two counters typing the same number at once: the database keeps one.
+            models.UniqueConstraint(
+                fields=["tracking_number"],
+                condition=~models.Q(tracking_number="") & ~models.Q(status="cancelled"),
+                name="one_active_parcel_per_tracking_number",
+            ),
         ]
 
     def __str__(self):
