@@ -79,6 +79,32 @@ NOTIFICATION_SMS_SENDER = env.str(
     "NOTIFICATION_SMS_SENDER", default="farmers.senders.ConsoleSender"
 )
 
+# The operator's marketplace pages in Oscar's dashboard menu (superusers only).
+
+
+def _operator_only(user, url_name, url_args=None, url_kwargs=None):
+    return user.is_superuser
+
+
+OSCAR_DASHBOARD_NAVIGATION = [
+    *OSCAR_DASHBOARD_NAVIGATION,  # noqa: F405  (Oscar's own menu, from oscar.defaults)
+    {
+        "label": _("Marketplace"),
+        "icon": "fas fa-seedling",
+        "children": [
+            {"label": _("Products waiting for approval"), "url_name": "shop:listing-queue"},
+            {"label": _("Certificates to verify"), "url_name": "certificates:queue"},
+            {"label": _("Bank transfers awaited"), "url_name": "transfers:awaiting"},
+            {"label": _("Parcels"), "url_name": "fulfilment:post-parcels"},
+            {"label": _("COD remittances"), "url_name": "remittances:ledger"},
+            {"label": _("Payment and delivery settings"), "url_name": "shop:payment-settings"},
+            {"label": _("Farmers' onboarding"), "url_name": "farmers:staff-home"},
+        ],
+    },
+]
+for _item in OSCAR_DASHBOARD_NAVIGATION[-1]["children"]:
+    _item["access_fn"] = _operator_only
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -332,6 +358,8 @@ DEMO_SEEDERS = [
     "traceability.labels.seed_demo",
     "traceability.recalls.seed_demo",
 ]
+# Orders in every state after checkout; skipped by `seed_demo --without-orders` (tests).
+DEMO_ORDER_SEEDERS = ["marketplace.demo_orders.seed"]
 
 # In development WhiteNoise serves straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG

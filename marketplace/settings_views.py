@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .access import operator_required
 from farmers.banks import BANKS
 
+from .access import operator_required
 from .models import MarketplaceSettings
 
 

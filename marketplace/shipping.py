@@ -203,6 +203,22 @@ def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quo
     return Quote(parcels=parcels, charge=charge, free=free, available=True)
 
 
+def ensure_vietnam() -> None:
+    """Việt Nam as the shipping country (as migration 0007 made it), if it is missing."""
+    Country = get_model("address", "Country")
+    Country.objects.get_or_create(
+        iso_3166_1_a2="VN",
+        defaults={
+            "iso_3166_1_a3": "VNM",
+            "iso_3166_1_numeric": "704",
+            "printable_name": "Việt Nam",
+            "name": "Cộng hòa Xã hội Chủ nghĩa Việt Nam",
+            "display_order": 1,
+            "is_shipping_country": True,
+        },
+    )
+
+
 def ensure_default_rates() -> None:
     """Create the three zone methods with the default bands if they are missing."""
     for zone_key, code in ZONE_CODES.items():

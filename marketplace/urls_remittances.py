@@ -1,4 +1,15 @@
-"""(slot: filled by its feature)"""
+"""Operator pages for the COD remittance ledger (included at the site root, inside
+i18n_patterns)."""
+
+from django.urls import path
+
+from . import remittance_views as views
 
 app_name = "remittances"
-urlpatterns = []
+urlpatterns = [
+    path("quan-tri/doi-soat-cod/", views.ledger, name="ledger"),
+    path("quan-tri/doi-soat-cod/xuat-csv/", views.ledger_csv, name="export"),
+    path("quan-tri/doi-soat-cod/nha-san-xuat/<int:pk>/", views.producer, name="producer"),
+    path("quan-tri/doi-soat-cod/nha-san-xuat/<int:pk>/tao/", views.create, name="create"),
+    path("quan-tri/doi-soat-cod/phieu/<int:pk>/da-tra/", views.mark_paid, name="mark-paid"),
+]

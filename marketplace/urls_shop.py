@@ -18,7 +18,5 @@ urlpatterns = [
     path("quan-tri/san-pham-cho-duyet/<int:pk>/duyet/", views.approve, name="listing-approve"),
     path("quan-tri/san-pham-cho-duyet/<int:pk>/tu-choi/", views.reject, name="listing-reject"),
     # Operator: payment and delivery settings.
-    path(
-        "quan-tri/cai-dat-thanh-toan/", settings_views.payment_settings, name="payment-settings"
-    ),
+    path("quan-tri/cai-dat-thanh-toan/", settings_views.payment_settings, name="payment-settings"),
 ]

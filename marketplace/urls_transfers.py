@@ -1,4 +1,17 @@
-"""(slot: filled by its feature)"""
+"""Operator pages for VietQR bank transfers (included at the site root, inside
+i18n_patterns)."""
+
+from django.urls import path
+
+from . import transfer_views as views
 
 app_name = "transfers"
-urlpatterns = []
+urlpatterns = [
+    path("quan-tri/chuyen-khoan/", views.awaiting, name="awaiting"),
+    path("quan-tri/chuyen-khoan/sao-ke/", views.import_statement, name="import"),
+    path(
+        "quan-tri/chuyen-khoan/don-hang/<int:pk>/da-nhan/",
+        views.mark_received,
+        name="mark-received",
+    ),
+]

@@ -15,9 +15,7 @@ def order_progress(order):
     from ..payments.checkout import vietqr_for
 
     state = payment_state(order)
-    parcels = list(
-        Parcel.objects.filter(order=order).select_related("partner").order_by("pk")
-    )
+    parcels = list(Parcel.objects.filter(order=order).select_related("partner").order_by("pk"))
     return {
         "payment": state,
         "parcels": parcels,

@@ -84,7 +84,8 @@ def test_branch_imports_its_member_list_from_the_template(office, live_demo, tmp
 
     with page.expect_download() as report:
         page.locator("a[href$='/bao-cao.csv']").first.click()
-    text = open(report.value.path(), encoding="utf-8-sig").read()
+    with open(report.value.path(), encoding="utf-8-sig") as csv_file:
+        text = csv_file.read()
     assert "Lê Văn Nhập" in text and "Số điện thoại sai" in text
 
     # The same page in English.

@@ -161,9 +161,7 @@ def test_payments_are_recorded_once_and_never_above_the_total(buyer):
 
 
 @pytest.mark.django_db
-def test_the_order_page_reads_a_constant_number_of_queries(
-    buyer, django_assert_max_num_queries
-):
+def test_the_order_page_reads_a_constant_number_of_queries(buyer, django_assert_max_num_queries):
     small = checkout(buyer, {"NS0005": 1})
     big = checkout(buyer, {"NS0005": 1, "NS0009": 1, "NS0001": 1, "NS0013": 1, "NS0019": 1})
     assert big.parcels.count() == 5

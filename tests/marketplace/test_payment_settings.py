@@ -73,7 +73,11 @@ def test_bad_values_are_refused_and_nothing_is_saved(operator, change, field):
         assert field in form.errors
     else:
         with translation.override("vi"):
-            assert gettext("For bank transfers give the bank") in str(form.non_field_errors())
+            message = gettext(
+                "For bank transfers give the bank, the account number and the holder; "
+                "or leave all three empty to switch transfers off."
+            )
+        assert message in str(form.non_field_errors())
     assert MarketplaceSettings.load().updated == before
 
 

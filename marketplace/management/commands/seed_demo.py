@@ -17,8 +17,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Seed even with DEBUG off (demo users have a published password).",
         )
+        parser.add_argument(
+            "--without-orders",
+            action="store_true",
+            help="Skip the demo orders (settings.DEMO_ORDER_SEEDERS); the tests start so.",
+        )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, without_orders=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates users with a published password; it runs only with "
@@ -29,7 +34,10 @@ class Command(BaseCommand):
         # and keeps marketplace from importing the apps that depend on it. Search rows
         # are built once at the end instead of on every save.
         with receivers.paused():
-            for path in settings.DEMO_SEEDERS:
+            seeders = settings.DEMO_SEEDERS
+            if not without_orders:
+                seeders = [*seeders, *settings.DEMO_ORDER_SEEDERS]
+            for path in seeders:
                 lines += import_string(path)(self.stdout)
         visible = indexing.reindex_all()
         lines.insert(0, f"  {visible} products visible to buyers")

@@ -1,0 +1,46 @@
+"""`make run`'s demo orders: one in each state after checkout, made by the real services,
+and made once."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from oscar.core.loading import get_model
+
+from marketplace.models import Parcel, Remittance
+from marketplace.payments.state import payment_state
+
+Order = get_model("order", "Order")
+
+
+@pytest.mark.django_db
+def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_index):
+    out = io.StringIO()
+    call_command("seed_demo", force=True, stdout=out)
+    orders = list(Order.objects.order_by("number").prefetch_related("sources__source_type"))
+    assert len(orders) == 4
+    states = [payment_state(o).code for o in orders]
+    assert states == ["on_delivery", "awaiting_transfer", "paid", "paid"]
+    for order in orders:
+        assert order.number in out.getvalue()
+
+    two_farms = orders[0]
+    assert sorted(two_farms.parcels.values_list("status", flat=True)) == [
+        Parcel.Status.NEW,
+        Parcel.Status.PICKED_UP,
+    ]
+    picked = two_farms.parcels.get(status=Parcel.Status.PICKED_UP)
+    assert picked.tracking_number.endswith("VN") and picked.packed_by is not None
+    assert sum(p.cod_amount for p in two_farms.parcels.all()) == two_farms.total_incl_tax
+
+    delivered = orders[3].parcels.get()
+    assert delivered.status == Parcel.Status.DELIVERED
+    assert delivered.cod_collected == delivered.cod_amount == orders[3].total_incl_tax
+    remittance = Remittance.objects.get()
+    assert remittance.paid_at is not None and remittance.paid_by.is_superuser
+    assert remittance.amount == remittance.collected - remittance.commission
+    assert list(remittance.parcels.all()) == [delivered]
+    assert orders[2].bank_transfers.get().amount == orders[2].total_incl_tax
+
+    call_command("seed_demo", force=True, stdout=io.StringIO())
+    assert Order.objects.count() == 4 and Remittance.objects.count() == 1
