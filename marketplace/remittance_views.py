@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from . import remittances as services
-from .access import operator_required
+from .access import operator_required, producer_required
 from .models import MarketplaceSettings, Parcel, Remittance
 
 Partner = get_model("partner", "Partner")
@@ -102,6 +102,17 @@ def ledger_csv(request):
 @operator_required
 def producer(request, pk):
     partner = get_object_or_404(Partner, pk=pk)
+    return _producer_page(request, partner, farmer_view=False)
+
+
+@producer_required
+def my_remittances(request, producer):
+    """The farmer's own cash on delivery: collected, commission, remitted, what is owed
+    (read only: the operator creates and pays remittances)."""
+    return _producer_page(request, producer.partner, farmer_view=True)
+
+
+def _producer_page(request, partner, *, farmer_view: bool):
     settings_row = MarketplaceSettings.load()
     rows, _totals = services.ledger(
         partner_ids=[partner.pk], percent=settings_row.commission_percent
@@ -140,6 +151,7 @@ def producer(request, pk):
             "remittances": page.object_list,
             "page_obj": page,
             "paid_form": MarkPaidForm(),
+            "farmer_view": farmer_view,
         },
     )
 

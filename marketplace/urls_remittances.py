@@ -8,6 +8,8 @@ from . import remittance_views as views
 app_name = "remittances"
 urlpatterns = [
     path("quan-tri/doi-soat-cod/", views.ledger, name="ledger"),
+    # The farmer's own remittances.
+    path("cua-hang/tien-thu-ho/", views.my_remittances, name="mine"),
     path("quan-tri/doi-soat-cod/xuat-csv/", views.ledger_csv, name="export"),
     path("quan-tri/doi-soat-cod/nha-san-xuat/<int:pk>/", views.producer, name="producer"),
     path("quan-tri/doi-soat-cod/nha-san-xuat/<int:pk>/tao/", views.create, name="create"),

@@ -1,6 +1,8 @@
 """The operator finds the marketplace pages in Oscar's dashboard menu; nobody else sees
 them there."""
 
+import re
+
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext
@@ -36,3 +38,23 @@ def test_a_farmer_in_the_dashboard_does_not_see_it(client, demo):
     html = response.content.decode()
     for url in PAGES:
         assert f'href="{url}"' not in html, url
+
+
+@pytest.mark.django_db
+def test_the_dashboard_order_page_shows_payment_parcels_and_the_next_step(client, search_index):
+    from django.core.management import call_command
+    from oscar.core.loading import get_model
+
+    Order = get_model("order", "Order")
+    with open("/dev/null", "w") as devnull:
+        call_command("seed_demo", force=True, stdout=devnull)
+    client.force_login(users()["operator"])
+    two_farms, awaiting, _paid, delivered = Order.objects.order_by("number")
+    html = client.get(f"/dashboard/orders/{awaiting.number}/").content.decode()
+    assert f'href="/quan-tri/chuyen-khoan/?q={awaiting.number}"' in html
+    html = client.get(f"/dashboard/orders/{two_farms.number}/").content.decode()
+    assert len(re.findall(r'href="/buu-dien/buu-gui/\d+/"', html)) == 2
+    assert "/hoan-tien/" not in html  # nothing to refund on cash on delivery
+    html = client.get(f"/dashboard/orders/{delivered.number}/").content.decode()
+    with translation.override("vi"):
+        assert gettext("Collected on delivery") in html

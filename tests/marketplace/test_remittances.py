@@ -8,6 +8,7 @@ marked delivered and collected directly (the post-office pages do it for real).
 
 import csv
 import io
+import os
 import threading
 from decimal import Decimal
 
@@ -485,3 +486,29 @@ def test_two_remittances_at_once_never_share_a_parcel(django_db_setup):
     assert parcels.count() == 3
     assert set(parcels.values_list("remittance", flat=True)) == {remittance.pk}
     assert remittance.collected == sum(p.cod_collected for p in parcels)
+
+
+@pytest.mark.django_db
+def test_a_farmer_reads_their_own_remittances_and_nobody_elses(client, search_index):
+    from django.core.management import call_command
+
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", force=True, stdout=devnull)  # with the demo orders
+    roles = users()
+    client.force_login(roles["farmer"])
+    page = client.get("/cua-hang/tien-thu-ho/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    remittance = Remittance.objects.get()
+    assert remittance.partner.users.filter(pk=roles["farmer"].pk).exists()
+    assert f'id="remittance-{remittance.pk}"' in html
+    assert "/tao/" not in html and "/da-tra/" not in html  # the operator's forms only
+
+    client.force_login(roles["other_farmer"])
+    html = client.get("/cua-hang/tien-thu-ho/").content.decode()
+    assert f'id="remittance-{remittance.pk}"' not in html
+    for role in ("buyer", "branch_staff", "post_office_staff"):
+        client.force_login(roles[role])
+        assert client.get("/cua-hang/tien-thu-ho/").status_code == 403
+    client.logout()
+    assert client.get("/cua-hang/tien-thu-ho/").status_code == 302
