@@ -22,6 +22,7 @@ from . import fulfilment, remittances, transfers
 from .models import MarketplaceSettings
 from .orders import OrderCreator
 from .parcels import set_cash_on_delivery
+from .payments.checkout import payment_source
 from .payments.state import COD, VIETQR
 from .shipping import Repository
 
@@ -30,8 +31,6 @@ Country = get_model("address", "Country")
 Order = get_model("order", "Order")
 Product = get_model("catalogue", "Product")
 ShippingAddress = get_model("order", "ShippingAddress")
-Source = get_model("payment", "Source")
-SourceType = get_model("payment", "SourceType")
 OrderNumberGenerator = get_class("order.utils", "OrderNumberGenerator")
 Selector = get_class("partner.strategy", "Selector")
 
@@ -83,16 +82,9 @@ def place(user, items: dict, method: str, note: str) -> Order:
             shipping_address=address,
             order_number=OrderNumberGenerator().order_number(basket),
         )
-        source_type, _created = SourceType.objects.get_or_create(
-            code=method, defaults={"name": method}
-        )
-        Source.objects.create(
-            order=order,
-            source_type=source_type,
-            currency=total.currency,
-            amount_allocated=total.incl_tax,
-            reference=order.number if method == VIETQR else "",
-        )
+        source = payment_source(method, total, order.number if method == VIETQR else "")
+        source.order = order
+        source.save()
         if method == COD:
             set_cash_on_delivery(order)
         basket.submit()

@@ -361,21 +361,38 @@ def _refuse(refusal) -> None:
         raise FulfilmentError(refusal)
 
 
+def _advance(parcel, user, *, status, stamp, check, refusal, before=None, after=None):
+    """Move the locked parcel to `status`, stamping `{stamp}_at` / `{stamp}_by` with now and
+    `user`, after the caller's permission `check` and the transition's `refusal`."""
+    with transaction.atomic():
+        locked = _lock(parcel)
+        check(user, locked)
+        _refuse(refusal(locked))
+        if before is not None:
+            before(locked)
+        locked.status = status
+        setattr(locked, f"{stamp}_at", timezone.now())
+        setattr(locked, f"{stamp}_by", user)
+        fields = ["status", f"{stamp}_at", f"{stamp}_by"]
+        locked.save(update_fields=fields)
+        if after is not None:
+            after(locked)
+    _copy(parcel, locked, fields)
+    return locked
+
+
 def pack(parcel, user, lots: dict | None = None) -> Parcel:
     """The producer has packed the parcel, optionally from these lots ({line id: lot or lot
     id}; lines left out or given None keep no lot)."""
-    with transaction.atomic():
-        locked = _lock(parcel)
-        _check_producer(user, locked)
-        _refuse(pack_refusal(locked))
-        _link_lots(locked, user, lots or {})
-        locked.status = Status.PACKED
-        locked.packed_at = timezone.now()
-        locked.packed_by = user
-        fields = ["status", "packed_at", "packed_by"]
-        locked.save(update_fields=fields)
-    _copy(parcel, locked, fields)
-    return locked
+    return _advance(
+        parcel,
+        user,
+        status=Status.PACKED,
+        stamp="packed",
+        check=_check_producer,
+        refusal=pack_refusal,
+        before=lambda locked: _link_lots(locked, user, lots or {}),
+    )
 
 
 def set_tracking(parcel, user, tracking_number) -> Parcel:
@@ -408,34 +425,28 @@ def set_tracking(parcel, user, tracking_number) -> Parcel:
 
 def pick_up(parcel, user) -> Parcel:
     """The post office has taken the packed parcel; the buyer is told after commit."""
-    with transaction.atomic():
-        locked = _lock(parcel)
-        _check_post_office(user, locked)
-        _refuse(pick_up_refusal(locked))
-        locked.status = Status.PICKED_UP
-        locked.picked_up_at = timezone.now()
-        locked.picked_up_by = user
-        fields = ["status", "picked_up_at", "picked_up_by"]
-        locked.save(update_fields=fields)
-        notifications.parcel_shipped(locked)
-    _copy(parcel, locked, fields)
-    return locked
+    return _advance(
+        parcel,
+        user,
+        status=Status.PICKED_UP,
+        stamp="picked_up",
+        check=_check_post_office,
+        refusal=pick_up_refusal,
+        after=notifications.parcel_shipped,
+    )
 
 
 def deliver(parcel, user) -> Parcel:
     """The buyer has received the parcel; the buyer is told after commit."""
-    with transaction.atomic():
-        locked = _lock(parcel)
-        _check_post_office(user, locked)
-        _refuse(deliver_refusal(locked))
-        locked.status = Status.DELIVERED
-        locked.delivered_at = timezone.now()
-        locked.delivered_by = user
-        fields = ["status", "delivered_at", "delivered_by"]
-        locked.save(update_fields=fields)
-        notifications.parcel_delivered(locked)
-    _copy(parcel, locked, fields)
-    return locked
+    return _advance(
+        parcel,
+        user,
+        status=Status.DELIVERED,
+        stamp="delivered",
+        check=_check_post_office,
+        refusal=deliver_refusal,
+        after=notifications.parcel_delivered,
+    )
 
 
 def collect_cod(parcel, user, amount) -> Parcel:

@@ -295,30 +295,45 @@ def post_parcel(request, office, pk):
     return _render_post_parcel(request, office, _post_parcel(request, office, pk))
 
 
-@post_office_required
-@require_POST
-def post_set_tracking(request, office, pk):
+def _form_step(request, office, pk, *, refusal, form_class, field, act, success, form_name):
+    """A post-office step with a form (tracking number, COD amount): a refused step goes
+    back to the parcel with the reason; a bad value re-renders the form with status 400."""
     parcel = _post_parcel(request, office, pk)
-    if refusal := fulfilment.tracking_refusal(parcel):
-        return _refused(request, parcel, refusal)
-    form = TrackingForm(request.POST)
+    if reason := refusal(parcel):
+        return _refused(request, parcel, reason)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            fulfilment.set_tracking(parcel, request.user, form.cleaned_data["tracking_number"])
+            act(parcel, request.user, form.cleaned_data[field])
         except PermissionDenied:
             raise Http404 from None
         except fulfilment.FulfilmentError as exc:
-            if fulfilment.tracking_refusal(parcel):  # moved on meanwhile
+            if refusal(parcel):  # moved on meanwhile
                 return _refused(request, parcel, exc.message)
-            form.add_error("tracking_number", exc.message)
+            form.add_error(field, exc.message)
         else:
-            messages.success(
-                request,
-                _("Tracking number %(number)s saved for order %(order)s.")
-                % {"number": parcel.tracking_number, "order": parcel.order.number},
-            )
+            messages.success(request, success(parcel))
             return redirect("fulfilment:post-parcel", pk=parcel.pk)
-    return _render_post_parcel(request, office, parcel, tracking_form=form, status=400)
+    return _render_post_parcel(request, office, parcel, status=400, **{form_name: form})
+
+
+@post_office_required
+@require_POST
+def post_set_tracking(request, office, pk):
+    return _form_step(
+        request,
+        office,
+        pk,
+        refusal=fulfilment.tracking_refusal,
+        form_class=TrackingForm,
+        field="tracking_number",
+        act=fulfilment.set_tracking,
+        success=lambda parcel: (
+            _("Tracking number %(number)s saved for order %(order)s.")
+            % {"number": parcel.tracking_number, "order": parcel.order.number}
+        ),
+        form_name="tracking_form",
+    )
 
 
 def _transition(request, office, pk, action, success):
@@ -362,27 +377,20 @@ def post_deliver(request, office, pk):
 @post_office_required
 @require_POST
 def post_collect_cod(request, office, pk):
-    parcel = _post_parcel(request, office, pk)
-    if refusal := fulfilment.cod_refusal(parcel):
-        return _refused(request, parcel, refusal)
-    form = CodForm(request.POST)
-    if form.is_valid():
-        try:
-            fulfilment.collect_cod(parcel, request.user, form.cleaned_data["amount"])
-        except PermissionDenied:
-            raise Http404 from None
-        except fulfilment.FulfilmentError as exc:
-            if fulfilment.cod_refusal(parcel):  # moved on meanwhile
-                return _refused(request, parcel, exc.message)
-            form.add_error("amount", exc.message)
-        else:
-            messages.success(
-                request,
-                _("Order %(order)s: %(amount)s collected on delivery is recorded.")
-                % {
-                    "order": parcel.order.number,
-                    "amount": fulfilment.money(parcel.cod_collected, parcel.order),
-                },
-            )
-            return redirect("fulfilment:post-parcel", pk=parcel.pk)
-    return _render_post_parcel(request, office, parcel, cod_form=form, status=400)
+    return _form_step(
+        request,
+        office,
+        pk,
+        refusal=fulfilment.cod_refusal,
+        form_class=CodForm,
+        field="amount",
+        act=fulfilment.collect_cod,
+        success=lambda parcel: (
+            _("Order %(order)s: %(amount)s collected on delivery is recorded.")
+            % {
+                "order": parcel.order.number,
+                "amount": fulfilment.money(parcel.cod_collected, parcel.order),
+            }
+        ),
+        form_name="cod_form",
+    )

@@ -108,6 +108,20 @@ class PaymentMethodForm(forms.Form):
         return code
 
 
+def payment_source(code: str, total, reference: str = ""):
+    """An unsaved payment source of method `code` for the whole `total` (its source type
+    created with its label the first time)."""
+    source_type, _created = SourceType.objects.get_or_create(
+        code=SOURCE_CODES[code], defaults={"name": str(LABELS[code])}
+    )
+    return Source(
+        source_type=source_type,
+        currency=total.currency,
+        amount_allocated=total.incl_tax,
+        reference=reference,
+    )
+
+
 class PaymentDetailsView(OscarPaymentDetailsView):
     template_name = "marketplace/checkout/payment_details.html"
     template_name_preview = "marketplace/checkout/preview.html"
@@ -165,15 +179,7 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         reference = order_number if chosen == VIETQR else ""
         if chosen == CARD:
             reference = self.create_payment_intent(order_number, total)
-        source_type, _created = SourceType.objects.get_or_create(
-            code=SOURCE_CODES[chosen], defaults={"name": str(LABELS[chosen])}
-        )
-        source = Source(
-            source_type=source_type,
-            currency=total.currency,
-            amount_allocated=total.incl_tax,
-            reference=reference,
-        )
+        source = payment_source(chosen, total, reference)
         # Nothing is paid yet: the post office collects the cash, the transfer arrives
         # later (staff mark it received), or Stripe confirms the card by webhook; those are
         # recorded as payment events then.
