@@ -2,7 +2,6 @@ import os
 import shutil
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from tests.conftest import need
@@ -52,6 +51,6 @@ def phone(browser):
 
 @pytest.fixture
 def live_demo(transactional_db, live_server):
-    with open(os.devnull, "w") as devnull:
-        call_command("seed_demo", force=True, without_orders=True, stdout=devnull)
+    """The live server over the demo marketplace (loaded once per test database; rebuilt
+    after each committing test, see tests/conftest.py)."""
     return live_server.url

@@ -156,5 +156,5 @@ class World:
 
 
 @pytest.fixture
-def world(db):
+def world(blank_db):
     return World()

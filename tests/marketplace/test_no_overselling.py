@@ -102,9 +102,6 @@ def test_a_sell_out_during_checkout_sends_the_buyer_back_to_the_basket(client, d
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_checkouts_for_ten_units_make_exactly_ten_orders(django_db_setup):
     need(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL=postgres://…)")
-    from django.core.management import call_command
-
-    call_command("seed_demo", force=True, without_orders=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
     durian = Product.objects.get(upc=DURIAN)
     StockRecord.objects.filter(product=durian).update(num_in_stock=10, num_allocated=0)
     User = get_user_model()

@@ -442,14 +442,6 @@ def test_only_the_operator_may_use_the_remittance_pages(place, people, role):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_remittances_at_once_never_share_a_parcel(django_db_setup):
     need(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL=postgres://…)")
-    from django.core.management import call_command
-
-    call_command(
-        "seed_demo",
-        force=True,
-        without_orders=True,
-        stdout=open("/dev/null", "w"),  # noqa: SIM115
-    )
     people = users()
     buyer = client_for(people["buyer"])
     placed = [checkout(buyer, {DURIAN: 1}) for _ in range(3)]

@@ -90,7 +90,7 @@ def test_running_seed_demo_twice_doubles_nothing(demo):
 
 
 @pytest.mark.django_db
-def test_seed_demo_refuses_to_run_in_production(settings):
+def test_seed_demo_refuses_to_run_in_production(blank_db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="published password"):
         call_command("seed_demo")
@@ -98,7 +98,7 @@ def test_seed_demo_refuses_to_run_in_production(settings):
 
 
 @pytest.mark.django_db
-def test_seed_demo_prints_how_to_sign_in(search_index):
+def test_seed_demo_prints_how_to_sign_in(blank_db, search_index):
     out = io.StringIO()
     call_command("seed_demo", force=True, stdout=out)
     text = out.getvalue()

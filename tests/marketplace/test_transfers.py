@@ -646,14 +646,6 @@ def test_only_the_operator_may_use_the_transfer_pages(place, people, role):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_same_statement_imported_twice_at_once_applies_each_line_once(django_db_setup):
     need(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL=postgres://…)")
-    from django.core.management import call_command
-
-    call_command(
-        "seed_demo",
-        force=True,
-        without_orders=True,
-        stdout=open("/dev/null", "w"),  # noqa: SIM115
-    )
     people = users()
     buyer = client_for(people["buyer"])
     placed = [checkout(buyer, {DURIAN: 1}, method="vietqr") for _ in range(3)]
