@@ -1,14 +1,10 @@
 """Farmers' Association staff verify the certificates of producers in their scope.
 
 A commune branch covers its commune, a provincial association its province, the operator
-everything (farmers.selectors.producers_in_scope). Post-office staff onboard farmers but
+everything (farmers.scope). Post-office staff onboard farmers but
 do not verify certificates: 403. A certificate outside the caller's scope: 404.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -24,32 +20,13 @@ from marketplace.certificate_views import (
 from marketplace.models import Certificate
 
 from . import selectors
-from .models import Organisation
-
-VERIFYING_KINDS = (
-    Organisation.Kind.ASSOCIATION_BRANCH,
-    Organisation.Kind.PROVINCIAL_ASSOCIATION,
-)
-
-
-def association_staff_required(view):
-    """Association staff (branch or province) and the operator; anyone else 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_superuser:
-            membership = selectors.membership_for(request.user)
-            if membership is None or membership.organisation.kind not in VERIFYING_KINDS:
-                raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
+from .access import association_staff_required
+from .scope import scope_of
 
 
 def in_scope(user):
     """Certificates of the producers this user may act for."""
-    return review_queryset().filter(producer__in=selectors.producers_in_scope(user))
+    return review_queryset().filter(producer__in=scope_of(user).producers())
 
 
 @association_staff_required

@@ -3,7 +3,7 @@ report, the template and the original file.
 
 Only staff whose role may register members reach them (everyone else signed in gets 404,
 anonymous visitors are sent to sign in), and every import is looked up through
-farmers.imports.imports_in_scope: another organisation's import, its report and its file
+farmers.scope (Scope.imports): another organisation's import, its report and its file
 are 404. The work is done by farmers.imports (and its Celery task).
 """
 
@@ -19,7 +19,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from . import imports, selectors, services
+from . import access, imports
 from .models import MemberImport
 
 PAGE_SIZE = 25
@@ -107,33 +107,20 @@ class MappingForm(forms.Form):
         return data
 
 
-def _staff(request):
-    """(membership, role) of staff who may import; 404 for everyone else."""
-    membership = selectors.membership_for(request.user)
-    if request.user.is_superuser:
-        return membership, services.OPERATOR
-    if membership is None:
-        raise Http404
-    role = selectors.role_for(request.user, membership)
-    if not imports.may_import(role):
-        raise Http404
-    return membership, role
-
-
 def _import(request, pk, *, light=False):
-    membership, role = _staff(request)
-    records = imports.imports_in_scope(request.user, membership)
+    scope = access.staff_scope(request, may=imports.may_import)
+    records = scope.imports()
     if light:
         records = records.defer(*LIGHT_FIELDS)
     record = get_object_or_404(records, pk=pk)
-    return imports.expire_stale(record), membership, role
+    return imports.expire_stale(record), scope.membership, scope.role
 
 
 @login_required
 @require_safe
 def import_list(request):
-    membership, _role = _staff(request)
-    records = imports.imports_in_scope(request.user, membership).defer(*LIGHT_FIELDS)
+    scope = access.staff_scope(request, may=imports.may_import)
+    membership, records = scope.membership, scope.imports().defer(*LIGHT_FIELDS)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -144,7 +131,7 @@ def import_list(request):
 
 @login_required
 def import_new(request):
-    membership, role = _staff(request)
+    membership, role = access.staff_role(request, may=imports.may_import)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -310,7 +297,7 @@ def import_file(request, pk):
 @login_required
 @require_safe
 def import_template(request):
-    membership, _role = _staff(request)
+    membership, _role = access.staff_role(request, may=imports.may_import)
     response = HttpResponse(
         imports.template_xlsx(request.user, membership),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

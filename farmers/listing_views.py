@@ -1,16 +1,12 @@
 """Association and post-office staff list products on behalf of farmers in their scope.
 
 A commune branch covers its commune, a provincial association or post office its
-province, the operator everything (farmers.selectors.producers_in_scope). Anyone without
+province, the operator everything (farmers.scope). Anyone without
 a staff membership (buyers, farmers) gets 403; a producer or product outside the
 caller's scope gets 404. The listing records the staff user: "listed by staff X for
 farmer Y". The rules live in marketplace.listings.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from oscar.core.loading import get_model
@@ -18,21 +14,9 @@ from oscar.core.loading import get_model
 from marketplace.shop_views import paginate, product_form_view, stock_rows
 
 from . import selectors
+from .access import staff_required
 
 Product = get_model("catalogue", "Product")
-
-
-def staff_required(view):
-    """Users with a staff membership, and the operator; anyone else 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_superuser and selectors.membership_for(request.user) is None:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def products_in_scope(user):

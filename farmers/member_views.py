@@ -17,25 +17,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from . import access, selectors, services
 from . import member_forms as forms
-from . import selectors, services
 from .models import Member, MemberDocument
 
 PAGE_SIZE = 25
 
 
-def _staff(request):
-    """(membership, role) of a staff user; 404 for everyone else."""
-    membership = selectors.membership_for(request.user)
-    if request.user.is_superuser:
-        return membership, services.OPERATOR
-    if membership is None:
-        raise Http404
-    return membership, selectors.role_for(request.user, membership)
-
-
 def _member(request, pk):
-    membership, role = _staff(request)
+    membership, role = access.staff_role(request)
     members = selectors.members_in_scope(request.user, membership)
     return get_object_or_404(members.select_related("user"), pk=pk), membership, role
 
@@ -52,7 +42,7 @@ def _post_only(request):
 
 @login_required
 def member_list(request):
-    membership, role = _staff(request)
+    membership, role = access.staff_role(request)
     branches = selectors.branches_for(request.user, membership)
     form = forms.SearchForm(
         request.GET or None, branches=branches, province_code=_province_of(membership)
@@ -83,7 +73,7 @@ def member_list(request):
 
 @login_required
 def member_create(request):
-    membership, role = _staff(request)
+    membership, role = access.staff_role(request)
     branches = selectors.branches_for(request.user, membership)
     form = forms.MemberForm(
         request.POST or None, branches=branches, province_code=_province_of(membership)

@@ -19,23 +19,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import reports, selectors
+from . import access, reports, selectors
 
 KINDS = ("status", "communes", "weeks", "shops")
 MIN_DATE = datetime.date(2000, 1, 1)
 MAX_DATE = datetime.date(2100, 12, 31)
-
-
-# --- Who may see reports -----------------------------------------------------------------------
-
-
-def _staff(request):
-    """The staff membership (None for the operator); 404 for everyone else, as on the
-    member list."""
-    membership = selectors.membership_for(request.user)
-    if membership is None and not request.user.is_superuser:
-        raise Http404
-    return membership
 
 
 # --- Filters -----------------------------------------------------------------------------------
@@ -204,7 +192,7 @@ def _data(user, membership, kinds, *, branch=None, start=None, end=None) -> dict
 
 @login_required
 def report_page(request):
-    membership = _staff(request)
+    membership = access.staff_scope(request).membership
     form, filters = _filters(request, membership)
     data = _data(request.user, membership, KINDS, **filters)
     status, shops, weeks = data["status"], data["shops"], data["weeks"]
@@ -271,7 +259,7 @@ def _table(kind, data) -> tuple[list, list]:
 
 @login_required
 def report_csv(request, kind):
-    membership = _staff(request)
+    membership = access.staff_scope(request).membership
     if kind not in KINDS:
         raise Http404
     form, filters = _filters(request, membership)

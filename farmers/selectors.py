@@ -1,49 +1,19 @@
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
 from marketplace.text import terms
 
-from .models import Member, Organisation, StaffMembership
-
-
-def membership_for(user) -> StaffMembership | None:
-    if not user.is_authenticated:
-        return None
-    return (
-        StaffMembership.objects.select_related("organisation", "organisation__parent")
-        .filter(user=user)
-        .first()
-    )
+from .models import Member, StaffMembership
+from .scope import membership_for, scope_for_membership, scope_of  # noqa: F401 (re-export)
 
 
 def organisations_visible_to(user):
     """The operator sees every organisation; staff see their own and those below it."""
-    if user.is_superuser:
-        return Organisation.objects.select_related("parent")
-    membership = membership_for(user)
-    if membership is None:
-        return Organisation.objects.none()
-    org = membership.organisation
-    return Organisation.objects.select_related("parent").filter(pk=org.pk) | (
-        Organisation.objects.select_related("parent").filter(parent=org)
-    )
+    return scope_of(user).organisations()
 
 
 def producers_in_scope(user):
-    """Producer profiles a staff user may act for: a branch covers its commune, a
-    provincial association or post office its province; the operator covers all."""
-    from marketplace.models import ProducerProfile
-
-    producers = ProducerProfile.objects.select_related("partner")
-    if user.is_superuser:
-        return producers
-    membership = membership_for(user)
-    if membership is None:
-        return producers.none()
-    org = membership.organisation
-    if org.kind == Organisation.Kind.ASSOCIATION_BRANCH:
-        return producers.filter(commune_code=org.commune_code)
-    return producers.filter(province_code=org.province_code)
+    """Producer profiles a staff user may act for (farmers.scope)."""
+    return scope_of(user).producers()
 
 
 # --- Members -----------------------------------------------------------------------------------
@@ -59,45 +29,27 @@ def role_for(user, membership: StaffMembership | None = None) -> str | None:
         return services.OPERATOR
     membership = membership or membership_for(user)
     if membership is not None:
-        return {
-            Organisation.Kind.ASSOCIATION_BRANCH: services.BRANCH,
-            Organisation.Kind.PROVINCIAL_ASSOCIATION: services.PROVINCE,
-            Organisation.Kind.POST_OFFICE: services.POST_OFFICE,
-        }[membership.organisation.kind]
+        return scope_for_membership(user, membership).role
     if Member.objects.filter(user=user).exists():
         return services.FARMER
     return None
 
 
 def members_in_scope(user, membership: StaffMembership | None = None):
-    """Members a staff user may see: a branch its own members and its commune's, a
-    provincial association or post office its province, the operator all; others none."""
-    members = Member.objects.select_related("branch")
-    if not user.is_authenticated:
-        return members.none()
-    if user.is_superuser:
-        return members
-    membership = membership or membership_for(user)
-    if membership is None:
-        return members.none()
-    org = membership.organisation
-    if org.kind == Organisation.Kind.ASSOCIATION_BRANCH:
-        return members.filter(Q(branch=org) | Q(commune_code=org.commune_code))
-    return members.filter(province_code=org.province_code)
+    """Members a staff user may see (farmers.scope: a branch its own members and its
+    commune's, a provincial association or post office its province, the operator all)."""
+    return _scope(user, membership).members()
 
 
 def branches_for(user, membership: StaffMembership | None = None):
     """Association branches a staff user may register members into."""
-    branches = Organisation.objects.filter(kind=Organisation.Kind.ASSOCIATION_BRANCH)
-    if user.is_superuser:
-        return branches
-    membership = membership or membership_for(user)
+    return _scope(user, membership).branches()
+
+
+def _scope(user, membership):
     if membership is None:
-        return branches.none()
-    org = membership.organisation
-    if org.kind == Organisation.Kind.ASSOCIATION_BRANCH:
-        return branches.filter(pk=org.pk)
-    return branches.filter(province_code=org.province_code)
+        return scope_of(user)
+    return scope_for_membership(user, membership)
 
 
 def search_members(members, *, q: str = "", commune=None, status: str = "", branch=None):

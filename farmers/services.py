@@ -56,6 +56,7 @@ from .models import (
     PersonalDataAccess,
     StaffMembership,
 )
+from .scope import scope_of
 
 OPERATOR, BRANCH, PROVINCE, POST_OFFICE, FARMER = (
     "operator",
@@ -490,9 +491,8 @@ def may_see_personal_data(*, role: str | None, member: Member, user) -> bool:
         return True
     if role == FARMER:
         return member.user_id == user.pk
-    if role == BRANCH:
-        org = user.staff_membership.organisation
-        return member.branch_id == org.pk or member.commune_code == org.commune_code
+    if role == BRANCH:  # the branch's scope (farmers.scope), not the province's
+        return scope_of(user).allows(member)
     return False
 
 

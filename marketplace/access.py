@@ -1,5 +1,6 @@
-"""Who may use the farmer and operator pages of the marketplace (one place for both the
-product and the certificate views)."""
+"""Who may use the farmer, post-office and operator pages of the marketplace (one place for
+the product, certificate and fulfilment views). Staff scopes come from
+marketplace.core.scope (the rule farmers registers)."""
 
 from functools import wraps
 
@@ -7,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from .core.scope import scope_of
 from .models import ProducerProfile
 
 
@@ -47,5 +49,21 @@ def producer_required(view):
         if producer is None:
             raise PermissionDenied
         return view(request, producer, *args, **kwargs)
+
+    return wrapped
+
+
+def post_office_required(view):
+    """Post-office staff or the operator; the view receives the user's scope (its
+    `organisation` is the post office, None for the operator, who sees every parcel).
+    Anonymous visitors are sent to sign in; anyone else gets 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        scope = scope_of(request.user)
+        if not (scope.everything or scope.is_post_office):
+            raise PermissionDenied
+        return view(request, scope, *args, **kwargs)
 
     return wrapped

@@ -6,8 +6,8 @@ validity dates (`Certificate.objects.active()`); the search rows that carry the 
 are rebuilt by the model signals on save, and explicitly after bulk updates here.
 
 Dependency direction: `farmers` uses `marketplace`, never the reverse at import time.
-Staff scopes live in `farmers.selectors`; `can_verify` imports it lazily, only when a
-user who is not the operator asks.
+Staff scopes come from `marketplace.core.scope` (the rule farmers registers); `can_verify`
+asks it only when a user who is not the operator asks.
 """
 
 import calendar
@@ -26,6 +26,7 @@ from oscar.core.loading import get_model
 
 from . import indexing
 from .access import producer_of  # noqa: F401  (part of this module's API)
+from .core.scope import scope_of
 from .models import Certificate, ProducerProfile
 from .uploads import MAX_UPLOAD_BYTES, clean_image
 from .validators import validate_ggn
@@ -69,17 +70,8 @@ def can_verify(user, certificate: Certificate) -> bool:
         return False
     if user.is_superuser:
         return True
-    # Lazy: farmers depends on marketplace, not the other way round.
-    from farmers.models import Organisation
-    from farmers.selectors import membership_for, producers_in_scope
-
-    membership = membership_for(user)
-    if membership is None or membership.organisation.kind not in (
-        Organisation.Kind.ASSOCIATION_BRANCH,
-        Organisation.Kind.PROVINCIAL_ASSOCIATION,
-    ):
-        return False
-    return producers_in_scope(user).filter(pk=certificate.producer_id).exists()
+    scope = scope_of(user)
+    return scope.is_association and scope.allows(certificate.producer)
 
 
 def can_view(user, certificate: Certificate, *, today=None) -> bool:

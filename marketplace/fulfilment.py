@@ -8,8 +8,9 @@ retried request cannot apply a transition twice. Each records who and when:
     new ──pack──▶ packed ──pick_up──▶ picked_up ──deliver──▶ delivered ──collect_cod (COD only)
 
 - ``pack(parcel, user, lots={line_id: lot})``: a user of the parcel's producer; optionally
-  the lot each line was packed from (traceability's LineLot, through its own rules:
-  ``traceability.recalls.link_line`` — a lot of this producer and product, not recalled);
+  the lot each line was packed from (through the lot hook, marketplace.core.lots, which
+  traceability fills in with its own rules: a lot of this producer and product, not
+  recalled);
 - ``set_tracking``: the Vietnam Post tracking number (UPU S10 with its check digit, ending
   in VN), unique among parcels that are not cancelled; before pickup only;
 - ``pick_up`` (packed and with a tracking number) and ``deliver`` notify the buyer after
@@ -21,10 +22,10 @@ retried request cannot apply a transition twice. Each records who and when:
 Refusals raise ``FulfilmentError`` with a message for the person at the counter (in the
 active language); a user who may not act on the parcel at all gets PermissionDenied.
 
-Who acts: the producer's users pack; post-office staff (farmers.StaffMembership of a
-post office) act on the parcels of producers in their province; the operator on all.
-``marketplace`` reads ``farmers`` and ``traceability`` lazily, inside functions only
-(the apps depend on marketplace, never the reverse at import time).
+Who acts: the producer's users pack; post-office staff act on the parcels of producers in
+their province (the scope rule, marketplace.core.scope); the operator on all.
+``marketplace`` imports neither ``farmers`` nor ``traceability``: they register the scope
+rule and the lot hook (marketplace.core) when they start.
 """
 
 import re
@@ -39,6 +40,8 @@ from oscar.core.loading import get_model
 from oscar.templatetags.currency_filters import currency
 
 from . import notifications
+from .core.lots import lot_provider
+from .core.scope import scope_of
 from .models import Parcel
 from .payments.state import COD, PaymentError, payment_state, record_payment
 
@@ -147,34 +150,28 @@ def producer_parcels(partner):
 
 
 def post_office_of(user):
-    """The post office (farmers.Organisation) this user works at, or None."""
-    if not user.is_authenticated:
-        return None
-    from farmers.models import Organisation
-    from farmers.selectors import membership_for
-
-    membership = membership_for(user)
-    if membership is None or membership.organisation.kind != Organisation.Kind.POST_OFFICE:
-        return None
-    return membership.organisation
+    """The post office (an organisation, from the scope rule) this user works at, or None."""
+    scope = scope_of(user)
+    return scope.organisation if scope.is_post_office else None
 
 
 def is_post_office_user(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or post_office_of(user) is not None)
+    scope = scope_of(user)
+    return scope.everything or scope.is_post_office
 
 
-def post_office_parcels(user, *, office=None):
+def post_office_parcels(user, *, scope=None):
     """Parcels a post office handles: those of producers in its province (the operator:
-    all; anyone else: none). Pass `office` when already known, to save a query."""
+    all; anyone else: none). Pass the user's `scope` when already known, to save a query."""
     parcels = Parcel.objects.order_by("-order__date_placed", "-pk")
-    if not user.is_authenticated:
+    scope = scope or scope_of(user)
+    if not (scope.everything or scope.is_post_office):
         return parcels.none()
-    if user.is_superuser:
-        return parcels
-    office = office or post_office_of(user)
-    if office is None:
-        return parcels.none()
-    return parcels.filter(partner__producer_profile__province_code=office.province_code)
+    return scope.filter(
+        parcels,
+        province_field="partner__producer_profile__province_code",
+        commune_field="partner__producer_profile__commune_code",
+    )
 
 
 def search_term(q) -> str:
@@ -203,24 +200,19 @@ def parcel_lines(parcel):
 
 def lot_choices(parcel, lines) -> dict[int, list]:
     """For each line (by id): the lots it may be packed from — lots of the parcel's producer
-    and of the line's product, not recalled, newest first (one query)."""
-    from traceability.models import Lot
-
+    and of the line's product, not recalled, newest first (one query; marketplace.core.lots)."""
     product_ids = {line.product_id for line in lines if line.product_id}
-    by_product: dict[int, list] = {}
-    if product_ids:
-        lots = (
-            Lot.objects.filter(
-                producer__partner_id=parcel.partner_id,
-                product_id__in=product_ids,
-                recall__isnull=True,
-            )
-            .only("pk", "code", "product_id", "production_date", "quantity", "unit")
-            .order_by("-created_at", "-pk")
-        )
-        for lot in lots:
-            by_product.setdefault(lot.product_id, []).append(lot)
+    by_product = lot_provider().choices(partner_id=parcel.partner_id, product_ids=product_ids)
     return {line.pk: by_product.get(line.product_id, []) for line in lines}
+
+
+def parcel_lines_with_lots(parcel) -> list:
+    """The parcel's own lines, each with `lot` (the lot it was packed from, or None)."""
+    lots = lot_provider()
+    lines = list(lots.with_lots(parcel_lines(parcel)))
+    for line in lines:
+        line.lot = lots.lot_of(line)
+    return lines
 
 
 # --- Transitions ----------------------------------------------------------------------------
@@ -258,18 +250,11 @@ def _lot_id(lot) -> int | None:
 
 
 def _link_lots(parcel, user, lots: dict) -> None:
-    from traceability import recalls
-    from traceability.models import LineLot
-
     if not lots:
         return
+    provider = lot_provider()
     lines = {line.pk: line for line in parcel_lines(parcel)}
-    linked = {
-        line_id: (lot_id, code)
-        for line_id, lot_id, code in LineLot.objects.filter(line_id__in=lines).values_list(
-            "line_id", "lot_id", "lot__code"
-        )
-    }
+    linked = provider.linked(list(lines))
     for key, lot in lots.items():
         try:
             line = lines[int(key)]
@@ -286,7 +271,7 @@ def _link_lots(parcel, user, lots: dict) -> None:
                 % {"product": line.title, "code": linked[line.pk][1]}
             )
         try:
-            recalls.link_line(line=line, lot_id=lot_id, by=user)
+            provider.link(line=line, lot_id=lot_id, by=user)
         except (ValidationError, PermissionDenied) as exc:
             messages = getattr(exc, "messages", None) or [str(exc)]
             raise FulfilmentError(

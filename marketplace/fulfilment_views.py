@@ -11,12 +11,10 @@ Who gets what:
 """
 
 from decimal import Decimal
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
 from django.http import Http404
@@ -27,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import fulfilment
-from .access import producer_required
+from .access import post_office_required, producer_required
 from .fulfilment_forms import CodForm, PackForm, TrackingForm
 from .models import Parcel
 
@@ -90,13 +88,7 @@ def _safe_next(request, default: str) -> str:
 
 def _lines_with_lots(parcel):
     """The parcel's own lines, each with `lot` (the lot it was packed from, or None)."""
-    lines = list(fulfilment.parcel_lines(parcel).select_related("trace_lot__lot"))
-    for line in lines:
-        try:
-            line.lot = line.trace_lot.lot
-        except ObjectDoesNotExist:
-            line.lot = None
-    return lines
+    return fulfilment.parcel_lines_with_lots(parcel)
 
 
 # --- Producer -----------------------------------------------------------------------------------
@@ -210,30 +202,13 @@ def packing_slip(request, producer, pk):
 # --- Post office --------------------------------------------------------------------------------
 
 
-def post_office_required(view):
-    """Post-office staff or the operator; the view receives the post office (None for the
-    operator, who sees every parcel)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        office = None
-        if not request.user.is_superuser:
-            office = fulfilment.post_office_of(request.user)
-            if office is None:
-                raise PermissionDenied
-        return view(request, office, *args, **kwargs)
-
-    return wrapped
+def _post_parcels(request, scope):
+    return fulfilment.post_office_parcels(request.user, scope=scope)
 
 
-def _post_parcels(request, office):
-    return fulfilment.post_office_parcels(request.user, office=office)
-
-
-def _post_parcel(request, office, pk):
+def _post_parcel(request, scope, pk):
     return get_object_or_404(
-        _post_parcels(request, office).select_related(
+        _post_parcels(request, scope).select_related(
             "order",
             "order__shipping_address",
             "partner",
@@ -248,15 +223,15 @@ def _post_parcel(request, office, pk):
 
 
 @post_office_required
-def post_parcels(request, office):
-    base = _post_parcels(request, office)
+def post_parcels(request, scope):
+    base = _post_parcels(request, scope)
     parcels = base.select_related(
         "order", "order__shipping_address", "partner", "partner__producer_profile"
     )
     return render(
         request,
         "marketplace/fulfilment/post_parcels.html",
-        {"office": office, **_list_context(request, base, parcels)},
+        {"office": scope.organisation, **_list_context(request, base, parcels)},
     )
 
 
@@ -266,7 +241,7 @@ def _refused(request, parcel, message):
     return redirect("fulfilment:post-parcel", pk=parcel.pk)
 
 
-def _render_post_parcel(request, office, parcel, *, tracking_form=None, cod_form=None, status=200):
+def _render_post_parcel(request, scope, parcel, *, tracking_form=None, cod_form=None, status=200):
     _weigh(parcel)
     if tracking_form is None:
         tracking_form = TrackingForm(initial={"tracking_number": parcel.tracking_number})
@@ -276,7 +251,7 @@ def _render_post_parcel(request, office, parcel, *, tracking_form=None, cod_form
         request,
         "marketplace/fulfilment/post_parcel.html",
         {
-            "office": office,
+            "office": scope.organisation,
             "parcel": parcel,
             "order": parcel.order,
             "address": parcel.order.shipping_address,
@@ -291,14 +266,14 @@ def _render_post_parcel(request, office, parcel, *, tracking_form=None, cod_form
 
 
 @post_office_required
-def post_parcel(request, office, pk):
-    return _render_post_parcel(request, office, _post_parcel(request, office, pk))
+def post_parcel(request, scope, pk):
+    return _render_post_parcel(request, scope, _post_parcel(request, scope, pk))
 
 
-def _form_step(request, office, pk, *, refusal, form_class, field, act, success, form_name):
+def _form_step(request, scope, pk, *, refusal, form_class, field, act, success, form_name):
     """A post-office step with a form (tracking number, COD amount): a refused step goes
     back to the parcel with the reason; a bad value re-renders the form with status 400."""
-    parcel = _post_parcel(request, office, pk)
+    parcel = _post_parcel(request, scope, pk)
     if reason := refusal(parcel):
         return _refused(request, parcel, reason)
     form = form_class(request.POST)
@@ -314,15 +289,15 @@ def _form_step(request, office, pk, *, refusal, form_class, field, act, success,
         else:
             messages.success(request, success(parcel))
             return redirect("fulfilment:post-parcel", pk=parcel.pk)
-    return _render_post_parcel(request, office, parcel, status=400, **{form_name: form})
+    return _render_post_parcel(request, scope, parcel, status=400, **{form_name: form})
 
 
 @post_office_required
 @require_POST
-def post_set_tracking(request, office, pk):
+def post_set_tracking(request, scope, pk):
     return _form_step(
         request,
-        office,
+        scope,
         pk,
         refusal=fulfilment.tracking_refusal,
         form_class=TrackingForm,
@@ -336,8 +311,8 @@ def post_set_tracking(request, office, pk):
     )
 
 
-def _transition(request, office, pk, action, success):
-    parcel = _post_parcel(request, office, pk)
+def _transition(request, scope, pk, action, success):
+    parcel = _post_parcel(request, scope, pk)
     try:
         action(parcel, request.user)
     except PermissionDenied:
@@ -352,10 +327,10 @@ def _transition(request, office, pk, action, success):
 
 @post_office_required
 @require_POST
-def post_pick_up(request, office, pk):
+def post_pick_up(request, scope, pk):
     return _transition(
         request,
-        office,
+        scope,
         pk,
         fulfilment.pick_up,
         _("Order %(order)s: the parcel is picked up. The buyer is told it is on its way."),
@@ -364,10 +339,10 @@ def post_pick_up(request, office, pk):
 
 @post_office_required
 @require_POST
-def post_deliver(request, office, pk):
+def post_deliver(request, scope, pk):
     return _transition(
         request,
-        office,
+        scope,
         pk,
         fulfilment.deliver,
         _("Order %(order)s: the parcel is delivered."),
@@ -376,10 +351,10 @@ def post_deliver(request, office, pk):
 
 @post_office_required
 @require_POST
-def post_collect_cod(request, office, pk):
+def post_collect_cod(request, scope, pk):
     return _form_step(
         request,
-        office,
+        scope,
         pk,
         refusal=fulfilment.cod_refusal,
         form_class=CodForm,

@@ -10,9 +10,9 @@ APPROVED and the product is public (marketplace.indexing.is_visible). While the 
 requires approval (MarketplaceSettings.require_listing_approval), a new or changed
 product waits, hidden, until the operator approves it.
 
-Dependency direction: `farmers` uses `marketplace`. Staff scopes live in
-`farmers.selectors`; `may_list_for` imports it lazily, only for a user who is neither
-the producer nor the operator (as marketplace.certificates.can_verify does).
+Dependency direction: `farmers` uses `marketplace`. Staff scopes come from
+`marketplace.core.scope` (the rule farmers registers); `may_list_for` asks it only for a
+user who is neither the producer nor the operator (as certificates.can_verify does).
 """
 
 import html
@@ -31,6 +31,7 @@ from oscar.core.utils import slugify
 from oscar.templatetags.currency_filters import currency
 
 from .access import producer_of as producer_of_user  # noqa: F401
+from .core.scope import scope_of
 from .models import MarketplaceSettings, ProducerProfile, ProductListing
 from .uploads import clean_image
 from .validators import validate_gtin
@@ -126,10 +127,7 @@ def may_list_for(user, producer: ProducerProfile) -> bool:
         return False
     if user.is_superuser or runs_shop(user, producer):
         return True
-    # Lazy: farmers depends on marketplace, not the other way round.
-    from farmers.selectors import producers_in_scope
-
-    return producers_in_scope(user).filter(pk=producer.pk).exists()
+    return scope_of(user).allows(producer)
 
 
 def _check_may_list(by, producer) -> bool:

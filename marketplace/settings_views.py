@@ -9,9 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from farmers.banks import BANKS
-
 from .access import operator_required
+from .banks import BANKS
 from .models import MarketplaceSettings
 
 

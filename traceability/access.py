@@ -2,7 +2,7 @@
 
 - a farmer: the lots of their own producer (they are a user of its Oscar Partner);
 - association or post-office staff: the lots of producers in their scope
-  (farmers.selectors.producers_in_scope), on the farmers' behalf;
+  (the scope rule, farmers.scope), on the farmers' behalf;
 - the operator (superuser): every lot.
 Anonymous visitors are sent to sign in; signed-in users who are none of these get 403;
 a lot outside the caller's producers is a 404.
@@ -13,15 +13,10 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
+from farmers.scope import scope_of  # traceability may read farmers
 from marketplace.models import ProducerProfile
 
 from .models import Lot
-
-
-def _staff_producers(user):
-    from farmers.selectors import producers_in_scope  # traceability may read farmers
-
-    return producers_in_scope(user)
 
 
 def producers_for(user):
@@ -31,7 +26,7 @@ def producers_for(user):
     if user.is_superuser:
         return ProducerProfile.objects.select_related("partner")
     own = ProducerProfile.objects.filter(partner__users=user).values("pk")
-    staff = _staff_producers(user).values("pk")
+    staff = scope_of(user).producers().values("pk")
     return ProducerProfile.objects.select_related("partner").filter(pk__in=own) | (
         ProducerProfile.objects.select_related("partner").filter(pk__in=staff)
     )
@@ -50,12 +45,7 @@ def may_manage_lots(user) -> bool:
         return False
     if user.is_superuser:
         return True
-    from farmers.selectors import membership_for
-
-    return (
-        ProducerProfile.objects.filter(partner__users=user).exists()
-        or membership_for(user) is not None
-    )
+    return ProducerProfile.objects.filter(partner__users=user).exists() or scope_of(user).is_staff
 
 
 def lot_manager_required(view):

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class TraceabilityConfig(AppConfig):
     name = "traceability"
     verbose_name = _("Traceability")
+
+    def ready(self):
+        from marketplace.core.lots import register_lot_provider
+
+        from .line_lots import LineLots
+
+        register_lot_provider(LineLots())
