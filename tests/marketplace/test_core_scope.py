@@ -77,7 +77,7 @@ def test_the_rule_by_place():
 
 
 @pytest.mark.django_db
-def test_filter_and_producers_in_scope(monkeypatch):
+def test_filter_and_producers_in_scope(blank_db, monkeypatch):
     from oscar.core.loading import get_model
 
     Partner = get_model("partner", "Partner")
