@@ -22,7 +22,8 @@ The package, one module per concern (each name below is importable from
 farmers.imports, as it was when this was one module):
 - common: limits (MAX_BYTES, MAX_ROWS, ...), OUTCOMES, ImportFileError;
 - mapping: FIELDS, header guessing (guess_mapping, guess_area_unit), check_mapping;
-- reading: checking and reading a file (sniff, read_table: .xlsx and CSV);
+- reading: checking and reading a file (sniff, read_table: .xlsx with python-calamine,
+  CSV);
 - validation: reading a row's cells (dates, digits, areas, places, banks, branches);
 - importer: Importer, which decides each row's outcome and writes it;
 - scope: may_import, imports_in_scope (who may import and see which imports);
@@ -70,17 +71,21 @@ from .mapping import (
     guess_mapping,
 )
 from .reading import (
+    _FAR_CELL,
+    _UNPLACED,
     OLE2,
     XLSX_MAIN,
     Table,
+    _calamine_cell,
+    _calamine_rows,
+    _check_grid,
     _check_xlsx,
     _column_letter,
     _csv_rows,
     _display,
     _encoding_message,
-    _fast_xlsx_rows,
-    _local,
     _not_a_table,
+    _NotForCalamine,
     _openpyxl_rows,
     _too_many_rows,
     _trim,
@@ -152,8 +157,12 @@ __all__ = [
     "_check_xlsx",
     "_trim",
     "_too_many_rows",
-    "_local",
-    "_fast_xlsx_rows",
+    "_FAR_CELL",
+    "_UNPLACED",
+    "_NotForCalamine",
+    "_check_grid",
+    "_calamine_cell",
+    "_calamine_rows",
     "_xlsx_rows",
     "_openpyxl_rows",
     "_csv_rows",

@@ -7,6 +7,7 @@ import csv
 import datetime
 import io
 import logging
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -128,138 +129,78 @@ def _too_many_rows():
     )
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+# calamine keeps a sheet as a dense grid (first to last used row and column), so a file
+# with a stray cell far away would take a lot of memory. Such sheets (a cell beyond column
+# BI or row 40,000, or cells and rows without their position) are read by openpyxl, which
+# streams; any sheet with more than MAX_ROWS rows of data is refused by both.
+_FAR_CELL = re.compile(
+    rb'\sr="(?:[A-Z]{3,}|[C-Z][A-Z]|B[J-Z])\d'  # column BJ and beyond (MAX_COLUMNS is 60)
+    rb'|\sr="[A-Z]{0,3}(?:[4-9]\d{4}|[1-9]\d{5,})"'  # row 40,000 and beyond
+)
+_UNPLACED = (b"<c>", b"<c/>", b"<row>", b"<row/>", b":c ", b":c>", b":row ", b":row>")
 
 
-def _fast_xlsx_rows(data: bytes):
-    """The first sheet's cell values, read straight from the XML (about four times as fast
-    as openpyxl's read-only mode): shared and inline strings, numbers, booleans, and
-    numbers in a date format as datetimes (1900 and 1904 date systems). Raises on anything
-    unexpected; the caller then reads the file with openpyxl."""
-    import posixpath
-    import xml.etree.ElementTree as ET
+class _NotForCalamine(Exception):
+    """A sheet better streamed by openpyxl (see _FAR_CELL)."""
 
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-    from openpyxl.utils.cell import column_index_from_string
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    names = set(archive.namelist())
-    workbook = ET.fromstring(archive.read("xl/workbook.xml"))
-    epoch = CALENDAR_WINDOWS_1900
-    first_sheet = None
-    for element in workbook.iter():
-        name = _local(element.tag)
-        if name == "workbookPr" and element.get("date1904") in ("1", "true"):
-            epoch = CALENDAR_MAC_1904
-        elif name == "sheet" and first_sheet is None:
-            first_sheet = next(v for k, v in element.attrib.items() if _local(k) == "id")
-    targets, shared_path, styles_path = {}, "xl/sharedStrings.xml", "xl/styles.xml"
-    for rel in ET.fromstring(archive.read("xl/_rels/workbook.xml.rels")):
-        target = rel.get("Target", "")
-        path = (
-            target.lstrip("/")
-            if target.startswith("/")
-            else posixpath.normpath(posixpath.join("xl", target))
-        )
-        targets[rel.get("Id")] = path
-        if rel.get("Type", "").endswith("/sharedStrings"):
-            shared_path = path
-        elif rel.get("Type", "").endswith("/styles"):
-            styles_path = path
-    sheet_path = targets[first_sheet]
+def _check_grid(data: bytes) -> None:
+    """Raise _NotForCalamine when a worksheet of the file could make a huge grid."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                continue
+            xml = archive.read(info)
+            placed = xml.count(b' r="')
+            tags = xml.count(b"<c ") + xml.count(b"<row ")
+            if placed < tags or _FAR_CELL.search(xml) or any(t in xml for t in _UNPLACED):
+                raise _NotForCalamine(info.filename)
 
-    def text_of(element) -> str:
-        parts = []
-        for child in element:
-            name = _local(child.tag)
-            if name == "t":
-                parts.append(child.text or "")
-            elif name == "r":
-                parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-        return "".join(parts)
 
-    shared = []
-    if shared_path in names:
-        for element in ET.fromstring(archive.read(shared_path)):
-            if _local(element.tag) == "si":
-                shared.append(text_of(element))
-    date_styles = set()
-    if styles_path in names:
-        styles = ET.fromstring(archive.read(styles_path))
-        custom = {}
-        for element in styles.iter():
-            if _local(element.tag) == "numFmt":
-                custom[int(element.get("numFmtId"))] = element.get("formatCode", "")
-        for element in styles:
-            if _local(element.tag) == "cellXfs":
-                for index, xf in enumerate(x for x in element if _local(x.tag) == "xf"):
-                    fmt_id = int(xf.get("numFmtId", 0))
-                    code = custom.get(fmt_id, BUILTIN_FORMATS.get(fmt_id, ""))
-                    if is_date_format(code) or 14 <= fmt_id <= 22 or 45 <= fmt_id <= 47:
-                        date_styles.add(str(index))
-    columns: dict[str, int] = {}
-    rows, cells, number, column = [], {}, 0, 0
-    for _event, element in ET.iterparse(archive.open(sheet_path)):
-        name = _local(element.tag)
-        if name == "c":
-            ref = element.get("r")
-            if ref:
-                letters = ref.rstrip("0123456789")
-                column = columns.get(letters)
-                if column is None:
-                    column = columns[letters] = column_index_from_string(letters) - 1
-            else:
-                column += 1
-            kind = element.get("t", "n")
-            raw, value = None, None
-            for child in element:
-                child_name = _local(child.tag)
-                if child_name == "v":
-                    raw = child.text
-                elif child_name == "is":
-                    raw = text_of(child)
-            if raw is not None:
-                if kind == "s":
-                    value = shared[int(raw)]
-                elif kind in ("inlineStr", "str"):
-                    value = raw
-                elif kind == "b":
-                    value = raw.strip() == "1"
-                elif kind == "d":
-                    value = datetime.datetime.fromisoformat(raw)
-                elif kind == "e":
-                    value = None
-                else:
-                    value = float(raw) if any(c in raw for c in ".eE") else int(raw)
-                    if element.get("s") in date_styles:
-                        value = from_excel(value, epoch)
-            if value is not None and column <= MAX_COLUMNS:
-                cells[column] = value
-            element.clear()
-        elif name == "row":
-            ref = element.get("r")
-            number = int(ref) if ref else number + 1
-            if cells:
-                width = max(cells) + 1
-                row = _trim([cells.get(i) for i in range(width)])
-                if row:
-                    rows.append((number, row))
-                    if len(rows) > MAX_ROWS + HEADER_SCAN:
-                        raise _too_many_rows()
-            cells, column = {}, -1
-            element.clear()
+def _calamine_cell(value):
+    """calamine's value as the other readers give it: no empty strings, whole numbers as
+    int (a CCCD or phone typed as a number, 84912345678.0 → 84912345678), dates as
+    datetimes (as openpyxl reads them), text exactly as typed."""
+    if value == "":
+        return None
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is datetime.date:
+        return datetime.datetime(value.year, value.month, value.day)
+    return value
+
+
+def _calamine_rows(data: bytes):
+    """The first sheet's cell values, read with python-calamine (several times as fast
+    as openpyxl, and faster than reading the XML in Python). Raises _NotForCalamine or
+    calamine's errors for a sheet it should not or cannot read; the caller then reads the
+    file with openpyxl."""
+    from python_calamine import CalamineWorkbook
+
+    _check_grid(data)
+    with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+        if not workbook.sheet_names:
+            raise ImportFileError(_("The workbook has no sheet."))
+        grid = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    rows = []
+    for number, values in enumerate(grid, start=1):
+        cells = _trim([_calamine_cell(v) for v in values[: MAX_COLUMNS + 1]])
+        if cells:
+            rows.append((number, cells))
+            if len(rows) > MAX_ROWS + HEADER_SCAN:
+                raise _too_many_rows()
     return rows
 
 
 def _xlsx_rows(data: bytes):
     try:
-        return _fast_xlsx_rows(data)
+        return _calamine_rows(data)
     except ImportFileError:
         raise
+    except _NotForCalamine as exc:
+        logger.info("%s could make a large grid; reading with openpyxl", exc)
     except Exception:  # noqa: BLE001 — anything unusual: openpyxl reads it or says why
-        logger.info("fast .xlsx reader gave up; reading with openpyxl", exc_info=True)
+        logger.info("calamine could not read the workbook; reading with openpyxl", exc_info=True)
     return _openpyxl_rows(data)
 
 
