@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext
 
-from farmers import imports, selectors, services, tasks
+from farmers import crypto, imports, selectors, services, tasks
 from farmers.models import Member, MemberEvent, MemberImport
 
 HEADERS = ["STT", "Họ và tên", "Ngày sinh", "Giới tính", "Số CCCD", "SĐT", "Xã/Phường",
@@ -688,7 +688,7 @@ def test_two_imports_of_the_same_file_at_once_create_each_member_once(world):
     assert first.unchanged_count + second.unchanged_count == 1200
 
 
-def test_the_fast_excel_reader_reads_what_openpyxl_reads():
+def test_the_calamine_reader_reads_what_openpyxl_reads():
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["Họ và tên", "Ngày sinh", "Số", "Bool", None, "Cuối"])
@@ -703,7 +703,104 @@ def test_the_fast_excel_reader_reads_what_openpyxl_reads():
         out = io.BytesIO()
         workbook.save(out)
         data = out.getvalue()
-        assert imports._fast_xlsx_rows(data) == imports._openpyxl_rows(data)
-        assert imports._fast_xlsx_rows(data)[1][1][1] == datetime.datetime(1978, 3, 12)
+        assert imports._calamine_rows(data) == imports._openpyxl_rows(data)
+        assert imports._calamine_rows(data)[1][1][1] == datetime.datetime(1978, 3, 12)
     template = xlsx([person(1), person(2)], title="Tiêu đề")
-    assert imports._fast_xlsx_rows(template) == imports._openpyxl_rows(template)
+    assert imports._calamine_rows(template) == imports._openpyxl_rows(template)
+
+
+def test_calamine_cells_keep_text_exact_and_give_whole_numbers_back():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Họ và tên", "SĐT", "Số CCCD", "Ngày sinh", "Diện tích"])
+    sheet.append(["  Lê  Thị Lan ", "0912345678", 66178001234, datetime.date(1978, 3, 12), 0.5])
+    sheet.append([])  # an empty row: skipped, the row numbers stay those Excel shows
+    sheet.append(["Y Bhim", 84912345678.0, "066178001235", "12/03/1978", 1500.0])
+    sheet.append([None, None, None, None, None])
+    out = io.BytesIO()
+    workbook.save(out)
+    rows = imports._calamine_rows(out.getvalue())
+    assert rows == imports._openpyxl_rows(out.getvalue())
+    assert [number for number, _cells in rows] == [1, 2, 4]
+    lan, bhim = rows[1][1], rows[2][1]
+    assert lan[1] == "0912345678"  # a text cell keeps its leading zero
+    assert lan[2] == 66178001234 and isinstance(lan[2], int)
+    assert lan[3] == datetime.datetime(1978, 3, 12)
+    assert lan[4] == 0.5
+    assert bhim[1] == 84912345678 and isinstance(bhim[1], int)
+    assert imports._digits_cell(bhim[1]) == "84912345678"
+    assert imports._digits_cell(84912345678.0) == "84912345678"
+    assert imports._parse_date(lan[3]) == imports._parse_date(bhim[3]) == datetime.date(1978, 3, 12)
+    assert bhim[4] == 1500 and imports._parse_area(bhim[4], "m2") == 1500
+
+
+@pytest.mark.django_db
+def test_phones_and_ids_typed_as_numbers_or_text_import_alike(
+    world, django_capture_on_commit_callbacks
+):
+    one = person(1, **{"SĐT": "0912000001", "Ngày sinh": datetime.date(1951, 2, 2)})
+    two = person(2)
+    two[HEADERS.index("SĐT")] = 84912000002.0  # a number cell: no leading zero, a float
+    two[HEADERS.index("Số CCCD")] = int(two[HEADERS.index("Số CCCD")])  # leading zero lost
+    data = xlsx([one, [], two])
+    record = run_file(world, django_capture_on_commit_callbacks, data)
+    assert record.error_count == 0, record.report
+    assert record.created_count == 2
+    first, second = (Member.objects.get(full_name=f"Nguyễn Văn Thử {i}") for i in (1, 2))
+    assert first.date_of_birth == datetime.date(1951, 2, 2)
+    assert str(first.phone).endswith("912000001") and str(second.phone).endswith("912000002")
+    assert second.cccd_hash == crypto.keyed_hash(person(2)[HEADERS.index("Số CCCD")])
+
+
+def test_a_sheet_with_a_far_away_cell_is_streamed_by_openpyxl():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS)
+    sheet.append(person(1))
+    sheet["A500000"] = "ghi chú"  # calamine would make a grid of 500,000 rows
+    sheet["ZZ2"] = "x"  # beyond the columns read: left out, as before
+    out = io.BytesIO()
+    workbook.save(out)
+    data = out.getvalue()
+    with pytest.raises(imports._NotForCalamine):
+        imports._check_grid(data)
+    table = imports.read_table(data)
+    assert [number for number, _cells in table.rows] == [2, 500000]
+    assert table.rows[0][1] == imports._openpyxl_rows(xlsx([person(1)]))[1][1]
+    imports._check_grid(xlsx([person(1)]))  # an ordinary list is read by calamine
+
+
+def _broken_sheet() -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(xlsx([person(1)])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = content[: len(content) // 2]  # cut in the middle of the XML
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data, start",
+    [
+        (b"%PDF-1.4\n" + b"x" * 100, "Tệp này không phải"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "Tệp này không phải"),
+        (_zip({"[Content_Types].xml": "<Types/>", "word/document.xml": "<w/>"}),
+         "Tệp này không phải"),
+        (_broken_sheet(), "Không đọc được tệp Excel"),
+    ],
+)  # fmt: skip
+def test_a_file_renamed_xlsx_gets_a_vietnamese_message_not_an_error(world, data, start):
+    response = world.client("post_office").post(
+        reverse("farmers:import-new"),
+        {"file": SimpleUploadedFile("danh-sach.xlsx", data)},
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 200
+    assert any(e.startswith(start) for e in response.context["form"].errors["file"]), (
+        response.context["form"].errors
+    )
+    assert not MemberImport.objects.exists()

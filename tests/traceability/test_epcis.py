@@ -3,6 +3,8 @@ format checking on; corrections as error declarations; who may download; query b
 
 import copy
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -278,6 +280,39 @@ def test_the_format_checker_is_really_on(farm, validator):
     broken_uom = copy.deepcopy(document)
     by_kind(broken_uom, K.HARVEST)[0]["quantityList"][0]["uom"] = "kg"
     assert errors_of(validator, broken_uom)
+
+
+URI_CASES = {
+    "urn:uuid:6d5d3bb0-8d5e-4e0e-9f0e-2f1a3b4c5d6e": True,
+    "https://id.gs1.org/01/08934567890128/10/EPCIS-1": True,
+    "urn:epc:id:sgtin:893456.7890128.1": True,
+    "not a uri": False,
+    "/01/08934567890128": False,  # a path without a scheme is not a URI
+    "https://example.com/a b": False,
+    "http://[::1": False,
+}
+
+
+def test_uris_are_checked_without_the_gpl_rfc3987(validator):
+    """The "uri" format is checked by jsonschema[format-nongpl] (rfc3986-validator), also
+    where rfc3987 cannot be imported: the export's URIs are still validated."""
+    checker = validator.format_checker
+    assert "uri" in checker.checkers
+    for value, valid in URI_CASES.items():
+        assert checker.conforms(value, "uri") is valid, value
+    script = (
+        "import sys; sys.modules['rfc3987'] = None\n"  # as if it were not installed
+        "import json, jsonschema\n"
+        "checker = jsonschema.Draft7Validator.FORMAT_CHECKER\n"
+        "assert 'uri' in checker.checkers and 'iri' in checker.checkers\n"
+        "cases = json.loads(sys.argv[1])\n"
+        "print(json.dumps({v: checker.conforms(v, 'uri') for v in cases}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(list(URI_CASES))],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert json.loads(out.stdout) == URI_CASES
 
 
 def test_the_producer_export_has_all_its_lots_and_no_one_elses(farm, validator):

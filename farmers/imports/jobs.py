@@ -1,0 +1,156 @@
+"""Creating, starting, running and expiring an import (run_import is the Celery task's
+work, farmers.tasks)."""
+
+import logging
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .. import selectors
+from ..models import MemberImport
+from .common import MAX_BYTES, STALE_AFTER, ImportFileError
+from .importer import Importer
+from .mapping import check_mapping
+from .reading import read_table
+from .scope import may_import
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def create_import(*, actor, role: str, membership, upload, language: str = "vi") -> MemberImport:
+    """Check and store an uploaded file and read its headers; the import then waits for
+    its column mapping (start_import). ImportFileError if the file cannot be used."""
+    if not may_import(role):
+        raise ImportFileError(_("Your role may not import members."))
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_BYTES:
+        raise ImportFileError(_("The file is larger than 5 MB. Split it into several files."))
+    data = upload.read(MAX_BYTES + 1)
+    table = read_table(data)
+    name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    record = MemberImport(
+        created_by=actor,
+        organisation=membership.organisation if membership else None,
+        actor_role=role,
+        original_name=name or f"import.{table.file_format}",
+        file_format=table.file_format,
+        file_size=len(data),
+        language=(language or "vi")[:10],
+        header_row=table.header_row,
+        headers=table.headers,
+        samples=table.samples,
+        total_rows=len(table.rows),
+    )
+    record.file.save(f"import.{table.file_format}", ContentFile(data), save=False)
+    record.save()
+    return record
+
+
+@transaction.atomic
+def start_import(*, record: MemberImport, mapping: dict[str, int], options=None) -> MemberImport:
+    """Save the confirmed mapping and enqueue the import once the transaction commits."""
+    from .. import tasks
+
+    record = MemberImport.objects.select_for_update().get(pk=record.pk)
+    if not record.awaiting_mapping:
+        raise ValidationError(_("This import has already started."))
+    problems = check_mapping(mapping, role=record.actor_role, columns=len(record.headers))
+    if problems:
+        raise ValidationError(problems)
+    record.mapping = {key: int(index) for key, index in mapping.items()}
+    record.options = dict(options or {})
+    record.queued_at = timezone.now()
+    record.save(update_fields=["mapping", "options", "queued_at"])
+    transaction.on_commit(partial(tasks.run_member_import.delay, record.pk))
+    return record
+
+
+def expire_stale(record: MemberImport) -> MemberImport:
+    """An import queued or running without news for STALE_AFTER lost its worker."""
+    if record.finished or record.queued_at is None:
+        return record
+    last = record.heartbeat_at or record.started_at or record.queued_at
+    if last < timezone.now() - STALE_AFTER:
+        was = record.status
+        with translation.override(record.language):
+            message = _("The import stopped before the end. Upload the file again.")
+        updated = MemberImport.objects.filter(pk=record.pk, status=was).update(
+            status=MemberImport.Status.FAILED, error=message, finished_at=timezone.now()
+        )
+        if updated:
+            record.status, record.error = MemberImport.Status.FAILED, message
+    return record
+
+
+def _counts(importer: Importer) -> dict:
+    c = importer.counts
+    return {
+        "created_count": c["created"],
+        "updated_count": c["updated"],
+        "unchanged_count": c["unchanged"],
+        "skipped_count": c["skipped"],
+        "error_count": c["error"],
+    }
+
+
+def run_import(import_id: int) -> str:
+    """Run a queued import (the Celery task's work). Never raises: a failure is written
+    on the import. Runs once: an import that is not queued and waiting is left alone."""
+    now = timezone.now()
+    claimed = MemberImport.objects.filter(
+        pk=import_id, status=MemberImport.Status.PENDING, queued_at__isnull=False
+    ).update(status=MemberImport.Status.RUNNING, started_at=now, heartbeat_at=now)
+    if not claimed:
+        return "skipped"
+    record = MemberImport.objects.select_related("created_by", "organisation").get(pk=import_id)
+    importer = None
+    with translation.override(record.language or "vi"):
+        try:
+            user = record.created_by
+            membership = selectors.membership_for(user) if user is not None else None
+            role = selectors.role_for(user, membership) if user is not None else None
+            if user is None or not user.is_active or not may_import(role):
+                raise ImportFileError(
+                    _("The person who uploaded this file may not import any more.")
+                )
+            with record.file.open("rb") as handle:
+                data = handle.read(MAX_BYTES + 1)
+            table = read_table(data)
+            MemberImport.objects.filter(pk=record.pk).update(total_rows=len(table.rows))
+            importer = Importer(record, user=user, role=role, membership=membership)
+
+            def progress(done):
+                MemberImport.objects.filter(pk=record.pk).update(
+                    processed_rows=done, heartbeat_at=timezone.now(), **_counts(importer)
+                )
+
+            importer.run(table.rows, progress)
+        except Exception as exc:  # recorded on the import, never left running
+            if isinstance(exc, ImportFileError):
+                message = exc.message
+            else:
+                logger.exception("member import %s failed", import_id)
+                message = _("The import stopped because of an unexpected error.")
+            extra = _counts(importer) if importer is not None else {}
+            MemberImport.objects.filter(pk=record.pk).update(
+                status=MemberImport.Status.FAILED,
+                error=message,
+                finished_at=timezone.now(),
+                report=importer.report if importer is not None else [],
+                **extra,
+            )
+            return "failed"
+        MemberImport.objects.filter(pk=record.pk).update(
+            status=MemberImport.Status.DONE,
+            processed_rows=len(table.rows),
+            report=importer.report,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+            **_counts(importer),
+        )
+    return "done"
