@@ -26,8 +26,8 @@ farmers.imports, as it was when this was one module):
   CSV);
 - validation: reading a row's cells (dates, digits, areas, places, banks, branches);
 - importer: Importer, which decides each row's outcome and writes it;
-- scope: may_import, imports_in_scope (who may import and see which imports);
-- jobs: create_import, start_import, run_import (the Celery task's work), expire_stale;
+- jobs: may_import, create_import, start_import, run_import (the Celery task's
+  work), expire_stale;
 - report: report_csv; template: template_xlsx.
 """
 
@@ -54,6 +54,7 @@ from .jobs import (
     _counts,
     create_import,
     expire_stale,
+    may_import,
     run_import,
     start_import,
 )
@@ -97,10 +98,6 @@ from .report import (
     _FORMULA_START,
     _safe,
     report_csv,
-)
-from .scope import (
-    imports_in_scope,
-    may_import,
 )
 from .template import (
     template_example,
@@ -192,7 +189,6 @@ __all__ = [
     "_changes",
     "_not_editable",
     "may_import",
-    "imports_in_scope",
     "create_import",
     "start_import",
     "expire_stale",
