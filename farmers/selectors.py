@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from marketplace.text import terms
+from marketplace.core.text import terms
 
 from .models import Member, Organisation, StaffMembership
 

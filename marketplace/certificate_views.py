@@ -19,13 +19,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import certificates as services
 from .access import operator_required, producer_required
 from .certificate_forms import CertificateForm, RejectForm
+from .core.redirects import safe_next
 from .models import Certificate
 
 PAGE_SIZE = 20
@@ -43,15 +43,6 @@ def review_queryset():
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def verify_and_report(request, certificate: Certificate) -> None:

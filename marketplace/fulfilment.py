@@ -28,7 +28,7 @@ post office) act on the parcels of producers in their province; the operator on 
 """
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -36,9 +36,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
-from oscar.templatetags.currency_filters import currency
 
 from . import notifications
+from .core.money import format_dong, parse_dong
 from .models import Parcel
 from .payments.state import COD, PaymentError, payment_state, record_payment
 
@@ -106,10 +106,6 @@ def clean_tracking_number(value) -> str:
 # --- Money --------------------------------------------------------------------------------
 
 
-AMOUNT_RE = re.compile(r"^(?:[0-9]+|[0-9]{1,3}(?:[., ][0-9]{3})+)$")
-CURRENCY_RE = re.compile(r"(?:₫|đồng|vnđ|vnd|đ)$", re.IGNORECASE)
-
-
 def clean_amount(value) -> Decimal:
     """A positive whole number of đồng (140000, "140000", "140.000", "140,000 ₫"), else
     FulfilmentError."""
@@ -117,25 +113,19 @@ def clean_amount(value) -> Decimal:
         _("Enter the amount collected in whole đồng, for example %(example)s.")
         % {"example": "140.000"}
     )
-    if isinstance(value, bool):
+    if isinstance(value, float):
+        value = Decimal(str(value)) if value == value else None
+    try:
+        amount = parse_dong(value)
+    except ValidationError:
+        raise refused from None
+    if amount <= 0:
         raise refused
-    if isinstance(value, Decimal | int | float):
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise refused from None
-    else:
-        text = CURRENCY_RE.sub("", " ".join(str(value or "").split())).strip()
-        if len(text) > 20 or not AMOUNT_RE.match(text):
-            raise refused
-        amount = Decimal(re.sub(r"[., ]", "", text))
-    if not amount.is_finite() or amount != amount.to_integral_value() or amount <= 0:
-        raise refused
-    return amount
+    return Decimal(amount)
 
 
 def money(amount, order=None) -> str:
-    return currency(amount, getattr(order, "currency", None) or "VND")
+    return format_dong(amount)
 
 
 # --- Scopes -------------------------------------------------------------------------------

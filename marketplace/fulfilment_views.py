@@ -22,12 +22,12 @@ from django.db.models import Count, F, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import fulfilment
 from .access import producer_required
+from .core.redirects import safe_next
 from .fulfilment_forms import CodForm, PackForm, TrackingForm
 from .models import Parcel
 
@@ -77,15 +77,6 @@ def _weigh(*parcels):
     for parcel in parcels:
         parcel.weight_kg = Decimal(parcel.weight_grams) / 1000
     return list(parcels)
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _lines_with_lots(parcel):
@@ -347,7 +338,7 @@ def _transition(request, office, pk, action, success):
     else:
         messages.success(request, success % {"order": parcel.order.number})
     default = reverse("fulfilment:post-parcel", kwargs={"pk": parcel.pk})
-    return redirect(_safe_next(request, default))
+    return redirect(safe_next(request, default))
 
 
 @post_office_required

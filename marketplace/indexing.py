@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from oscar.core.loading import get_model
 
+from .core.text import fold
 from .models import Certificate, ProductListing, SearchEntry
-from .text import fold
 
 logger = logging.getLogger(__name__)
 

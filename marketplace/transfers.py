@@ -20,15 +20,17 @@ import datetime
 import hashlib
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from .core.money import format_dong, parse_dong
+from .core.text import strip_marks
 from .models import BankTransfer
 from .payments.state import VIETQR, PaymentError, payment_state, record_payment
 
@@ -56,53 +58,38 @@ class StatementError(Exception):
 
 
 def fold(text: str) -> str:
-    """Lower-case ASCII without diacritics (đ → d), as bank systems write text."""
-    text = unicodedata.normalize("NFC", text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    """Lower-case ASCII without diacritics (đ → d), as bank systems write text; unlike
+    the search fold, punctuation is kept (headers such as "Số tiền (VND)")."""
+    return strip_marks(text).lower()
 
 
-_CURRENCY_RE = re.compile(r"(vnd|vnđ|dong|đồng|đ|₫)", re.IGNORECASE)
+_FRACTION_RE = re.compile(r"^(?P<whole>.*\d)[.,](?P<fraction>\d{1,2})$")
+_UNIT_RE = re.compile(r"\s*(?:vnd|vnđ|dong|đồng|đ|₫)\s*$", re.IGNORECASE)
 
 
 def parse_amount(text) -> Decimal | None:
     """Whole đồng from "1.250.000", "1,250,000", "1250000", "1.250.000 VND", "+50.000",
-    "-50.000", "(50.000)", "1,250,000.00"; None when empty or unreadable (or not whole)."""
+    "-50.000", "(50.000)", "1,250,000.00"; None when empty or unreadable (or not whole).
+    Banks add a sign, brackets and zero decimals; the number itself is read by
+    marketplace.core.money.parse_dong, like every amount typed on the site."""
     if text is None:
         return None
-    raw = str(text).replace("\u00a0", "").replace(" ", "").strip()
-    raw = _CURRENCY_RE.sub("", raw).strip()
-    if not raw:
-        return None
+    raw = " ".join(str(text).replace("\u00a0", " ").split())
     sign = 1
     if raw.startswith("(") and raw.endswith(")"):
-        sign, raw = -1, raw[1:-1]
-    if raw[:1] in "+-":
-        sign, raw = (-1 if raw[0] == "-" else 1), raw[1:]
-    if not raw or not re.fullmatch(r"[\d.,]+", raw) or not raw[0].isdigit():
-        return None
-    integer, fraction = raw, ""
-    last = max(raw.rfind("."), raw.rfind(","))
-    if last >= 0:
-        tail = raw[last + 1 :]
-        separator = raw[last]
-        if raw.count(separator) == 1 and len(tail) != 3:
-            # One separator not followed by three digits: a decimal point ("1250000.00").
-            integer, fraction = raw[:last], tail
-    groups = re.split(r"[.,]", integer)
-    if len(groups) > 1 and (
-        not 1 <= len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:])
-    ):
-        return None
-    if fraction and not fraction.isdigit():
-        return None
+        sign, raw = -1, raw[1:-1].strip()
+    if raw[:1] in ("+", "-"):
+        sign, raw = (-1 if raw[0] == "-" else 1), raw[1:].strip()
+    raw = _UNIT_RE.sub("", raw)
+    parts = _FRACTION_RE.match(raw)
+    if parts and set(parts["fraction"]) == {"0"}:
+        separator = raw[len(parts["whole"])]
+        if separator not in parts["whole"]:  # "1.250.000,00", "1250000.00"; not "1.000"
+            raw = parts["whole"]
     try:
-        value = Decimal("".join(groups) + ("." + fraction if fraction else ""))
-    except InvalidOperation:
+        return sign * Decimal(parse_dong(raw))
+    except ValidationError:
         return None
-    if value != value.to_integral_value():
-        return None
-    return sign * value.quantize(Decimal(1))
 
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%y")
@@ -150,11 +137,6 @@ def _locked_source(order):
     )
 
 
-def format_amount(value) -> str:
-    """Whole đồng with "." thousands separators, as the rest of the site shows them."""
-    return f"{int(value):,}".replace(",", ".")
-
-
 def mark_received(order, user, amount, received_on=None, note="") -> BankTransfer:
     """The operator received `amount` by bank transfer for the VietQR order `order`."""
     if isinstance(amount, str):
@@ -182,10 +164,10 @@ def mark_received(order, user, amount, received_on=None, note="") -> BankTransfe
             )
         if parsed > outstanding:
             raise TransferError(
-                _("%(amount)s ₫ is more than the %(outstanding)s ₫ still owed on order %(number)s.")
+                _("%(amount)s is more than the %(outstanding)s still owed on order %(number)s.")
                 % {
-                    "amount": format_amount(parsed),
-                    "outstanding": format_amount(outstanding),
+                    "amount": format_dong(parsed),
+                    "outstanding": format_dong(outstanding),
                     "number": order.number,
                 }
             )
@@ -571,12 +553,12 @@ def _apply(line: Line, order, user) -> None:
             if line.amount != outstanding:
                 line.status = Line.MISMATCH
                 line.reason = _(
-                    "Amount differs: order %(number)s expects %(expected)s ₫, "
-                    "the bank received %(received)s ₫."
+                    "Amount differs: order %(number)s expects %(expected)s, "
+                    "the bank received %(received)s."
                 ) % {
                     "number": order.number,
-                    "expected": format_amount(outstanding),
-                    "received": format_amount(line.amount),
+                    "expected": format_dong(outstanding),
+                    "received": format_dong(line.amount),
                 }
                 return
             BankTransfer.objects.create(
