@@ -145,13 +145,13 @@ def _render_detail(request, certificate, *, owner_view=False):
             "certificate": certificate,
             "producer": certificate.producer,
             "products": products,
-            "is_active": certificate.is_active(today),
+            "is_active": certificate.shows_badge(on=today),
             "owner_view": owner_view,
             "can_review": request.user.is_authenticated and request.user.is_superuser,
             "today": today,
         },
     )
-    if not certificate.is_active(today):
+    if not certificate.shows_badge(on=today):
         response["Cache-Control"] = "private, no-store"
     return response
 
@@ -175,7 +175,7 @@ def certificate_scan(request, pk):
         content_type=content_type,
         filename=f"chung-nhan-{certificate.pk}{extension}",
     )
-    if not certificate.is_active():
+    if not certificate.shows_badge():
         response["Cache-Control"] = "private, no-store"
     return response
 

@@ -308,10 +308,8 @@ def render_trace_page(request, lot, events, language) -> str:
     certificates = []
     if certificate_day is not None:
         certificates = list(
-            Certificate.objects.active(on=certificate_day)
-            .covering(product)
+            Certificate.objects.badges(on=certificate_day, product=product)
             .filter(producer=producer)
-            .distinct()
             .order_by("kind", "pk")
         )
     image = (

@@ -1,6 +1,7 @@
 """The shared rules, each with one implementation: money, text folding, safe redirects,
 the certificate badge rule."""
 
+import datetime
 import unicodedata
 from decimal import Decimal
 
@@ -284,3 +285,104 @@ def test_an_empty_amount_means_no_threshold(operator_client):
     assert response.status_code == 302
     row = MarketplaceSettings.load()
     assert (row.free_shipping_threshold, row.cod_max_amount) == (None, None)
+
+
+# --- When a certificate badge shows ---------------------------------------------------------
+
+
+@pytest.fixture
+def shop(db):
+    from oscar.core.loading import get_model
+
+    from marketplace.models import ProducerProfile
+
+    Partner = get_model("partner", "Partner")
+    Product = get_model("catalogue", "Product")
+    ProductClass = get_model("catalogue", "ProductClass")
+    producer = ProducerProfile.objects.create(
+        partner=Partner.objects.create(name="HTX Thử"),
+        slug="htx-thu",
+        kind="cooperative",
+        province_code=1,
+        commune_code=1,
+    )
+    kind = ProductClass.objects.create(name="Nông sản")
+    named = Product.objects.create(title="Cà phê", product_class=kind)
+    other = Product.objects.create(title="Tiêu", product_class=kind)
+    return producer, named, other
+
+
+def certificate(producer, products=(), **values):
+    from marketplace.models import Certificate
+
+    row = Certificate.objects.create(
+        producer=producer,
+        **{
+            "kind": "vietgap",
+            "number": f"VG-{Certificate.objects.count() + 1}",
+            "issuer": "Chi cục",
+            "valid_from": datetime.date(2026, 1, 1),
+            "valid_until": datetime.date(2026, 12, 31),
+            "status": "verified",
+            **values,
+        },
+    )
+    row.products.set(products)
+    return row
+
+
+D = datetime.date
+
+
+@pytest.mark.parametrize(
+    "status, on, badge",
+    [
+        ("verified", D(2026, 1, 1), True),  # first day
+        ("verified", D(2026, 6, 15), True),
+        ("verified", D(2026, 12, 31), True),  # last day
+        ("verified", D(2025, 12, 31), False),  # the day before
+        ("verified", D(2027, 1, 1), False),  # the day after
+        ("pending", D(2026, 6, 15), False),
+        ("rejected", D(2026, 6, 15), False),
+        ("expired", D(2026, 6, 15), False),
+    ],
+)
+def test_the_badge_rule_on_a_date(shop, status, on, badge):
+    from marketplace.models import Certificate
+
+    producer, named, _other = shop
+    row = certificate(producer, status=status)
+    assert row.shows_badge(on=on) is badge
+    assert row.shows_badge(on=on, product=named) is badge
+    assert (row in Certificate.objects.badges(on=on)) is badge
+    assert (row in Certificate.objects.badges(on=on, product=named)) is badge
+
+
+def test_a_certificate_naming_products_covers_only_them(shop):
+    from marketplace.models import Certificate
+
+    producer, named, other = shop
+    row = certificate(producer, products=[named])
+    everything = certificate(producer)
+    on = D(2026, 6, 1)
+    assert row.shows_badge(on=on, product=named) and row.shows_badge(on=on, product=named.pk)
+    assert not row.shows_badge(on=on, product=other)
+    assert everything.shows_badge(on=on, product=other)
+    assert list(Certificate.objects.badges(on=on, product=named).order_by("pk")) == [
+        row,
+        everything,
+    ]
+    assert list(Certificate.objects.badges(on=on, product=other)) == [everything]
+
+
+def test_today_is_the_default_date(shop):
+    from django.utils import timezone
+
+    producer, named, _other = shop
+    today = timezone.localdate()
+    row = certificate(
+        producer,
+        valid_from=today - datetime.timedelta(days=1),
+        valid_until=today + datetime.timedelta(days=1),
+    )
+    assert row.shows_badge() and row.shows_badge(product=named)
