@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from . import notifications
+from . import notifications, stock
 from .core.money import format_dong, parse_dong
 from .models import Parcel
 from .payments.state import COD, PaymentError, payment_state, record_payment
@@ -413,8 +413,17 @@ def set_tracking(parcel, user, tracking_number) -> Parcel:
     return locked
 
 
+def _goods_leave(parcel) -> None:
+    """The parcel's goods leave the producer: their reservation is consumed."""
+    try:
+        stock.consume_lines(list(parcel_lines(parcel).select_related("stockrecord")))
+    except stock.StockError as exc:
+        raise FulfilmentError(str(exc)) from None
+
+
 def pick_up(parcel, user) -> Parcel:
-    """The post office has taken the packed parcel; the buyer is told after commit."""
+    """The post office has taken the packed parcel: its goods leave the stock
+    (stock.consume); the buyer is told after commit."""
     return _advance(
         parcel,
         user,
@@ -422,6 +431,7 @@ def pick_up(parcel, user) -> Parcel:
         stamp="picked_up",
         check=_check_post_office,
         refusal=pick_up_refusal,
+        before=_goods_leave,
         after=notifications.parcel_shipped,
     )
 
