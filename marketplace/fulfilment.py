@@ -335,11 +335,12 @@ def deliver_refusal(parcel) -> str | None:
 def cod_refusal(parcel) -> str | None:
     if parcel.status == Status.CANCELLED:
         return _("This parcel is cancelled.")
-    if parcel.cod_amount <= 0:
+    payment = parcel.payment
+    if not payment.cod:
         return _("This parcel was paid in advance: there is no cash to collect.")
-    if parcel.cod_collected is not None:
+    if payment.collected is not None:
         return _("The cash for this parcel has already been recorded: %(amount)s.") % {
-            "amount": money(parcel.cod_collected, parcel.order)
+            "amount": money(payment.collected, parcel.order)
         }
     if parcel.status != Status.DELIVERED:
         return _("Cash is collected on delivery: mark the parcel delivered first.")
@@ -458,13 +459,16 @@ def collect_cod(parcel, user, amount) -> Parcel:
         _check_post_office(user, locked)
         _refuse(cod_refusal(locked))
         order = locked.order
-        if amount != locked.cod_amount:
+        if amount != locked.payment.to_collect:
             raise FulfilmentError(
                 _(
                     "The amount collected must be exactly %(expected)s, what the buyer owes "
                     "for this parcel (you entered %(amount)s)."
                 )
-                % {"expected": money(locked.cod_amount, order), "amount": money(amount, order)}
+                % {
+                    "expected": money(locked.payment.to_collect, order),
+                    "amount": money(amount, order),
+                }
             )
         try:
             record_payment(order, method=COD, amount=amount, reference=locked.tracking_number)

@@ -380,7 +380,7 @@ def post_collect_cod(request, office, pk):
             _("Order %(order)s: %(amount)s collected on delivery is recorded.")
             % {
                 "order": parcel.order.number,
-                "amount": fulfilment.money(parcel.cod_collected, parcel.order),
+                "amount": fulfilment.money(parcel.payment.collected, parcel.order),
             }
         ),
         form_name="cod_form",

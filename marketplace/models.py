@@ -495,6 +495,13 @@ class Parcel(models.Model):
     def __str__(self):
         return f"{self.order.number}/{self.partner_id}"
 
+    @property
+    def payment(self):
+        """What this parcel's payment state is: marketplace.payments.state.parcel_payment."""
+        from .payments.state import parcel_payment
+
+        return parcel_payment(self)
+
 
 class StripeEvent(models.Model):
     """Each Stripe webhook event, recorded once by its id (duplicates are ignored)."""

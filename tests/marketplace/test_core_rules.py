@@ -386,3 +386,24 @@ def test_today_is_the_default_date(shop):
         valid_until=today + datetime.timedelta(days=1),
     )
     assert row.shows_badge() and row.shows_badge(product=named)
+
+
+# --- What a parcel's payment state is -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cod_amount, cod_collected, code, cod, to_collect",
+    [
+        (Decimal(140000), None, "cod_to_collect", True, Decimal(140000)),
+        (Decimal(140000), Decimal(140000), "cod_collected", True, Decimal(140000)),
+        (Decimal(0), None, "paid_in_advance", False, Decimal(0)),
+    ],
+)
+def test_a_parcels_payment_state(cod_amount, cod_collected, code, cod, to_collect):
+    from marketplace.models import Parcel
+
+    parcel = Parcel(cod_amount=cod_amount, cod_collected=cod_collected)
+    payment = parcel.payment
+    assert (payment.code, payment.cod, payment.to_collect) == (code, cod, to_collect)
+    assert payment.collected == cod_collected
+    assert str(payment.label)

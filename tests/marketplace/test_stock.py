@@ -108,7 +108,7 @@ def test_products_that_do_not_track_stock_are_left_alone():
 def test_the_arguments_are_keyword_only():
     record = make_record(10)
     with pytest.raises(TypeError):
-        stock.reserve(record, 1)  # noqa: too-many-positional on purpose
+        stock.reserve(record, 1)  # positional on purpose
 
 
 @pytest.mark.django_db
