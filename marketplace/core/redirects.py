@@ -32,3 +32,18 @@ def safe_next(request, fallback: str, *, field: str = "next") -> str:
     """`next` of the request when it is a local path, else `fallback`."""
     target = request.POST.get(field) or request.GET.get(field) or ""
     return target if is_local_path(target) else fallback
+
+
+def set_language(request):
+    """Django's language switch (``set_language``, used by Oscar's header), with its `next`
+    held to the same rule: a `next` that is not a local path is dropped, so Django falls
+    back to the referring page or "/"."""
+    from django.views.i18n import set_language as django_set_language
+
+    for data_name in ("POST", "GET"):
+        data = getattr(request, data_name)
+        if "next" in data and not is_local_path(data.get("next")):
+            data = data.copy()
+            del data["next"]
+            setattr(request, data_name, data)
+    return django_set_language(request)

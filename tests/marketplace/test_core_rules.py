@@ -407,3 +407,76 @@ def test_a_parcels_payment_state(cod_amount, cod_collected, code, cod, to_collec
     assert (payment.code, payment.cod, payment.to_collect) == (code, cod, to_collect)
     assert payment.collected == cod_collected
     assert str(payment.label)
+
+
+# --- Every view that takes `next` falls back on a hostile one, never a 500 ------------------
+
+BAD_NEXT = ["abc", "https://evil.example/", "//evil.example", "/\\evil.example"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", BAD_NEXT)
+def test_the_trace_page_language_switch_stays_on_the_site(client, target):
+    response = client.get("/ngon-ngu/en/", {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/en/"
+    assert client.get("/ngon-ngu/en/", {"next": "/t/ABC/"})["Location"] == "/en/t/ABC/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", BAD_NEXT)
+def test_djangos_language_switch_drops_a_hostile_next(client, target):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/en/"  # "/" in the language chosen
+    good = client.post("/i18n/setlang/", {"language": "en", "next": "/san-pham/"})
+    assert good["Location"] in ("/san-pham/", "/en/san-pham/")  # a local next is kept
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", BAD_NEXT)
+def test_certificate_review_falls_back_to_the_queue(operator_client, shop, target):
+    producer, _named, _other = shop
+    pending = certificate(producer, status="pending")
+    verify = operator_client.post(f"/quan-tri/chung-nhan/{pending.pk}/duyet/", {"next": target})
+    assert verify.status_code == 302 and verify["Location"] == "/quan-tri/chung-nhan/"
+    other = certificate(producer, status="pending")
+    page = operator_client.get(f"/quan-tri/chung-nhan/{other.pk}/tu-choi/", {"next": target})
+    assert page.status_code == 200 and target not in page.content.decode()
+    reject = operator_client.post(
+        f"/quan-tri/chung-nhan/{other.pk}/tu-choi/", {"reason": "Ảnh mờ", "next": target}
+    )
+    assert reject.status_code == 302 and reject["Location"] == "/quan-tri/chung-nhan/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", BAD_NEXT)
+def test_listing_review_falls_back_to_the_queue(operator_client, shop, target):
+    from marketplace.models import ProductListing
+
+    producer, named, other = shop
+    first = ProductListing.objects.create(product=named, producer=producer)
+    second = ProductListing.objects.create(product=other, producer=producer)
+    queue = "/quan-tri/san-pham-cho-duyet/"
+    approve = operator_client.post(f"{queue}{first.pk}/duyet/", {"next": target})
+    assert approve.status_code == 302 and approve["Location"] == queue
+    page = operator_client.get(f"{queue}{second.pk}/tu-choi/", {"next": target})
+    assert page.status_code == 200 and target not in page.content.decode()
+    reject = operator_client.post(
+        f"{queue}{second.pk}/tu-choi/", {"reason": "Thiếu ảnh", "next": target}
+    )
+    assert reject.status_code == 302 and reject["Location"] == queue
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", BAD_NEXT)
+def test_the_farmer_sign_in_falls_back_to_the_record(client, django_user_model, target):
+    django_user_model.objects.create_user(username="+84912345678", password="mat-khau-1")
+    response = client.post(
+        "/can-bo/dang-nhap/",
+        {"phone": "0912345678", "password": "mat-khau-1", "next": target},
+    )
+    assert response.status_code == 302
+    assert response["Location"] not in (target, "abc")
+    assert response["Location"].startswith("/")
+    assert not response["Location"].startswith("//")
