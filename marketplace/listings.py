@@ -153,9 +153,10 @@ def approval_required() -> bool:
 
 
 def parse_amount(value, *, grouping: bool = True) -> Decimal:
-    """A number typed by a person: "125000", "125.000" (grouped thousands, unless
-    grouping is False), "0,5" (decimal comma) or "12500.5". Raises ValueError when it
-    is not a number."""
+    """A quantity typed by a person (stock, weight): "125000", "125.000" (grouped
+    thousands, unless grouping is False), "0,5" (decimal comma) or "12500.5". Raises
+    ValueError when it is not a number. Money is read by marketplace.core.money.parse_dong
+    instead (whole đồng only)."""
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, (int, Decimal)):

@@ -36,9 +36,11 @@ MESSAGES = {
 
 def parse_dong(text) -> int:
     """Whole đồng from what a person typed; ValidationError (with a code from MESSAGES)
-    otherwise. An int or an integral Decimal is taken as it is (0 included)."""
+    otherwise. An int, or an integral Decimal or float, is taken as it is (0 included)."""
     if isinstance(text, bool):
         raise ValidationError(MESSAGES["invalid"], code="invalid")
+    if isinstance(text, float):  # from code, not from a person: 15000.0 is 15000
+        text = Decimal(repr(text)) if text == text else Decimal("NaN")
     if isinstance(text, int | Decimal):
         if isinstance(text, Decimal) and not text.is_finite():
             raise ValidationError(MESSAGES["invalid"], code="invalid")

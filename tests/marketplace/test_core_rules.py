@@ -38,6 +38,7 @@ from marketplace.core.text import fold, strip_marks, terms
         (125000, 125000),
         (Decimal("125000"), 125000),
         (Decimal("125000.00"), 125000),
+        (15000.0, 15000),
     ],
 )
 def test_amounts_people_type_become_whole_dong(typed, expected):
@@ -60,6 +61,9 @@ def test_amounts_people_type_become_whole_dong(typed, expected):
         ("12,5", "decimal"),
         ("1.250.000,50", "decimal"),
         (Decimal("12.5"), "decimal"),
+        (12500.5, "decimal"),
+        (float("nan"), "invalid"),
+        (float("inf"), "invalid"),
         ("", "required"),
         ("   ", "required"),
         (None, "required"),
