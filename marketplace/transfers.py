@@ -57,7 +57,7 @@ class StatementError(Exception):
 # --- Amounts and dates as banks write them ---------------------------------------------------
 
 
-def fold(text: str) -> str:
+def bank_text(text: str) -> str:
     """Lower-case ASCII without diacritics (đ → d), as bank systems write text; unlike
     the search fold, punctuation is kept (headers such as "Số tiền (VND)")."""
     return strip_marks(text).lower()
@@ -115,7 +115,7 @@ def order_number_tokens(description: str) -> list[str]:
     Banks strip spaces and punctuation or glue their own prefixes on
     ("MBVCB.123.100001.NGUYEN VAN A chuyen tien", "IBFT DH100001"): tokens are split on
     anything but letters and digits and between letters and digits."""
-    folded = fold(description)
+    folded = bank_text(description)
     tokens = re.findall(r"[a-z]+|\d+", folded)
     found = []
     for token in tokens:
@@ -190,7 +190,7 @@ def mark_received(order, user, amount, received_on=None, note="") -> BankTransfe
 
 def _key(header: str) -> str:
     """ "Số tiền ghi có (VND)" → "sotienghico": folded, units and punctuation dropped."""
-    text = re.sub(r"\([^)]*\)", "", fold(header))
+    text = re.sub(r"\([^)]*\)", "", bank_text(header))
     text = re.sub(r"[^a-z0-9]", "", text)
     return re.sub(r"(vnd|dong)$", "", text)
 
@@ -442,7 +442,7 @@ def _read_lines(rows, header_index, columns) -> list[Line]:
             bank_reference=bank_reference,
         )
         lines.append(line)
-        first = fold(next((c for c in row if (c or "").strip()), "")).strip()
+        first = bank_text(next((c for c in row if (c or "").strip()), "")).strip()
         if first.startswith(("tong", "total", "so du", "closing", "opening", "balance")):
             line.status, line.reason = Line.IGNORED, _("Summary line, not a transaction.")
             continue
