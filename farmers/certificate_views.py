@@ -14,9 +14,9 @@ from marketplace.certificate_views import (
     paginate,
     reject_and_report,
     review_queryset,
-    safe_next,
     verify_and_report,
 )
+from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 
 from . import selectors

@@ -14,8 +14,9 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+
+from marketplace.core.redirects import safe_next
 
 from . import access, selectors, services
 from . import member_forms as forms
@@ -423,12 +424,7 @@ def farmer_login(request):
                 form.add_error(None, _("The phone number or the password is wrong."))
             else:
                 login(request, user)
-                target = request.POST.get("next", "")
-                if not url_has_allowed_host_and_scheme(
-                    target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-                ):
-                    target = reverse("farmers:my-record")
-                return redirect(target)
+                return redirect(safe_next(request, reverse("farmers:my-record")))
     return render(
         request,
         "farmers/members/login.html",

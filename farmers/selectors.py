@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 
-from marketplace.text import terms
+from marketplace.core.text import terms
 
 from .models import Member, StaffMembership
 from .scope import membership_for, scope_for_membership, scope_of  # noqa: F401 (re-export)

@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from marketplace import geo
-from marketplace.text import fold
+from marketplace.core.text import fold
 
 from . import banks, cccd, crypto, phones
 from .models import (

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.apps.checkout.forms import ShippingAddressForm as OscarShippingAddressForm
 
 from . import geo
-from .text import fold
+from .core.text import fold
 
 
 def communes_of(province_code: int) -> list[tuple[int, str]]:

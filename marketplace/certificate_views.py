@@ -19,13 +19,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import certificates as services
 from .access import operator_required, producer_required
 from .certificate_forms import CertificateForm, RejectForm
+from .core.redirects import safe_next
 from .models import Certificate
 
 PAGE_SIZE = 20
@@ -43,15 +43,6 @@ def review_queryset():
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def verify_and_report(request, certificate: Certificate) -> None:
@@ -154,13 +145,13 @@ def _render_detail(request, certificate, *, owner_view=False):
             "certificate": certificate,
             "producer": certificate.producer,
             "products": products,
-            "is_active": certificate.is_active(today),
+            "is_active": certificate.shows_badge(on=today),
             "owner_view": owner_view,
             "can_review": request.user.is_authenticated and request.user.is_superuser,
             "today": today,
         },
     )
-    if not certificate.is_active(today):
+    if not certificate.shows_badge(on=today):
         response["Cache-Control"] = "private, no-store"
     return response
 
@@ -184,7 +175,7 @@ def certificate_scan(request, pk):
         content_type=content_type,
         filename=f"chung-nhan-{certificate.pk}{extension}",
     )
-    if not certificate.is_active():
+    if not certificate.shows_badge():
         response["Cache-Control"] = "private, no-store"
     return response
 

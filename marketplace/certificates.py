@@ -2,8 +2,9 @@
 
 Plain functions with keyword-only arguments, one transaction each; state changes lock
 the certificate row. A certificate earns a badge only while VERIFIED and within its
-validity dates (`Certificate.objects.active()`); the search rows that carry the badges
-are rebuilt by the model signals on save, and explicitly after bulk updates here.
+validity dates (`Certificate.shows_badge`, `Certificate.objects.badges()`); the search
+rows that carry the badges are rebuilt by the model signals on save, and explicitly
+after bulk updates here.
 
 Dependency direction: `farmers` uses `marketplace`, never the reverse at import time.
 Staff scopes come from `marketplace.core.scope` (the rule farmers registers); `can_verify`
@@ -18,7 +19,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -77,7 +77,7 @@ def can_verify(user, certificate: Certificate) -> bool:
 def can_view(user, certificate: Certificate, *, today=None) -> bool:
     """Everyone sees an active certificate; one that is not (pending, rejected, expired)
     only its producer, the operator and the association staff who may verify it."""
-    if certificate.is_active(today):
+    if certificate.shows_badge(on=today):
         return True
     if not user.is_authenticated:
         return False
@@ -396,17 +396,6 @@ def expire_certificates(*, today: datetime.date | None = None) -> int:
 
 
 # --- Reads used by the views and the template tag -----------------------------------------
-
-
-def active_for_product(product, *, today=None):
-    """Active certificates covering a product, as one query."""
-    return (
-        Certificate.objects.active(today)
-        .filter(producer__partner__stockrecords__product=product)
-        .filter(Q(products=product) | Q(products__isnull=True))
-        .distinct()
-        .order_by("kind", "-ocop_stars", "pk")
-    )
 
 
 def expiring_soon(*, today=None, days: int = EXPIRING_SOON_DAYS):

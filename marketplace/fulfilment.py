@@ -29,7 +29,7 @@ rule and the lot hook (marketplace.core) when they start.
 """
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -37,10 +37,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
-from oscar.templatetags.currency_filters import currency
 
-from . import notifications
+from . import notifications, stock
 from .core.lots import lot_provider
+from .core.money import format_dong, parse_dong
 from .core.scope import scope_of
 from .models import Parcel
 from .payments.state import COD, PaymentError, payment_state, record_payment
@@ -109,10 +109,6 @@ def clean_tracking_number(value) -> str:
 # --- Money --------------------------------------------------------------------------------
 
 
-AMOUNT_RE = re.compile(r"^(?:[0-9]+|[0-9]{1,3}(?:[., ][0-9]{3})+)$")
-CURRENCY_RE = re.compile(r"(?:₫|đồng|vnđ|vnd|đ)$", re.IGNORECASE)
-
-
 def clean_amount(value) -> Decimal:
     """A positive whole number of đồng (140000, "140000", "140.000", "140,000 ₫"), else
     FulfilmentError."""
@@ -120,25 +116,19 @@ def clean_amount(value) -> Decimal:
         _("Enter the amount collected in whole đồng, for example %(example)s.")
         % {"example": "140.000"}
     )
-    if isinstance(value, bool):
+    if isinstance(value, float):
+        value = Decimal(str(value)) if value == value else None
+    try:
+        amount = parse_dong(value)
+    except ValidationError:
+        raise refused from None
+    if amount <= 0:
         raise refused
-    if isinstance(value, Decimal | int | float):
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise refused from None
-    else:
-        text = CURRENCY_RE.sub("", " ".join(str(value or "").split())).strip()
-        if len(text) > 20 or not AMOUNT_RE.match(text):
-            raise refused
-        amount = Decimal(re.sub(r"[., ]", "", text))
-    if not amount.is_finite() or amount != amount.to_integral_value() or amount <= 0:
-        raise refused
-    return amount
+    return Decimal(amount)
 
 
 def money(amount, order=None) -> str:
-    return currency(amount, getattr(order, "currency", None) or "VND")
+    return format_dong(amount)
 
 
 # --- Scopes -------------------------------------------------------------------------------
@@ -330,11 +320,12 @@ def deliver_refusal(parcel) -> str | None:
 def cod_refusal(parcel) -> str | None:
     if parcel.status == Status.CANCELLED:
         return _("This parcel is cancelled.")
-    if parcel.cod_amount <= 0:
+    payment = parcel.payment
+    if not payment.cod:
         return _("This parcel was paid in advance: there is no cash to collect.")
-    if parcel.cod_collected is not None:
+    if payment.collected is not None:
         return _("The cash for this parcel has already been recorded: %(amount)s.") % {
-            "amount": money(parcel.cod_collected, parcel.order)
+            "amount": money(payment.collected, parcel.order)
         }
     if parcel.status != Status.DELIVERED:
         return _("Cash is collected on delivery: mark the parcel delivered first.")
@@ -408,8 +399,17 @@ def set_tracking(parcel, user, tracking_number) -> Parcel:
     return locked
 
 
+def _goods_leave(parcel) -> None:
+    """The parcel's goods leave the producer: their reservation is consumed."""
+    try:
+        stock.consume_lines(list(parcel_lines(parcel).select_related("stockrecord")))
+    except stock.StockError as exc:
+        raise FulfilmentError(str(exc)) from None
+
+
 def pick_up(parcel, user) -> Parcel:
-    """The post office has taken the packed parcel; the buyer is told after commit."""
+    """The post office has taken the packed parcel: its goods leave the stock
+    (stock.consume); the buyer is told after commit."""
     return _advance(
         parcel,
         user,
@@ -417,6 +417,7 @@ def pick_up(parcel, user) -> Parcel:
         stamp="picked_up",
         check=_check_post_office,
         refusal=pick_up_refusal,
+        before=_goods_leave,
         after=notifications.parcel_shipped,
     )
 
@@ -443,13 +444,16 @@ def collect_cod(parcel, user, amount) -> Parcel:
         _check_post_office(user, locked)
         _refuse(cod_refusal(locked))
         order = locked.order
-        if amount != locked.cod_amount:
+        if amount != locked.payment.to_collect:
             raise FulfilmentError(
                 _(
                     "The amount collected must be exactly %(expected)s, what the buyer owes "
                     "for this parcel (you entered %(amount)s)."
                 )
-                % {"expected": money(locked.cod_amount, order), "amount": money(amount, order)}
+                % {
+                    "expected": money(locked.payment.to_collect, order),
+                    "amount": money(amount, order),
+                }
             )
         try:
             record_payment(order, method=COD, amount=amount, reference=locked.tracking_number)

@@ -20,12 +20,12 @@ from django.db.models import Count, F, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import fulfilment
 from .access import post_office_required, producer_required
+from .core.redirects import safe_next
 from .fulfilment_forms import CodForm, PackForm, TrackingForm
 from .models import Parcel
 
@@ -75,15 +75,6 @@ def _weigh(*parcels):
     for parcel in parcels:
         parcel.weight_kg = Decimal(parcel.weight_grams) / 1000
     return list(parcels)
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _lines_with_lots(parcel):
@@ -322,7 +313,7 @@ def _transition(request, scope, pk, action, success):
     else:
         messages.success(request, success % {"order": parcel.order.number})
     default = reverse("fulfilment:post-parcel", kwargs={"pk": parcel.pk})
-    return redirect(_safe_next(request, default))
+    return redirect(safe_next(request, default))
 
 
 @post_office_required
@@ -364,7 +355,7 @@ def post_collect_cod(request, scope, pk):
             _("Order %(order)s: %(amount)s collected on delivery is recorded.")
             % {
                 "order": parcel.order.number,
-                "amount": fulfilment.money(parcel.cod_collected, parcel.order),
+                "amount": fulfilment.money(parcel.payment.collected, parcel.order),
             }
         ),
         form_name="cod_form",

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from oscar.core.loading import get_model
 
+from .core.text import fold
 from .models import Certificate, ProductListing, SearchEntry
-from .text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +76,9 @@ def _active_badges(products) -> dict[int, list[Certificate]]:
             profile = getattr(record.partner, "producer_profile", None)
             if profile is not None:
                 producer_ids.add(profile.pk)
+    today = timezone.localdate()
     certificates = (
-        Certificate.objects.active()
+        Certificate.objects.badges(on=today)
         .filter(producer_id__in=producer_ids)
         .prefetch_related("products")
         .order_by("kind", "-ocop_stars", "pk")
@@ -91,8 +92,7 @@ def _active_badges(products) -> dict[int, list[Certificate]]:
         for record in product.stockrecords.all():
             profile = getattr(record.partner, "producer_profile", None)
             for certificate in by_producer.get(profile.pk if profile else None, []):
-                covered = {p.pk for p in certificate.products.all()}
-                if not covered or product.pk in covered:
+                if certificate.shows_badge(on=today, product=product):
                     found.append(certificate)
         result[product.pk] = found
     return result

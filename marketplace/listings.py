@@ -28,9 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from oscar.core.loading import get_model
 from oscar.core.utils import slugify
-from oscar.templatetags.currency_filters import currency
 
 from .access import producer_of as producer_of_user  # noqa: F401
+from .core.money import format_dong, parse_dong
 from .core.scope import scope_of
 from .models import MarketplaceSettings, ProducerProfile, ProductListing
 from .uploads import clean_image
@@ -151,9 +151,10 @@ def approval_required() -> bool:
 
 
 def parse_amount(value, *, grouping: bool = True) -> Decimal:
-    """A number typed by a person: "125000", "125.000" (grouped thousands, unless
-    grouping is False), "0,5" (decimal comma) or "12500.5". Raises ValueError when it
-    is not a number."""
+    """A quantity typed by a person (stock, weight): "125000", "125.000" (grouped
+    thousands, unless grouping is False), "0,5" (decimal comma) or "12500.5". Raises
+    ValueError when it is not a number. Money is read by marketplace.core.money.parse_dong
+    instead (whole đồng only)."""
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, (int, Decimal)):
@@ -173,26 +174,37 @@ def parse_amount(value, *, grouping: bool = True) -> Decimal:
         raise ValueError(value) from exc
 
 
+PRICE_MESSAGES = {
+    "invalid": gettext_lazy("Enter the price in đồng, digits only, for example 125000."),
+    "words": gettext_lazy("Enter the price in đồng, digits only, for example 125000."),
+    "required": gettext_lazy("Enter the price in đồng, digits only, for example 125000."),
+    "decimal": gettext_lazy(
+        "Prices are in whole đồng, without decimals: for example 12500, not 12500.5."
+    ),
+}
+
+
+def price_range_message() -> str:
+    return _("The price must be between %(min)s and %(max)s.") % {
+        "min": format_dong(MIN_PRICE),
+        "max": format_dong(MAX_PRICE),
+    }
+
+
 def _price(value, errors) -> int | None:
+    """Whole đồng (marketplace.core.money.parse_dong) within MIN_PRICE..MAX_PRICE."""
     try:
-        amount = parse_amount(value)
-    except ValueError:
-        errors.setdefault("price", []).append(
-            _("Enter the price in đồng, digits only, for example 125000.")
-        )
-        return None
-    if amount != amount.to_integral_value():
-        errors.setdefault("price", []).append(
-            _("Prices are in whole đồng, without decimals: for example 12500, not 12500.5.")
-        )
+        amount = parse_dong(value)
+    except ValidationError as exc:
+        if exc.code in ("negative", "too_large"):
+            errors.setdefault("price", []).append(price_range_message())
+        else:
+            errors.setdefault("price", []).append(str(PRICE_MESSAGES[exc.code]))
         return None
     if amount < MIN_PRICE or amount > MAX_PRICE:
-        errors.setdefault("price", []).append(
-            _("The price must be between %(min)s and %(max)s.")
-            % {"min": currency(MIN_PRICE, "VND"), "max": currency(MAX_PRICE, "VND")}
-        )
+        errors.setdefault("price", []).append(price_range_message())
         return None
-    return int(amount)
+    return amount
 
 
 def _stock(value, errors) -> int | None:

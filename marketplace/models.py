@@ -78,16 +78,20 @@ class ProducerPhoto(models.Model):
 
 
 class CertificateQuerySet(models.QuerySet):
-    def active(self, on=None):
-        """Verified and valid on the given date (today by default): what earns a badge."""
+    def badges(self, *, on=None, product=None):
+        """THE badge rule, as a query (Certificate.shows_badge is the same rule for one
+        row): verified, valid on `on` (today by default) and, when `product` is given,
+        covering it (naming it, or naming no product at all). Filter by producer as well
+        where the product is not known to be the producer's."""
         on = on or timezone.localdate()
-        return self.filter(
+        rows = self.filter(
             status=Certificate.Status.VERIFIED, valid_from__lte=on, valid_until__gte=on
         )
-
-    def covering(self, product):
-        """Certificates of the product's producer that name it, or name no product at all."""
-        return self.filter(models.Q(products=product) | models.Q(products__isnull=True))
+        if product is not None:
+            rows = rows.filter(
+                models.Q(products=product) | models.Q(products__isnull=True)
+            ).distinct()
+        return rows
 
 
 class Certificate(models.Model):
@@ -183,9 +187,19 @@ class Certificate(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.number}"
 
-    def is_active(self, on=None) -> bool:
+    def shows_badge(self, *, on=None, product=None) -> bool:
+        """THE badge rule for one certificate (CertificateQuerySet.badges is the same rule
+        as a query): verified, valid on `on` (today by default) and, when `product` (a
+        product or its id) is given, covering it. Reads `products` from the prefetch cache
+        when there is one."""
         on = on or timezone.localdate()
-        return self.status == self.Status.VERIFIED and self.valid_from <= on <= self.valid_until
+        if self.status != self.Status.VERIFIED or not (self.valid_from <= on <= self.valid_until):
+            return False
+        if product is None:
+            return True
+        product_id = getattr(product, "pk", product)
+        covered = {p.pk for p in self.products.all()}
+        return not covered or product_id in covered
 
     @property
     def badge_label(self) -> str:
@@ -480,6 +494,13 @@ class Parcel(models.Model):
 
     def __str__(self):
         return f"{self.order.number}/{self.partner_id}"
+
+    @property
+    def payment(self):
+        """What this parcel's payment state is: marketplace.payments.state.parcel_payment."""
+        from .payments.state import parcel_payment
+
+        return parcel_payment(self)
 
 
 class StripeEvent(models.Model):

@@ -4,18 +4,19 @@ Oscar's OrderCreator allocates stock with ``num_allocated = num_allocated + n`` 
 not look at what is left, so two buyers of the last durian both get an order. Here the
 stock records of the basket are locked (SELECT … FOR UPDATE, in primary-key order so that
 concurrent placements cannot deadlock) and checked inside the same transaction that
-creates the order and allocates the stock; a basket asking for more than is left raises
-UnableToPlaceOrder with a message naming the product, and Oscar's checkout shows it on
-the preview page with the basket intact.
+creates the order and reserves the stock (marketplace.stock.reserve); a basket asking
+for more than is left raises UnableToPlaceOrder with a message naming the product, and
+Oscar's checkout shows it on the preview page with the basket intact.
 """
 
 from collections import Counter
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from oscar.apps.order.exceptions import UnableToPlaceOrder
 from oscar.apps.order.utils import OrderCreator as OscarOrderCreator
 from oscar.core.loading import get_model
+
+from . import stock
 
 StockRecord = get_model("partner", "StockRecord")
 
@@ -36,18 +37,21 @@ def lock_and_check_stock(basket) -> None:
         return
     records = StockRecord.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
     for record in records:
-        left = (record.num_in_stock or 0) - (record.num_allocated or 0)
+        left = stock.available(record)
         if wanted[record.pk] > left:
-            if left <= 0:
-                message = _("“%(title)s” has just sold out. Remove it from your basket.")
-            else:
-                message = _(
-                    "Only %(left)s of “%(title)s” are left: lower the quantity in your basket."
-                )
-            raise UnableToPlaceOrder(message % {"title": titles[record.pk], "left": left})
+            raise UnableToPlaceOrder(stock.shortage_message(titles[record.pk], left))
 
 
 class OrderCreator(OscarOrderCreator):
+    def update_stock_records(self, line):
+        """Oscar allocates each line's stock here; the reservation is stock.reserve."""
+        if line.stockrecord_id is None:
+            return
+        try:
+            stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity)
+        except stock.StockError as exc:
+            raise UnableToPlaceOrder(str(exc)) from None
+
     def place_order(self, basket, *args, shipping_address=None, **kwargs):
         from .parcels import create_parcels
 

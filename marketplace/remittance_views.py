@@ -22,6 +22,7 @@ from oscar.core.loading import get_model
 
 from . import remittances as services
 from .access import operator_required, producer_required
+from .core.money import format_dong
 from .models import MarketplaceSettings, Parcel, Remittance
 
 Partner = get_model("partner", "Partner")
@@ -167,10 +168,10 @@ def create(request, pk):
     else:
         messages.success(
             request,
-            _("Remittance created for %(producer)s: %(amount)s ₫ to pay (%(count)s parcels).")
+            _("Remittance created for %(producer)s: %(amount)s to pay (%(count)s parcels).")
             % {
                 "producer": partner.name,
-                "amount": f"{int(remittance.amount):,}".replace(",", "."),
+                "amount": format_dong(remittance.amount),
                 "count": remittance.parcels.count(),
             },
         )
@@ -195,9 +196,9 @@ def mark_paid(request, pk):
     else:
         messages.success(
             request,
-            _("Remittance of %(amount)s ₫ to %(producer)s marked paid.")
+            _("Remittance of %(amount)s to %(producer)s marked paid.")
             % {
-                "amount": f"{int(remittance.amount):,}".replace(",", "."),
+                "amount": format_dong(remittance.amount),
                 "producer": remittance.partner.name,
             },
         )

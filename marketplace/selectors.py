@@ -4,9 +4,9 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 
 from . import geo
+from .core.text import fold
 from .models import Certificate, ProducerPhoto, ProducerProfile, SearchEntry
 from .search.listing import listing_counts_by
-from .text import fold
 
 
 def province_slug(code: int) -> str:

@@ -11,11 +11,15 @@ from django.utils.translation import gettext_lazy
 
 from .access import operator_required
 from .banks import BANKS
+from .core.money import DongField
 from .models import MarketplaceSettings
 
 
 class PaymentSettingsForm(forms.ModelForm):
     bank_bin = forms.ChoiceField(label=gettext_lazy("Bank"), required=False)
+    # Text inputs read by parse_dong: a number input turns "500.000" into 500.
+    free_shipping_threshold = DongField(required=False, max_value=2**31 - 1)
+    cod_max_amount = DongField(required=False, max_value=2**31 - 1)
 
     class Meta:
         model = MarketplaceSettings
@@ -30,6 +34,10 @@ class PaymentSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("free_shipping_threshold", "cod_max_amount"):
+            model_field = MarketplaceSettings._meta.get_field(name)
+            self.fields[name].label = model_field.verbose_name
+            self.fields[name].help_text = model_field.help_text
         self.fields["bank_bin"].choices = [("", gettext_lazy("No bank transfer"))] + [
             (code, f"{short} — {name}") for code, short, name in BANKS
         ]

@@ -7,10 +7,12 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.formats import number_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from . import listings
+from .core.money import DongField
 
 Category = get_model("catalogue", "Category")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -87,10 +89,14 @@ class ProductForm(forms.Form):
         choices=listings.UNITS,
         error_messages={"invalid_choice": _("Choose the unit the product is sold by.")},
     )
-    price = AmountField(
+    price = DongField(
         label=_("Price (đồng) per unit"),
-        invalid_message=_("Enter the price in đồng, digits only, for example 125000."),
-        error_messages={"required": _("Enter the price.")},
+        error_messages={
+            **listings.PRICE_MESSAGES,
+            "required": _("Enter the price."),
+            "negative": lazy(listings.price_range_message, str)(),
+            "too_large": lazy(listings.price_range_message, str)(),
+        },
         widget=forms.TextInput(attrs={**NUMERIC, "placeholder": "125000"}),
     )
     num_in_stock = AmountField(

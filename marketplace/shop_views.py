@@ -13,13 +13,13 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from . import listings
 from .access import operator_required, producer_required
+from .core.redirects import safe_next
 from .models import MarketplaceSettings, ProductListing
 from .shop_forms import ApprovalSettingForm, ProductForm, ReasonForm
 
@@ -36,15 +36,6 @@ PAGE_SIZE = 20
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def stock_rows(partner_ids):

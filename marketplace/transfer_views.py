@@ -4,6 +4,8 @@ and the bank statement import with its report. Thin: rules live in marketplace.t
 Anonymous visitors are sent to sign in; anyone but the operator gets 403.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -19,7 +21,8 @@ from oscar.core.loading import get_model
 
 from . import transfers
 from .access import operator_required
-from .certificate_views import safe_next
+from .core.money import DongField, format_dong
+from .core.redirects import safe_next
 from .models import BankTransfer
 from .payments.state import VIETQR, payment_state
 
@@ -30,23 +33,26 @@ PAGE_SIZE = 20
 QUERY_MAX = 40
 
 
-class AmountField(forms.Field):
-    """Whole đồng typed as a bank writes it: "1.250.000", "1,250,000" or "1250000"."""
+class AmountField(DongField):
+    """Whole đồng, more than zero, typed as a bank writes it: "1.250.000", "1,250,000" or
+    "1250000" (read by marketplace.core.money.parse_dong)."""
 
-    widget = forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 30})
+    default_error_messages = {
+        code: gettext_lazy("Enter the amount in whole đồng, e.g. 1.250.000.")
+        for code in ("invalid", "negative", "decimal", "words", "too_large")
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)
 
     def to_python(self, value):
-        value = str(value or "").strip()[:31]
-        if not value:
-            return None
-        amount = transfers.parse_amount(value)
+        amount = super().to_python(value)
         if amount is None:
-            raise forms.ValidationError(
-                gettext_lazy("Enter the amount in whole đồng, e.g. 1.250.000.")
-            )
+            return None
         if amount <= 0:
             raise forms.ValidationError(gettext_lazy("The amount must be more than 0 đồng."))
-        return amount
+        return Decimal(amount)
 
 
 class MarkReceivedForm(forms.Form):
@@ -149,9 +155,9 @@ def mark_received(request, pk):
         state = payment_state(Order.objects.get(pk=order.pk))
         messages.success(
             request,
-            _("Recorded %(amount)s ₫ received for order %(number)s (%(state)s).")
+            _("Recorded %(amount)s received for order %(number)s (%(state)s).")
             % {
-                "amount": transfers.format_amount(transfer.amount),
+                "amount": format_dong(transfer.amount),
                 "number": order.number,
                 "state": state.label,
             },

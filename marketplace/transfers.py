@@ -20,15 +20,17 @@ import datetime
 import hashlib
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from .core.money import format_dong, parse_dong
+from .core.text import strip_marks
 from .models import BankTransfer
 from .payments.state import VIETQR, PaymentError, payment_state, record_payment
 
@@ -55,54 +57,39 @@ class StatementError(Exception):
 # --- Amounts and dates as banks write them ---------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """Lower-case ASCII without diacritics (đ → d), as bank systems write text."""
-    text = unicodedata.normalize("NFC", text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+def bank_text(text: str) -> str:
+    """Lower-case ASCII without diacritics (đ → d), as bank systems write text; unlike
+    the search fold, punctuation is kept (headers such as "Số tiền (VND)")."""
+    return strip_marks(text).lower()
 
 
-_CURRENCY_RE = re.compile(r"(vnd|vnđ|dong|đồng|đ|₫)", re.IGNORECASE)
+_FRACTION_RE = re.compile(r"^(?P<whole>.*\d)[.,](?P<fraction>\d{1,2})$")
+_UNIT_RE = re.compile(r"\s*(?:vnd|vnđ|dong|đồng|đ|₫)\s*$", re.IGNORECASE)
 
 
 def parse_amount(text) -> Decimal | None:
     """Whole đồng from "1.250.000", "1,250,000", "1250000", "1.250.000 VND", "+50.000",
-    "-50.000", "(50.000)", "1,250,000.00"; None when empty or unreadable (or not whole)."""
+    "-50.000", "(50.000)", "1,250,000.00"; None when empty or unreadable (or not whole).
+    Banks add a sign, brackets and zero decimals; the number itself is read by
+    marketplace.core.money.parse_dong, like every amount typed on the site."""
     if text is None:
         return None
-    raw = str(text).replace("\u00a0", "").replace(" ", "").strip()
-    raw = _CURRENCY_RE.sub("", raw).strip()
-    if not raw:
-        return None
+    raw = " ".join(str(text).replace("\u00a0", " ").split())
     sign = 1
     if raw.startswith("(") and raw.endswith(")"):
-        sign, raw = -1, raw[1:-1]
-    if raw[:1] in "+-":
-        sign, raw = (-1 if raw[0] == "-" else 1), raw[1:]
-    if not raw or not re.fullmatch(r"[\d.,]+", raw) or not raw[0].isdigit():
-        return None
-    integer, fraction = raw, ""
-    last = max(raw.rfind("."), raw.rfind(","))
-    if last >= 0:
-        tail = raw[last + 1 :]
-        separator = raw[last]
-        if raw.count(separator) == 1 and len(tail) != 3:
-            # One separator not followed by three digits: a decimal point ("1250000.00").
-            integer, fraction = raw[:last], tail
-    groups = re.split(r"[.,]", integer)
-    if len(groups) > 1 and (
-        not 1 <= len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:])
-    ):
-        return None
-    if fraction and not fraction.isdigit():
-        return None
+        sign, raw = -1, raw[1:-1].strip()
+    if raw[:1] in ("+", "-"):
+        sign, raw = (-1 if raw[0] == "-" else 1), raw[1:].strip()
+    raw = _UNIT_RE.sub("", raw)
+    parts = _FRACTION_RE.match(raw)
+    if parts and set(parts["fraction"]) == {"0"}:
+        separator = raw[len(parts["whole"])]
+        if separator not in parts["whole"]:  # "1.250.000,00", "1250000.00"; not "1.000"
+            raw = parts["whole"]
     try:
-        value = Decimal("".join(groups) + ("." + fraction if fraction else ""))
-    except InvalidOperation:
+        return sign * Decimal(parse_dong(raw))
+    except ValidationError:
         return None
-    if value != value.to_integral_value():
-        return None
-    return sign * value.quantize(Decimal(1))
 
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%y")
@@ -128,7 +115,7 @@ def order_number_tokens(description: str) -> list[str]:
     Banks strip spaces and punctuation or glue their own prefixes on
     ("MBVCB.123.100001.NGUYEN VAN A chuyen tien", "IBFT DH100001"): tokens are split on
     anything but letters and digits and between letters and digits."""
-    folded = fold(description)
+    folded = bank_text(description)
     tokens = re.findall(r"[a-z]+|\d+", folded)
     found = []
     for token in tokens:
@@ -148,11 +135,6 @@ def _locked_source(order):
         .order_by("pk")
         .first()
     )
-
-
-def format_amount(value) -> str:
-    """Whole đồng with "." thousands separators, as the rest of the site shows them."""
-    return f"{int(value):,}".replace(",", ".")
 
 
 def mark_received(order, user, amount, received_on=None, note="") -> BankTransfer:
@@ -182,10 +164,10 @@ def mark_received(order, user, amount, received_on=None, note="") -> BankTransfe
             )
         if parsed > outstanding:
             raise TransferError(
-                _("%(amount)s ₫ is more than the %(outstanding)s ₫ still owed on order %(number)s.")
+                _("%(amount)s is more than the %(outstanding)s still owed on order %(number)s.")
                 % {
-                    "amount": format_amount(parsed),
-                    "outstanding": format_amount(outstanding),
+                    "amount": format_dong(parsed),
+                    "outstanding": format_dong(outstanding),
                     "number": order.number,
                 }
             )
@@ -208,7 +190,7 @@ def mark_received(order, user, amount, received_on=None, note="") -> BankTransfe
 
 def _key(header: str) -> str:
     """ "Số tiền ghi có (VND)" → "sotienghico": folded, units and punctuation dropped."""
-    text = re.sub(r"\([^)]*\)", "", fold(header))
+    text = re.sub(r"\([^)]*\)", "", bank_text(header))
     text = re.sub(r"[^a-z0-9]", "", text)
     return re.sub(r"(vnd|dong)$", "", text)
 
@@ -460,7 +442,7 @@ def _read_lines(rows, header_index, columns) -> list[Line]:
             bank_reference=bank_reference,
         )
         lines.append(line)
-        first = fold(next((c for c in row if (c or "").strip()), "")).strip()
+        first = bank_text(next((c for c in row if (c or "").strip()), "")).strip()
         if first.startswith(("tong", "total", "so du", "closing", "opening", "balance")):
             line.status, line.reason = Line.IGNORED, _("Summary line, not a transaction.")
             continue
@@ -571,12 +553,12 @@ def _apply(line: Line, order, user) -> None:
             if line.amount != outstanding:
                 line.status = Line.MISMATCH
                 line.reason = _(
-                    "Amount differs: order %(number)s expects %(expected)s ₫, "
-                    "the bank received %(received)s ₫."
+                    "Amount differs: order %(number)s expects %(expected)s, "
+                    "the bank received %(received)s."
                 ) % {
                     "number": order.number,
-                    "expected": format_amount(outstanding),
-                    "received": format_amount(line.amount),
+                    "expected": format_dong(outstanding),
+                    "received": format_dong(line.amount),
                 }
                 return
             BankTransfer.objects.create(

@@ -90,6 +90,6 @@ class ProducerView(ListingView):
         context.update(
             producer=self.producer,
             province_slug=selectors.province_slug(self.producer.province_code),
-            certificates=[(c, c.is_active(today)) for c in self.producer.public_certificates],
+            certificates=[(c, c.shows_badge(on=today)) for c in self.producer.public_certificates],
         )
         return context

@@ -219,10 +219,7 @@ class _Exporter:
         for cert in self.certificates:
             if cert.producer_id != lot.producer_id:
                 continue
-            if not (cert.valid_from <= day <= cert.valid_until):
-                continue
-            products = {p.pk for p in cert.products.all()}
-            if products and lot.product_id not in products:
+            if not cert.shows_badge(on=day, product=lot.product_id):
                 continue
             path = reverse("certificates:detail", kwargs={"pk": cert.pk})
             urls.append(f"{self.base_url}{path}")

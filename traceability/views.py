@@ -28,8 +28,8 @@ from django.views.decorators.http import require_safe
 from oscar.core.loading import get_model
 
 from marketplace import geo
+from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
-from marketplace.shop_views import safe_next
 
 from . import caching, scans, services
 from .access import lot_manager_required, lots_for, producers_for
@@ -67,8 +67,6 @@ def choose_language(request, language):
     if language not in LANGUAGE_CODES:
         raise Http404
     target = safe_next(request, "/")
-    if not target.startswith("/"):
-        target = "/"
     for code in LANGUAGE_CODES:
         if target.startswith(f"/{code}/"):
             target = target[len(code) + 1 :]
@@ -310,10 +308,8 @@ def render_trace_page(request, lot, events, language) -> str:
     certificates = []
     if certificate_day is not None:
         certificates = list(
-            Certificate.objects.active(on=certificate_day)
-            .covering(product)
+            Certificate.objects.badges(on=certificate_day, product=product)
             .filter(producer=producer)
-            .distinct()
             .order_by("kind", "pk")
         )
     image = (

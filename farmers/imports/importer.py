@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from marketplace.text import fold
+from marketplace.core.text import fold
 
 from .. import cccd, crypto, selectors, services
 from ..models import Member, MemberEvent, MemberImport, Organisation

@@ -5,7 +5,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from marketplace.text import fold
+from marketplace.core.text import fold
 
 from .. import services
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from marketplace import geo
-from marketplace.text import fold
+from marketplace.core.text import fold
 
 from .. import banks
 from ..models import Member

@@ -29,6 +29,7 @@ from oscar.apps.checkout.views import PaymentDetailsView as OscarPaymentDetailsV
 from oscar.apps.checkout.views import ThankYouView as OscarThankYouView
 from oscar.core.loading import get_class, get_model
 
+from marketplace.core.money import format_dong
 from marketplace.models import MarketplaceSettings
 
 from . import stripe_gateway
@@ -67,9 +68,9 @@ def unavailable(code, total, settings_row=None) -> str:
         limit = settings_row.cod_max_amount
         if limit is not None and total is not None and total > limit:
             return gettext(
-                "Cash on delivery is available for orders up to %(limit)s ₫; "
+                "Cash on delivery is available for orders up to %(limit)s; "
                 "please pay by bank transfer."
-            ) % {"limit": f"{limit:,}".replace(",", ".")}
+            ) % {"limit": format_dong(limit)}
         return ""
     if code == VIETQR:
         return "" if settings_row.vietqr_ready else gettext("Bank transfer is not available.")

@@ -11,7 +11,6 @@ The page (operator only: anonymous → sign in, anyone else → 403, an unknown 
 shows paid, refunded and refundable amounts, the refunds so far and the form.
 """
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.access import operator_required
+from marketplace.core.money import format_dong, parse_dong
 from marketplace.models import Refund
 
 from . import stripe_gateway
@@ -44,10 +44,6 @@ class RefundFailed(Exception):
     def __init__(self, message, refund):
         super().__init__(message)
         self.refund = refund
-
-
-def vnd(amount) -> str:
-    return f"{int(amount):,}".replace(",", ".") + " ₫"
 
 
 def pending_total(source) -> Decimal:
@@ -82,7 +78,7 @@ def refund_card(*, order, amount, reason: str = "", by=None) -> Refund:
         if amount > refundable:
             raise RefundRefused(
                 gettext("At most %(amount)s can be refunded on this order.")
-                % {"amount": vnd(refundable)}
+                % {"amount": format_dong(refundable)}
             )
         refund = Refund.objects.create(
             order=order, source=source, amount=amount, reason=reason[:255], created_by=by
@@ -113,9 +109,6 @@ def refund_card(*, order, amount, reason: str = "", by=None) -> Refund:
 # --- The page ------------------------------------------------------------------------------
 
 
-AMOUNT = re.compile(r"^(\d{1,3}([.,]\d{3})+|\d+)$")
-
-
 class RefundForm(forms.Form):
     amount = forms.CharField(
         label=_("Amount to refund (đồng)"),
@@ -129,19 +122,21 @@ class RefundForm(forms.Form):
         self.refundable = refundable
 
     def clean_amount(self):
-        text = self.cleaned_data["amount"].strip()
-        for unit in ("₫", "đ", "Đ", "VND", "vnd"):
-            text = text.replace(unit, "")
-        text = text.replace(" ", "").replace("\u00a0", "")
-        if not AMOUNT.match(text):
-            raise forms.ValidationError(gettext("Enter a whole number of đồng, for example 50000."))
-        amount = Decimal(re.sub(r"[.,]", "", text))
+        try:
+            amount = Decimal(parse_dong(self.cleaned_data["amount"]))
+        except forms.ValidationError as exc:
+            if exc.code == "too_large":  # more than anyone paid: say what may be refunded
+                amount = self.refundable + 1
+            else:
+                raise forms.ValidationError(
+                    gettext("Enter a whole number of đồng, for example 50000.")
+                ) from None
         if amount <= 0:
             raise forms.ValidationError(gettext("The amount must be greater than zero."))
         if amount > self.refundable:
             raise forms.ValidationError(
                 gettext("At most %(amount)s can be refunded on this order.")
-                % {"amount": vnd(self.refundable)}
+                % {"amount": format_dong(self.refundable)}
             )
         return amount
 
@@ -194,7 +189,7 @@ def refund_page(request, number):
                 messages.success(
                     request,
                     gettext("%(amount)s refunded to the buyer's card.")
-                    % {"amount": vnd(refund.amount)},
+                    % {"amount": format_dong(refund.amount)},
                 )
             else:
                 messages.info(
@@ -203,7 +198,7 @@ def refund_page(request, number):
                         "Stripe is processing the refund of %(amount)s; the order shows it "
                         "once Stripe confirms."
                     )
-                    % {"amount": vnd(refund.amount)},
+                    % {"amount": format_dong(refund.amount)},
                 )
             return redirect("payments:refund", number=order.number)
         summary = summary_of(order)

@@ -85,6 +85,45 @@ def payment_state(order) -> PaymentState:
     return PaymentState(code, method, allocated, paid, refunded)
 
 
+PARCEL_STATES = {
+    "cod_to_collect": _("To collect on delivery"),
+    "cod_collected": _("Collected on delivery"),
+    "paid_in_advance": _("Paid in advance"),
+}
+
+
+@dataclass(frozen=True)
+class ParcelPayment:
+    """A parcel's payment state (``parcel.payment``): cash the post office collects on
+    delivery (``cod``), or nothing because the order was paid in advance. Read from the
+    parcel's own fields, so it costs no query."""
+
+    code: str
+    to_collect: Decimal  # what the post office collects from the buyer (0: paid in advance)
+    collected: Decimal | None  # what it did collect, once recorded
+
+    @property
+    def cod(self) -> bool:
+        return self.to_collect > 0
+
+    @property
+    def label(self):
+        return PARCEL_STATES[self.code]
+
+
+def parcel_payment(parcel) -> ParcelPayment:
+    """THE parcel payment rule: a parcel with an amount to collect is paid on delivery (to
+    collect until the cash is recorded); any other is paid in advance with its order."""
+    to_collect = parcel.cod_amount or Decimal(0)
+    if to_collect <= 0:
+        code = "paid_in_advance"
+    elif parcel.cod_collected is None:
+        code = "cod_to_collect"
+    else:
+        code = "cod_collected"
+    return ParcelPayment(code, to_collect, parcel.cod_collected)
+
+
 def _event_type(code, name):
     event_type, _created = PaymentEventType.objects.get_or_create(
         code=code, defaults={"name": name}

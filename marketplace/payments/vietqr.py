@@ -23,8 +23,9 @@ Lengths count characters; banks' apps read the purpose as ASCII, so it is folded
 
 import binascii
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from ..core.text import strip_marks
 
 NAPAS_GUID = "A000000727"
 SERVICE_TO_ACCOUNT = "QRIBFTTA"
@@ -57,10 +58,7 @@ def crc16_ccitt_false(data: str) -> str:
 def clean_purpose(text: str) -> str:
     """What a bank app shows as the transfer's content: ASCII letters, digits and single
     spaces, at most 25 characters."""
-    text = unicodedata.normalize("NFC", text or "").replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = re.sub(r"[^A-Za-z0-9 ]+", " ", folded)
+    folded = re.sub(r"[^A-Za-z0-9 ]+", " ", strip_marks(text))
     return re.sub(r"\s+", " ", folded).strip()[:PURPOSE_MAX].strip()
 
 

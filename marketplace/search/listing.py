@@ -20,8 +20,8 @@ from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import geo
+from marketplace.core.text import fold, terms
 from marketplace.models import SearchEntry
-from marketplace.text import fold, terms
 
 PRICE_RANGES = [
     ("duoi-100k", _("Under 100.000 ₫"), None, Decimal(100_000)),

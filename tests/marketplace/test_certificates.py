@@ -635,22 +635,18 @@ def test_the_nightly_task_expires_certificates_and_returns_the_count(demo):
 
 
 @pytest.mark.django_db
-def test_product_badges_tag_shows_active_certificates_in_one_query(demo, django_assert_num_queries):
+def test_the_search_entry_carries_the_badges_of_the_one_badge_rule(demo):
     certificate = verified()
     submit(number="OCOP-PENDING", ocop_stars=5)  # pending: no badge
-    durian = product("NS0005")
-    template = Template("{% load certificate_tags %}{% product_badges product %}")
-    with django_assert_num_queries(1):
-        rendered = template.render(Context({"product": durian}))
+    rendered = Template(
+        '{% include "marketplace/partials/badges.html" with badges=entry.badges %}'
+    ).render(Context({"entry": entry("NS0005")}))
     assert f'href="/chung-nhan/{certificate.pk}/"' in rendered
     assert "nongsan-badge-ocop" in rendered and "OCOP 4★" in rendered
     assert "OCOP 5★" not in rendered
     assert "nongsan-badge-vietgap" in rendered  # the demo VietGAP of the durian orchard
     # Another producer's certificate that names no product does not leak onto this one.
-    pepper = Template("{% load certificate_tags %}{% product_badges product %}").render(
-        Context({"product": product("NS0009")})
-    )
-    assert f"/chung-nhan/{certificate.pk}/" not in pepper
+    assert f"/chung-nhan/{certificate.pk}/" not in str(entry("NS0009").badges)
 
 
 @pytest.mark.django_db
@@ -1039,7 +1035,7 @@ def test_operator_sees_certificates_expiring_within_30_days_soonest_first(client
 
 @pytest.mark.django_db
 def test_demo_has_certificates_of_every_kind_and_state(demo):
-    active = Certificate.objects.active()
+    active = Certificate.objects.badges()
     assert set(active.values_list("kind", flat=True)) == set(Certificate.Kind.values)
     stars = set(active.filter(kind="ocop").values_list("ocop_stars", flat=True))
     assert stars == {3, 4, 5}
@@ -1096,7 +1092,6 @@ def test_marketplace_certificate_modules_do_not_import_farmers_at_import_time():
         "urls_certificates.py",
         "demo_certificates.py",
         "tasks.py",
-        "templatetags/certificate_tags.py",
     ):
         tree = ast.parse((root / name).read_text())
         for node in tree.body:  # module level only; a lazy import inside a function is fine

@@ -207,11 +207,8 @@ def test_harvest_is_an_add_of_the_lot_class_with_its_quantity_and_certificates(f
     assert original["ilmd"]["cbvmda:itemExpirationDate"] == farm["lot"].expiry_date.isoformat()
     # The certificates the trace page shows: verified, valid on the harvest day.
     harvested_on = farm["harvest"].event_time.astimezone(timezone.get_current_timezone()).date()
-    active = (
-        Certificate.objects.active(on=harvested_on)
-        .covering(farm["lot"].product)
-        .filter(producer=farm["producer"])
-        .distinct()
+    active = Certificate.objects.badges(on=harvested_on, product=farm["lot"].product).filter(
+        producer=farm["producer"]
     )
     expected = {f"{BASE}/chung-nhan/{pk}/" for pk in active.values_list("pk", flat=True)}
     assert set(original["certificationInfo"]) == expected

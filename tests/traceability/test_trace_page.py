@@ -121,8 +121,8 @@ def test_certificates_valid_at_harvest_are_listed(client, traces):
 
     lot = Lot.objects.get(code="DEMO-NS0001")
     harvested = services.harvest_date(services.timeline(list(lot.events.all())))
-    active = (
-        Certificate.objects.active(on=harvested).covering(lot.product).filter(producer=lot.producer)
+    active = Certificate.objects.badges(on=harvested, product=lot.product).filter(
+        producer=lot.producer
     )
     html = client.get(f"/t/{lot.short_code}/").content.decode()
     assert active.exists()  # the demo cooperative has verified certificates

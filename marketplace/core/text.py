@@ -1,6 +1,6 @@
-"""Search text normalisation for Vietnamese.
+"""How Vietnamese text is folded for search and matching.
 
-"Cà phê Buôn Ma Thuột", "ca phe buon ma thuot" and "CA PHE" all normalise to
+"Cà phê Buôn Ma Thuột", "ca phe buon ma thuot" and "CA PHE" all fold to
 "ca phe buon ma thuot"; "Đắk Lắk" to "dak lak" (đ is a letter of its own, not a
 d with a combining mark, so it is mapped explicitly).
 """
@@ -12,14 +12,19 @@ _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^\w\s]")
 
 
-def fold(text: str | None) -> str:
-    """Lower case, no diacritics, đ → d, punctuation to spaces, single spaces."""
+def strip_marks(text: str | None) -> str:
+    """The text without diacritics (đ → d, Đ → D), case and punctuation kept: what bank
+    systems and VietQR write."""
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFC", text))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    stripped = stripped.replace("đ", "d").replace("Đ", "D").lower()
-    return _SPACES.sub(" ", _NOT_WORD.sub(" ", stripped)).strip()
+    return stripped.replace("đ", "d").replace("Đ", "D")
+
+
+def fold(text: str | None) -> str:
+    """Lower case, no diacritics, đ → d, punctuation to spaces, single spaces."""
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", strip_marks(text).lower())).strip()
 
 
 def terms(query: str | None, *, limit: int = 8) -> list[str]:
