@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import translation
 
 # CI sets NONGSAN_REQUIRE_SERVICES=1: a test that needs PostgreSQL, Redis or Chromium
@@ -169,8 +169,10 @@ _SEEDED: list = []
 def blank_db(db):
     """The migrated database without the demo data, for tests that build a small world
     of their own: the demo's rows are deleted inside this test's transaction (foreign
-    keys are checked at commit, which never comes), so the next test has them back."""
-    with connections["default"].cursor() as cursor:
+    keys are checked at commit, which never comes), so the next test has them back. A
+    test that commits gets them deleted in one transaction of their own (so the foreign
+    keys hold when it commits) and the database rebuilt after it."""
+    with transaction.atomic(), connections["default"].cursor() as cursor:
         for sql, params in _SEEDED:
             cursor.execute(sql, params)
     cache.clear()

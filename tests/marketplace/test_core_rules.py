@@ -162,12 +162,6 @@ def test_marks_are_stripped_but_case_and_punctuation_kept():
     assert terms("cà phê Cà Phê sữa") == ["ca", "phe", "sua"]
 
 
-def test_the_old_module_is_the_same_function():
-    from marketplace import text
-
-    assert text.fold is fold
-
-
 # --- Where a redirect may go ---------------------------------------------------------------
 
 HOSTILE = [
