@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core import geo
 
 from .storage import get_private_storage
 

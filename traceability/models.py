@@ -48,7 +48,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core import geo
 
 ZERO_HASH = "0" * 64
 

@@ -26,12 +26,13 @@ from oscar.core.loading import get_model
 
 from farmers.models import Organisation
 from farmers.services import assign_staff, upsert_organisation
-from marketplace import certificates as services
-from marketplace import demo_certificates, geo
-from marketplace.demo import DEMO_PASSWORD, PRODUCERS, ensure_user
+from marketplace.certificates import services
+from marketplace.core import geo
+from marketplace.core.validators import validate_ggn
+from marketplace.demo import certificates as demo_certificates
+from marketplace.demo.base import DEMO_PASSWORD, PRODUCERS, ensure_user
 from marketplace.models import Certificate, ProducerProfile, SearchEntry
-from marketplace.services import open_producer_shop
-from marketplace.validators import validate_ggn
+from marketplace.shops.services import open_producer_shop
 
 Product = get_model("catalogue", "Product")
 

@@ -11,12 +11,12 @@ from django.db import connection, connections
 from django.test import Client
 from oscar.core.loading import get_model
 
-from marketplace import fulfilment
+from marketplace.fulfilment import services as fulfilment
 from marketplace.models import Parcel
 from marketplace.payments.state import payment_state
 from tests.conftest import need
 from tests.marketplace import test_fulfilment as shared
-from tests.marketplace.orders import checkout
+from tests.marketplace.payments.orders import checkout
 
 Order = get_model("order", "Order")
 PaymentEvent = get_model("order", "PaymentEvent")

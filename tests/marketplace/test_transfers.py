@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils import translation
 from oscar.core.loading import get_model
 
-from marketplace import transfers
 from marketplace.core.money import format_dong
+from marketplace.finance import transfers
 from marketplace.models import BankTransfer
 from marketplace.payments.state import payment_state
 from tests.conftest import need
-from tests.marketplace.orders import checkout
+from tests.marketplace.payments.orders import checkout
 from tests.marketplace.test_farmer_products import client_for, users
 
 Order = get_model("order", "Order")
