@@ -6,7 +6,7 @@ from oscar.apps.basket.signals import basket_addition
 from oscar.apps.order.signals import order_placed
 from oscar.core.loading import get_model
 
-from tests.marketplace.payments.orders import checkout
+from tests.marketplace.orders import checkout
 from tests.marketplace.test_farmer_products import users
 
 ProductRecord = get_model("analytics", "ProductRecord")

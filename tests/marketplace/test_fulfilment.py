@@ -23,7 +23,7 @@ from marketplace.fulfilment import services as fulfilment
 from marketplace.fulfilment.services import FulfilmentError, s10_check_digit
 from marketplace.models import Parcel, ProducerProfile
 from marketplace.payments.state import payment_state
-from tests.marketplace.payments.orders import checkout
+from tests.marketplace.orders import checkout
 from tests.marketplace.test_farmer_products import producer, users
 from traceability.models import LineLot, Lot, Recall
 

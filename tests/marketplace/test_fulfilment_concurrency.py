@@ -16,7 +16,7 @@ from marketplace.models import Parcel
 from marketplace.payments.state import payment_state
 from tests.conftest import need
 from tests.marketplace import test_fulfilment as shared
-from tests.marketplace.payments.orders import checkout
+from tests.marketplace.orders import checkout
 
 Order = get_model("order", "Order")
 PaymentEvent = get_model("order", "PaymentEvent")

@@ -13,7 +13,7 @@ from oscar.core.loading import get_model
 from marketplace.fulfilment import notifications
 from marketplace.models import Notification, Parcel
 from marketplace.payments.state import PaymentError, payment_state, record_payment
-from tests.marketplace.payments.orders import checkout
+from tests.marketplace.orders import checkout
 from tests.marketplace.test_checkout_address import GOOD
 from tests.marketplace.test_farmer_products import users
 

@@ -24,7 +24,7 @@ from marketplace.demo.base import PRODUCERS
 from marketplace.finance import remittances
 from marketplace.models import MarketplaceSettings, Parcel, Remittance
 from tests.conftest import need
-from tests.marketplace.payments.orders import checkout, set_settings
+from tests.marketplace.orders import checkout, set_settings
 from tests.marketplace.test_farmer_products import client_for, users
 
 Partner = get_model("partner", "Partner")

@@ -12,7 +12,7 @@ from oscar.core.loading import get_model
 from marketplace.models import Parcel
 from marketplace.payments.state import payment_state
 from tests.marketplace import test_stripe_fake
-from tests.marketplace.payments.orders import checkout
+from tests.marketplace.orders import checkout
 from tests.marketplace.test_checkout_address import GOOD
 from tests.marketplace.test_farmer_products import users
 from tests.marketplace.test_stripe_fake import (

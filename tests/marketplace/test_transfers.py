@@ -24,7 +24,7 @@ from marketplace.finance import transfers
 from marketplace.models import BankTransfer
 from marketplace.payments.state import payment_state
 from tests.conftest import need
-from tests.marketplace.payments.orders import checkout
+from tests.marketplace.orders import checkout
 from tests.marketplace.test_farmer_products import client_for, users
 
 Order = get_model("order", "Order")
