@@ -1,11 +1,10 @@
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.core import geo
+from marketplace.core.places import Place
 
 
-class ProducerProfile(models.Model):
+class ProducerProfile(Place):
     """What a buyer learns about a producer (an Oscar Partner): who, what kind, where."""
 
     class Kind(models.TextChoices):
@@ -21,8 +20,6 @@ class ProducerProfile(models.Model):
     )
     slug = models.SlugField(_("Address of the shop page"), max_length=120, unique=True)
     kind = models.CharField(_("Type"), max_length=20, choices=Kind.choices)
-    province_code = models.PositiveIntegerField(_("Province"), db_index=True)
-    commune_code = models.PositiveIntegerField(_("Commune / ward"))
     address_line = models.CharField(_("Street / hamlet"), max_length=255, blank=True)
     story = models.TextField(_("Story"), blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -33,26 +30,6 @@ class ProducerProfile(models.Model):
 
     def __str__(self):
         return str(self.partner)
-
-    def clean(self):
-        if not geo.is_valid_province(self.province_code):
-            raise ValidationError({"province_code": _("Unknown province.")})
-        if not geo.commune_in_province(self.commune_code, self.province_code):
-            raise ValidationError(
-                {"commune_code": _("This commune is not in the selected province.")}
-            )
-
-    @property
-    def province_name(self) -> str:
-        return geo.province_name(self.province_code)
-
-    @property
-    def commune_name(self) -> str:
-        return geo.commune_name(self.commune_code)
-
-    @property
-    def location(self) -> str:
-        return ", ".join(p for p in (self.commune_name, self.province_name) if p)
 
 
 class ProducerPhoto(models.Model):
