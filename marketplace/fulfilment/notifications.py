@@ -17,6 +17,8 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from marketplace.core.links import absolute_url
+
 logger = logging.getLogger("marketplace.fulfilment.notifications")
 
 
@@ -69,7 +71,7 @@ def order_link(order) -> str:
             "customer:anon-order",
             kwargs={"order_number": order.number, "hash": order.verification_hash()},
         )
-    return settings.SITE_BASE_URL + path
+    return absolute_url(path)
 
 
 def _message(order, kind: str, parcel) -> tuple[str, str]:
