@@ -111,3 +111,11 @@ def test_make_run_serves_and_links_on_the_port_asked_for(tmp_path):
     assert "http://127.0.0.1:8101 manage.py seed_demo" in out
     assert "http://127.0.0.1:8101/" in out and ":8000" not in out
     assert out.rstrip().endswith("http://127.0.0.1:8101 manage.py runserver 127.0.0.1:8101")
+
+
+def test_favicon_answers_with_an_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert "max-age" in response["Cache-Control"]
