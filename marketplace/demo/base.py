@@ -306,7 +306,9 @@ def seed(stdout) -> list[str]:
         )
         if not product.images.exists():
             image = ProductImage(product=product, display_order=0, caption=title)
-            image.original.save(f"{upc.lower()}.jpg", ContentFile(draw_product_image(upc, cat)))
+            image.original.save(
+                f"{upc.lower()}.jpg", ContentFile(draw_product_image(upc, cat, title))
+            )
 
     shop = PRODUCERS[FARMER_SHOP][0]
     return [
