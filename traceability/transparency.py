@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import signing, verifier
+from . import caching, signing, verifier
 from .models import (
     LOG_ORIGIN,
     Checkpoint,
@@ -389,7 +389,8 @@ def verify_log(*, kept: list[dict] | None = None) -> LogReport:
     """The log as stored: positions 0 … n-1 without a gap; every stored checkpoint signed
     by a trusted key and matching the tree of its size; and each checkpoint in `kept` (kept
     elsewhere, e.g. by an inspector) likewise. Caches the result with the log size, for the
-    trace page (integrity.page_verdict)."""
+    trace page (integrity.log_problems), and drops every cached trace page when the log is
+    found broken (or was, and is whole again)."""
     from django.core.cache import cache
 
     keys = signing.trusted_keys()
@@ -432,9 +433,14 @@ def verify_log(*, kept: list[dict] | None = None) -> LogReport:
         checkpoints=len(checkpoints),
         checked_at=utc_iso(datetime.now(UTC).replace(microsecond=0)),
     )
+    previous = cache.get(LOG_STATE_KEY)
     cache.set(
         LOG_STATE_KEY,
         {"size": report.size, "ok": report.ok, "problems": [p.as_dict() for p in problems]},
         LOG_STATE_TIMEOUT,
     )
+    if not report.ok or (previous and not previous.get("ok")):
+        # Every page's verdict depends on the log: drop the cached pages (their heads).
+        for lot_pk in Lot.objects.values_list("pk", flat=True).iterator(chunk_size=2000):
+            caching.invalidate_lot(lot_pk)
     return report
