@@ -14,6 +14,7 @@ import json
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from . import signing, transparency
@@ -90,7 +91,9 @@ def checkpoints(request):
 def consistency(request, old):
     latest = _latest()
     if old > latest.tree_size:
-        return HttpResponseBadRequest(f"The log has only {latest.tree_size} records.")
+        return HttpResponseBadRequest(
+            _("The log has only %(size)s records.") % {"size": latest.tree_size}
+        )
     return _json(transparency.consistency_json(old=old, checkpoint=latest))
 
 
@@ -105,7 +108,7 @@ def bundle(request, short_code):
     if "tu" in request.GET:
         since = _size(request.GET["tu"])
         if since is None:
-            return HttpResponseBadRequest("tu must be a tree size (a whole number).")
+            return HttpResponseBadRequest(_("tu must be a size of the log (a whole number)."))
     data = transparency.lot_bundle(lot=lot, since=since)
     response = _json(data)
     response["Content-Disposition"] = f'inline; filename="nongsan-{lot.short_code}.json"'
