@@ -14,7 +14,7 @@ all, each one the whole journey a buyer makes:
     thank-you page.
 
 Every buyer takes the same two products, so every placement locks the same two stock
-records (SELECT … FOR UPDATE in marketplace.orders): the worst case for contention. The
+records (SELECT … FOR UPDATE in marketplace.payments.orders): the worst case for contention. The
 figure reported is orders per second over the wall time of all journeys, with p50/p95 of
 each page as the client sees it (the client threads run on the same machine and compete
 with gunicorn for the CPUs). At the end the orders, the parcels (two per order) and the

@@ -41,8 +41,8 @@ EMAIL = "bench-import@nongsan.test"
 def setup():
     from farmers import services
     from farmers.models import Member, MemberEvent, MemberImport, Organisation
-    from marketplace import geo
-    from marketplace.demo import ensure_user
+    from marketplace.core import geo
+    from marketplace.demo.base import ensure_user
 
     kind = Organisation.Kind
     province = services.upsert_organisation(

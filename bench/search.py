@@ -35,8 +35,8 @@ from oscar.core.loading import get_model  # noqa: E402
 from oscar.core.utils import slugify  # noqa: E402
 from vietnam_provinces import Province, Ward  # noqa: E402
 
-from marketplace import indexing, receivers  # noqa: E402
 from marketplace.models import Certificate, ProducerProfile, SearchEntry  # noqa: E402
+from marketplace.search import indexing, receivers  # noqa: E402
 from marketplace.search.listing import run_listing  # noqa: E402
 
 Product = get_model("catalogue", "Product")

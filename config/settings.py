@@ -342,6 +342,9 @@ OSCAR_FROM_EMAIL = DEFAULT_FROM_EMAIL
 OSCAR_ALLOW_ANON_CHECKOUT = True
 OSCAR_PRODUCTS_PER_PAGE = 24
 OSCAR_THUMBNAILER = "oscar.core.thumbnails.SorlThumbnail"
+# An image's files are deleted once its deletion has committed
+# (marketplace.catalogue.receivers), not at once as Oscar's own receiver would.
+OSCAR_DELETE_IMAGE_FILES = False
 OSCAR_MISSING_IMAGE_URL = "image_not_found.jpg"
 OSCAR_REQUIRED_ADDRESS_FIELDS = ("first_name", "line1", "line4", "country")
 # Facets are computed on the database by marketplace.search.listing.
@@ -375,19 +378,19 @@ LOGGING = {
 
 # Demo data, in dependency order (`python manage.py seed_demo`).
 DEMO_SEEDERS = [
-    "marketplace.demo.seed",
-    "marketplace.demo_certificates.seed",
+    "marketplace.demo.base.seed",
+    "marketplace.demo.certificates.seed",
     "farmers.demo.seed",
     "traceability.demo.seed",
     "traceability.labels.seed_demo",
     "traceability.recalls.seed_demo",
 ]
 # Orders in every state after checkout; skipped by `seed_demo --without-orders` (tests).
-DEMO_ORDER_SEEDERS = ["marketplace.demo_orders.seed"]
+DEMO_ORDER_SEEDERS = ["marketplace.demo.orders.seed"]
 
 # In development WhiteNoise serves straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Oscar's class loader, with the product page view replaced (see marketplace/loading.py).
-OSCAR_DYNAMIC_CLASS_LOADER = "marketplace.loading.class_loader"
+# Oscar's class loader, with the product page view replaced (see marketplace/core/loading.py).
+OSCAR_DYNAMIC_CLASS_LOADER = "marketplace.core.loading.class_loader"

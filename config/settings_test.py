@@ -29,4 +29,4 @@ CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"
-NOTIFICATION_SMS_SENDER = "marketplace.notifications.LocmemSMSSender"
+NOTIFICATION_SMS_SENDER = "marketplace.fulfilment.notifications.LocmemSMSSender"

@@ -14,7 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     # Stripe's webhook: one URL whatever the language.
-    path("", include("marketplace.urls_stripe")),
+    path("", include("marketplace.payments.urls_stripe")),
 ]
 
 # Vietnamese at "/", English at "/en/": every page has one URL per language.
@@ -22,13 +22,13 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     path("can-bo/", include("farmers.urls")),
     # Farmer's own shop (products, certificates) and operator moderation.
-    path("", include("marketplace.urls_shop")),
-    path("", include("marketplace.urls_certificates")),
+    path("", include("marketplace.shops.urls")),
+    path("", include("marketplace.certificates.urls")),
     # Orders after checkout: card payments, bank transfers, parcels, COD remittances.
-    path("", include("marketplace.urls_payments")),
-    path("", include("marketplace.urls_transfers")),
-    path("", include("marketplace.urls_fulfilment")),
-    path("", include("marketplace.urls_remittances")),
+    path("", include("marketplace.payments.urls")),
+    path("", include("marketplace.finance.urls_transfers")),
+    path("", include("marketplace.fulfilment.urls")),
+    path("", include("marketplace.finance.urls_remittances")),
     # Public pages: home, producer shops, provinces.
     path("", HomeView.as_view(), name="home"),
     path("", include("marketplace.urls")),

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from marketplace.certificate_forms import RejectForm
-from marketplace.certificate_views import (
+from marketplace.certificates.forms import RejectForm
+from marketplace.certificates.views import (
     paginate,
     reject_and_report,
     review_queryset,

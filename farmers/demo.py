@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from PIL import Image, ImageDraw
 
-from marketplace import geo
-from marketplace.demo import DEMO_PASSWORD, ensure_user
+from marketplace.core import geo
+from marketplace.demo.base import DEMO_PASSWORD, ensure_user
 
 from . import crypto, services
 from .models import Consent, Member, MemberDocument, Organisation
@@ -180,7 +180,7 @@ def _shop_photo(member: Member) -> None:
     """A farm photo on the new shop's page, like every other demo producer has."""
     from django.core.files.base import ContentFile
 
-    from marketplace.demo_images import draw_farm_photo
+    from marketplace.demo.images import draw_farm_photo
     from marketplace.models import ProducerPhoto
 
     profile = member.partner.producer_profile

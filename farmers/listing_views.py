@@ -4,14 +4,14 @@ A commune branch covers its commune, a provincial association or post office its
 province, the operator everything (farmers.scope). Anyone without
 a staff membership (buyers, farmers) gets 403; a producer or product outside the
 caller's scope gets 404. The listing records the staff user: "listed by staff X for
-farmer Y". The rules live in marketplace.listings.
+farmer Y". The rules live in marketplace.catalogue.listings.
 """
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from oscar.core.loading import get_model
 
-from marketplace.shop_views import paginate, product_form_view, stock_rows
+from marketplace.shops.views import paginate, product_form_view, stock_rows
 
 from . import selectors
 from .access import staff_required

@@ -7,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core import geo
 
 from . import banks
 from .models import Consent, Member, MemberDocument
@@ -15,7 +15,7 @@ from .models import Consent, Member, MemberDocument
 
 def commune_choices(province_code: int | None) -> list:
     """Communes of one province, or all of them grouped by province (the operator)."""
-    communes = geo._communes()  # noqa: SLF001 — the cached map of marketplace.geo
+    communes = geo._communes()  # noqa: SLF001 — the cached map of marketplace.core.geo
     if province_code:
         items = sorted(
             ((code, name) for code, (name, prov) in communes.items() if prov == province_code),

@@ -3,12 +3,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core.places import Place
 
 from .storage import get_private_storage
 
 
-class Organisation(models.Model):
+class Organisation(Place):
     """A body whose staff bring farmers online: an association branch (commune level),
     a provincial association, or a post office."""
 
@@ -19,7 +19,6 @@ class Organisation(models.Model):
 
     kind = models.CharField(_("Type"), max_length=20, choices=Kind.choices)
     name = models.CharField(_("Name"), max_length=200, unique=True)
-    province_code = models.PositiveIntegerField(_("Province"), db_index=True)
     commune_code = models.PositiveIntegerField(_("Commune / ward"), null=True, blank=True)
     parent = models.ForeignKey(
         "self",
@@ -39,24 +38,9 @@ class Organisation(models.Model):
         return self.name
 
     def clean(self):
-        if not geo.is_valid_province(self.province_code):
-            raise ValidationError({"province_code": _("Unknown province.")})
-        if self.commune_code is not None and not geo.commune_in_province(
-            self.commune_code, self.province_code
-        ):
-            raise ValidationError(
-                {"commune_code": _("This commune is not in the selected province.")}
-            )
+        super().clean()
         if self.kind == self.Kind.ASSOCIATION_BRANCH and self.commune_code is None:
             raise ValidationError({"commune_code": _("A branch belongs to a commune.")})
-
-    @property
-    def province_name(self) -> str:
-        return geo.province_name(self.province_code)
-
-    @property
-    def commune_name(self) -> str:
-        return geo.commune_name(self.commune_code)
 
 
 class StaffMembership(models.Model):
@@ -91,7 +75,7 @@ def _document_path(instance, filename):
     return f"members/{instance.member_id}/{filename}"
 
 
-class Member(models.Model):
+class Member(Place):
     """A member of the Farmers' Association, on the way to having a shop.
 
     The CCCD is never stored in clear: `cccd_encrypted` (Fernet), `cccd_hash` (keyed HMAC,
@@ -120,7 +104,6 @@ class Member(models.Model):
     cccd_last3 = models.CharField(max_length=3, editable=False)
     phone = models.CharField(_("Phone"), max_length=16, db_index=True)
     email = models.EmailField(_("E-mail"), blank=True)
-    province_code = models.PositiveIntegerField(_("Province"), db_index=True)
     commune_code = models.PositiveIntegerField(_("Commune / ward"), db_index=True)
     street = models.CharField(_("Street, hamlet, village"), max_length=200, blank=True)
     branch = models.ForeignKey(
@@ -192,14 +175,6 @@ class Member(models.Model):
     @property
     def cccd_masked(self) -> str:
         return "*" * 9 + self.cccd_last3
-
-    @property
-    def province_name(self) -> str:
-        return geo.province_name(self.province_code)
-
-    @property
-    def commune_name(self) -> str:
-        return geo.commune_name(self.commune_code)
 
     @property
     def phone_national(self) -> str:

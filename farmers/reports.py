@@ -17,7 +17,7 @@ from django.db.models import Count, F
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from marketplace import geo
+from marketplace.core import geo
 
 from . import selectors
 from .models import Member, MemberEvent

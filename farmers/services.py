@@ -42,7 +42,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.core.text import fold
 
 from . import banks, cccd, crypto, phones
@@ -387,7 +387,7 @@ def invite_member(*, actor, role: str, member: Member) -> Member:
 def _open_shop(member: Member) -> None:
     """Create the farmer's (inactive) account and shop; called with the member locked."""
     from marketplace.models import ProducerProfile
-    from marketplace.services import open_producer_shop
+    from marketplace.shops.services import open_producer_shop
 
     if member.partner_id is not None:
         return
@@ -461,8 +461,8 @@ THUMBNAIL_SIDE = 240
 def add_document(
     *, actor, role: str, member: Member, kind: str, upload, note: str = ""
 ) -> MemberDocument:
-    """Store a photo or scan (cleaned by marketplace.uploads.clean_image) privately."""
-    from marketplace.uploads import clean_image
+    """Store a photo or scan (cleaned by marketplace.core.uploads.clean_image) privately."""
+    from marketplace.core.uploads import clean_image
 
     if role == FARMER:
         if member.status not in FARMER_EDITABLE_STATUSES:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ProducerProfile
+from marketplace.models import ProducerProfile
 
 
 @admin.register(ProducerProfile)

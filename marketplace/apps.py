@@ -7,6 +7,8 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self):
-        from . import analytics, receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
+        from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
+        from marketplace.core import analytics
+        from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
 
         analytics.install()

@@ -11,6 +11,6 @@ def ping() -> str:
 def expire_certificates() -> int:
     """Nightly (CELERY_BEAT_SCHEDULE "expire-certificates"): verified certificates past
     their end of validity become expired and lose their badges. Idempotent."""
-    from .certificates import expire_certificates as expire
+    from marketplace.certificates.services import expire_certificates as expire
 
     return expire()

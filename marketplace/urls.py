@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from marketplace import views
 
 app_name = "marketplace"
 urlpatterns = [

@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from oscar.core.loading import get_model
 
-from . import geo, selectors
-from .search.views import ListingView
+from marketplace.core import geo
+from marketplace.search.views import ListingView
+from marketplace.shops import selectors
 
 Category = get_model("catalogue", "Category")
 

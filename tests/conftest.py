@@ -75,7 +75,7 @@ def redis_url():
 def search_index(db):
     """Rebuild every SearchEntry row (signals keep them in sync on save; call this after
     bulk changes that bypass signals)."""
-    from marketplace.indexing import reindex_all
+    from marketplace.search.indexing import reindex_all
 
     return reindex_all
 

@@ -1,6 +1,6 @@
 """Demo lots with farm-event timelines for most demo products.
 
-Runs after marketplace.demo.seed (and the certificates): settings.DEMO_SEEDERS lists
+Runs after marketplace.demo.base.seed (and the certificates): settings.DEMO_SEEDERS lists
 "traceability.demo.seed" after "farmers.demo.seed". Idempotent: a lot is keyed by product +
 lot code ("DEMO-" + the product's code), and left alone once it exists. Dates are counted
 back from today, so the certificates valid today were valid at harvest too.
@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from marketplace.demo import FARMER_SHOP, PRODUCERS, PRODUCTS, USERS
+from marketplace.demo.base import FARMER_SHOP, PRODUCERS, PRODUCTS, USERS
 
 from .models import FarmEvent, Lot
 from .services import create_lot, record_event

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core import geo
 
 from .models import LOT_CODE_MAX_LENGTH, FarmEvent, Lot, validate_lot_code
 
@@ -151,7 +151,7 @@ class MultiplePhotoInput(forms.ClearableFileInput):
 
 
 class PhotosField(forms.FileField):
-    """Up to MAX_PHOTOS photos, each through marketplace.uploads.clean_image (pixel limit,
+    """Up to MAX_PHOTOS photos, each through marketplace.core.uploads.clean_image (pixel limit,
     content check, re-encoded, EXIF and GPS removed, a server-made name)."""
 
     def __init__(self, **kwargs):
@@ -162,7 +162,7 @@ class PhotosField(forms.FileField):
         super().__init__(**kwargs)
 
     def clean(self, data, initial=None):
-        from marketplace.uploads import clean_image
+        from marketplace.core.uploads import clean_image
 
         from .services import MAX_PHOTOS
 

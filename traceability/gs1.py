@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.validators import gtin14, has_valid_check_digit
+from marketplace.core.validators import gtin14, has_valid_check_digit
 
 from .models import LOT_CODE_RE
 

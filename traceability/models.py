@@ -48,7 +48,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core.places import Place
 
 ZERO_HASH = "0" * 64
 # The name of the transparency log, signed into every checkpoint (traceability.transparency).
@@ -82,7 +82,7 @@ class ImmutableEventError(Exception):
     """Farm events are append-only: record a correction instead of changing one."""
 
 
-class Lot(models.Model):
+class Lot(Place):
     product = models.ForeignKey(
         "catalogue.Product",
         on_delete=models.PROTECT,
@@ -109,8 +109,7 @@ class Lot(models.Model):
         validators=[MinValueValidator(0)],
     )
     unit = models.CharField(_("Unit"), max_length=20)
-    province_code = models.PositiveIntegerField(_("Province"))
-    commune_code = models.PositiveIntegerField(_("Commune / ward"))
+    province_code = models.PositiveIntegerField(_("Province"))  # Place's, without an index
     latitude = models.DecimalField(
         _("Latitude"),
         max_digits=9,
@@ -171,33 +170,13 @@ class Lot(models.Model):
         return f"{self.code} ({self.short_code})"
 
     def clean(self):
-        errors = {}
-        if self.province_code is not None and not geo.is_valid_province(self.province_code):
-            errors["province_code"] = _("Unknown province.")
-        elif (
-            self.province_code is not None
-            and self.commune_code is not None
-            and not geo.commune_in_province(self.commune_code, self.province_code)
-        ):
-            errors["commune_code"] = _("This commune is not in the selected province.")
+        errors = self.place_errors()
         if (self.latitude is None) != (self.longitude is None):
             errors["longitude"] = _("Give both latitude and longitude, or neither.")
         if self.production_date and self.expiry_date and self.expiry_date <= self.production_date:
             errors["expiry_date"] = _("The expiry date must be after the production date.")
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def province_name(self) -> str:
-        return geo.province_name(self.province_code)
-
-    @property
-    def commune_name(self) -> str:
-        return geo.commune_name(self.commune_code)
-
-    @property
-    def location(self) -> str:
-        return ", ".join(p for p in (self.commune_name, self.province_name) if p)
 
 
 class FarmEventQuerySet(models.QuerySet):

@@ -4,7 +4,7 @@
 - a Recall row (one per lot: a recalled lot cannot be recalled again, and it is final);
 - the product's ProductListing is WITHDRAWN with the reason (created if the product had
   none) and the product is no longer public, so it leaves the catalogue, the product page
-  and the search index (marketplace.receivers reindex on both saves);
+  and the search index (marketplace.search.receivers reindex on both saves);
 - one RecallNotice per order holding a line linked to the lot (LineLot);
 - after commit: the trace page cache head of the lot is dropped (the page is keyed by a
   head that includes the recall, so the red banner shows at once) and the Celery task
@@ -86,7 +86,7 @@ def recall_lot(*, lot, by, reason, base_url="") -> Recall:
     listing.status_reason = reason
     listing.reviewed_by = by
     listing.reviewed_at = timezone.now()
-    listing.save()  # marketplace.receivers reindex the product
+    listing.save()  # marketplace.search.receivers reindex the product
     if product.is_public:
         product.is_public = False
         product.save()

@@ -33,7 +33,7 @@ from django.db.models.functions import TruncDate
 from django.template import loader
 from django.utils import timezone
 
-from marketplace import geo
+from marketplace.core import geo
 
 from .models import Scan, SerialNumber
 

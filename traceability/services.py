@@ -321,7 +321,7 @@ def record_event(
 ) -> FarmEvent:
     """Append an event to the lot's chain and return it, with sequence and hashes set.
 
-    `photos` are images already cleaned by marketplace.uploads.clean_image (at most
+    `photos` are images already cleaned by marketplace.core.uploads.clean_image (at most
     MAX_PHOTOS): each is stored under the SHA-256 of its bytes and the names go into the
     details as "photos", so they are covered by the event's hash like everything else.
 
@@ -343,7 +343,7 @@ def record_event(
 
     locked = Lot.objects.select_for_update().get(pk=lot.pk)
     if commune_code is not None:
-        from marketplace import geo
+        from marketplace.core import geo
 
         if geo.commune_province(commune_code) is None:
             raise ValidationError({"commune_code": _("Unknown commune.")})

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from oscar.core.loading import get_model
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 

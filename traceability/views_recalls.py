@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
-from marketplace import geo
+from marketplace.core import geo
 
 from . import recalls, scans
 from .access import lot_manager_required, lots_for

@@ -9,7 +9,7 @@ or correct the mapping. The import then runs as a Celery task (farmers.tasks), e
 in the embedded default.
 
 Every row goes through the rules of the member form (farmers.services.clean_member_data,
-farmers.cccd, farmers.phones, the 34-province map of marketplace.geo) and gets one
+farmers.cccd, farmers.phones, the 34-province map of marketplace.core.geo) and gets one
 outcome: created (a draft, with its history entry), updated (only drafts and
 applications returned for changes), unchanged, skipped (with the reason) or error (with
 the reason). Members are matched by the keyed hash of their CCCD, so importing the same

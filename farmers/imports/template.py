@@ -5,7 +5,7 @@ import io
 
 from django.utils.translation import gettext as _
 
-from marketplace import geo
+from marketplace.core import geo
 
 from .. import selectors
 from .common import EXAMPLE_CCCD

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.core.text import fold
 
 from .. import banks

@@ -130,3 +130,7 @@ class DongField(forms.CharField):
                 _("The amount can be at most %(max)s.") % {"max": format_dong(self.max_value)},
                 code="max_value",
             )
+
+
+# Model fields holding đồng: whole numbers, up to 99.999.999.999.999 ₫.
+MONEY = {"max_digits": 14, "decimal_places": 0}

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.db import migrations
 
-# A copy of marketplace.shipping.DEFAULT_RATES at the time of this migration (migrations
+# A copy of marketplace.fulfilment.shipping.DEFAULT_RATES at the time of this migration (migrations
 # must not import code that may change later).
 RATES = {
     "vnpost-same-province": (

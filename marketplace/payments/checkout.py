@@ -31,9 +31,8 @@ from oscar.core.loading import get_class, get_model
 
 from marketplace.core.money import format_dong
 from marketplace.models import MarketplaceSettings
-
-from . import stripe_gateway
-from .stripe_gateway import card_ready
+from marketplace.payments import stripe_gateway
+from marketplace.payments.stripe_gateway import card_ready
 
 Source = get_model("payment", "Source")
 SourceType = get_model("payment", "SourceType")
@@ -217,13 +216,13 @@ class PaymentDetailsView(OscarPaymentDetailsView):
     def save_payment_details(self, order):
         super().save_payment_details(order)
         if (self.chosen_method() or COD) == COD:
-            from marketplace.parcels import set_cash_on_delivery
+            from marketplace.fulfilment.parcels import set_cash_on_delivery
 
             set_cash_on_delivery(order)
 
     def send_order_placed_email(self, order):
         # E-mail and SMS go through Celery once the order is committed.
-        from marketplace import notifications
+        from marketplace.fulfilment import notifications
 
         notifications.order_placed(order)
 
@@ -231,7 +230,7 @@ class PaymentDetailsView(OscarPaymentDetailsView):
 def vietqr_for(order, settings_row=None) -> dict | None:
     """What the buyer needs to pay `order` by transfer: the payload, the QR code as inline
     SVG, and the account in text. None unless the order is paid by VietQR."""
-    from . import vietqr
+    from marketplace.payments import vietqr
 
     source = next(
         (s for s in order.sources.all() if s.source_type.code == SOURCE_CODES[VIETQR]), None
@@ -322,7 +321,7 @@ def card_payment(request, number):
     """Where the buyer pays a card order: Stripe's Payment Element (Stripe.js, loaded on
     this page only) mounted with the PaymentIntent's client secret. The order stays
     awaiting payment until Stripe's webhook confirms it."""
-    from .state import payment_state
+    from marketplace.payments.state import payment_state
 
     order = buyer_order_or_404(request, number)
     source = card_source(order)

@@ -23,12 +23,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
-from marketplace.access import operator_required
+from marketplace.core.access import operator_required
 from marketplace.core.money import format_dong, parse_dong
 from marketplace.models import Refund
-
-from . import stripe_gateway
-from .state import CARD, payment_state, record_refund
+from marketplace.payments import stripe_gateway
+from marketplace.payments.state import CARD, payment_state, record_refund
 
 Order = get_model("order", "Order")
 Source = get_model("payment", "Source")

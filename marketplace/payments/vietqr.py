@@ -25,7 +25,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from ..core.text import strip_marks
+from marketplace.core.text import strip_marks
 
 NAPAS_GUID = "A000000727"
 SERVICE_TO_ACCOUNT = "QRIBFTTA"

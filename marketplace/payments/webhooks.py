@@ -37,9 +37,8 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from marketplace.models import Refund, StripeEvent
-
-from . import stripe_gateway
-from .state import CARD, PaymentError, record_payment, record_refund
+from marketplace.payments import stripe_gateway
+from marketplace.payments.state import CARD, PaymentError, record_payment, record_refund
 
 logger = logging.getLogger("marketplace.payments.stripe")
 

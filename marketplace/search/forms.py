@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .listing import MAX_QUERY_LENGTH
+from marketplace.search.listing import MAX_QUERY_LENGTH
 
 
 class SearchInput(forms.TextInput):

@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.core.text import fold, terms
 from marketplace.models import SearchEntry
 

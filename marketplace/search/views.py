@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from oscar.core.loading import get_model
 
-from .listing import SORTS, category_scope, run_listing
+from marketplace.search.listing import SORTS, category_scope, run_listing
 
 Category = get_model("catalogue", "Category")
 

@@ -4,15 +4,15 @@ while a bank transfer is awaited, the VietQR code. Two queries (sources, parcels
 
 from django import template
 
-from ..models import Parcel
-from ..payments.state import payment_state
+from marketplace.models import Parcel
+from marketplace.payments.state import payment_state
 
 register = template.Library()
 
 
 @register.simple_tag
 def order_progress(order):
-    from ..payments.checkout import vietqr_for
+    from marketplace.payments.checkout import vietqr_for
 
     state = payment_state(order)
     parcels = list(Parcel.objects.filter(order=order).select_related("partner").order_by("pk"))

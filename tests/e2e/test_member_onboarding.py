@@ -10,7 +10,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from farmers import senders
-from marketplace import geo
+from marketplace.core import geo
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "nongsan2026"

@@ -77,8 +77,8 @@ class World:
     def __init__(self):
         from farmers import services
         from farmers.models import Consent, MemberDocument, Organisation
-        from marketplace import geo
-        from marketplace.demo import ensure_user
+        from marketplace.core import geo
+        from marketplace.demo.base import ensure_user
 
         kind = Organisation.Kind
         up = services.upsert_organisation

@@ -14,8 +14,8 @@ from django.utils.translation import gettext
 
 from farmers.models import Organisation
 from farmers.services import assign_staff
-from marketplace import certificates as services
-from marketplace.demo import ensure_user
+from marketplace.certificates import services
+from marketplace.demo.base import ensure_user
 from marketplace.models import Certificate, SearchEntry
 from tests.marketplace.test_certificates import (
     NEIGHBOUR_BRANCH,

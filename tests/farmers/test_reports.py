@@ -22,7 +22,7 @@ from oscar.core.loading import get_model
 from farmers import report_views, reports, services
 from farmers.models import Member, MemberEvent, Organisation
 from marketplace.models import ProductListing
-from marketplace.services import open_producer_shop
+from marketplace.shops.services import open_producer_shop
 
 from .conftest import IN_SCOPE, ROLES
 
@@ -258,7 +258,7 @@ def test_each_role_sees_exactly_its_scope(populated, role):
 
 @pytest.mark.django_db
 def test_a_branch_never_sees_another_branchs_communes(populated):
-    from marketplace import geo
+    from marketplace.core import geo
 
     names = {
         key: geo.commune_name(o.commune_code)

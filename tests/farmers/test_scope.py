@@ -14,7 +14,7 @@ from oscar.core.loading import get_model
 
 from farmers.models import MemberImport
 from farmers.scope import scope_of
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.core import scope as core
 from marketplace.models import Certificate, ProducerProfile
 from traceability.models import Lot

@@ -26,12 +26,13 @@ from oscar.core.loading import get_model
 
 from farmers.models import Organisation
 from farmers.services import assign_staff, upsert_organisation
-from marketplace import certificates as services
-from marketplace import demo_certificates, geo
-from marketplace.demo import DEMO_PASSWORD, PRODUCERS, ensure_user
+from marketplace.certificates import services
+from marketplace.core import geo
+from marketplace.core.validators import validate_ggn
+from marketplace.demo import certificates as demo_certificates
+from marketplace.demo.base import DEMO_PASSWORD, PRODUCERS, ensure_user
 from marketplace.models import Certificate, ProducerProfile, SearchEntry
-from marketplace.services import open_producer_shop
-from marketplace.validators import validate_ggn
+from marketplace.shops.services import open_producer_shop
 
 Product = get_model("catalogue", "Product")
 
@@ -1086,11 +1087,12 @@ def test_marketplace_certificate_modules_do_not_import_farmers_at_import_time():
 
     root = Path(__file__).resolve().parents[2] / "marketplace"
     for name in (
-        "certificates.py",
-        "certificate_forms.py",
-        "certificate_views.py",
-        "urls_certificates.py",
-        "demo_certificates.py",
+        "certificates/models.py",
+        "certificates/services.py",
+        "certificates/forms.py",
+        "certificates/views.py",
+        "certificates/urls.py",
+        "demo/certificates.py",
         "tasks.py",
     ):
         tree = ast.parse((root / name).read_text())

@@ -5,7 +5,7 @@ import pytest
 from django.utils import translation
 from oscar.core.loading import get_class, get_model
 
-from marketplace.address_forms import match_commune
+from marketplace.payments.address_forms import match_commune
 from tests.marketplace.test_farmer_products import users
 
 ShippingAddressForm = get_class("checkout.forms", "ShippingAddressForm")
@@ -23,7 +23,7 @@ GOOD = {
 
 
 def test_oscars_checkout_uses_the_vietnamese_form():
-    assert ShippingAddressForm.__module__ == "marketplace.address_forms"
+    assert ShippingAddressForm.__module__ == "marketplace.payments.address_forms"
 
 
 @pytest.mark.django_db

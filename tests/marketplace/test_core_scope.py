@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 
-from marketplace import fulfilment
 from marketplace.core import lots as core_lots
 from marketplace.core import scope as core
+from marketplace.fulfilment import services as fulfilment
 from marketplace.models import ProducerProfile
 
 

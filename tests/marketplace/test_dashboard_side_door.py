@@ -8,7 +8,7 @@ Producers are sent to their shop's own pages; the operator keeps Oscar's pages.
 import pytest
 from oscar.core.loading import get_model
 
-from marketplace.indexing import is_visible
+from marketplace.search.indexing import is_visible
 from tests.marketplace.test_farmer_products import client_for, users
 
 Product = get_model("catalogue", "Product")

@@ -23,12 +23,13 @@ from django.utils.translation import gettext
 from oscar.core.loading import get_model
 from PIL import Image
 
-from marketplace import geo, listings
-from marketplace.demo import DEMO_PASSWORD, PRODUCERS
-from marketplace.indexing import index_products
+from marketplace.catalogue import listings
+from marketplace.core import geo
+from marketplace.core.validators import gs1_check_digit
+from marketplace.demo.base import DEMO_PASSWORD, PRODUCERS
 from marketplace.models import MarketplaceSettings, ProducerProfile, ProductListing, SearchEntry
-from marketplace.services import open_producer_shop
-from marketplace.validators import gs1_check_digit
+from marketplace.search.indexing import index_products
+from marketplace.shops.services import open_producer_shop
 from tests.marketplace.test_uploads import GPS_IFD, image_bytes, jpeg_with_gps, png_bomb
 
 Product = get_model("catalogue", "Product")
@@ -79,7 +80,7 @@ def client_for(user) -> Client:
 
 
 def producer(key: str) -> ProducerProfile:
-    """A demo producer by its key in marketplace.demo.PRODUCERS ("krongpac", "eakiet"…)."""
+    """A demo producer by its key in marketplace.demo.base.PRODUCERS ("krongpac", "eakiet"…)."""
     return ProducerProfile.objects.select_related("partner").get(partner__name=PRODUCERS[key][0])
 
 
@@ -266,6 +267,24 @@ def test_a_farmer_edits_a_demo_product_and_its_photos(demo):
     assert durian.listing.status == ProductListing.Status.PENDING
     assert durian.listing.listed_by == people["farmer"]
     assert not visible_to_buyers(durian)
+
+
+@pytest.mark.django_db
+def test_a_removed_photo_keeps_its_file_until_the_change_is_saved(
+    demo, django_capture_on_commit_callbacks
+):
+    """A removal that rolls back (an error later in the same request) must leave the
+    shop's picture in place; a removal that is saved deletes the file."""
+    durian = Product.objects.get(upc="NS0005")
+    image = ProductImage(product=durian, display_order=1)
+    image.original.save("extra.jpg", jpeg("extra.jpg"))
+    path = image.original.path
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ProductImage.objects.get(pk=image.pk).delete()
+    assert os.path.exists(path)
+    for callback in callbacks:
+        callback()
+    assert not os.path.exists(path)
 
 
 @pytest.mark.django_db

@@ -17,9 +17,10 @@ from django.utils.translation import gettext
 from oscar.core.loading import get_model
 
 from farmers.models import Organisation, StaffMembership
-from marketplace import fulfilment, notifications
-from marketplace.demo import DEMO_PASSWORD
-from marketplace.fulfilment import FulfilmentError, s10_check_digit
+from marketplace.demo.base import DEMO_PASSWORD
+from marketplace.fulfilment import notifications
+from marketplace.fulfilment import services as fulfilment
+from marketplace.fulfilment.services import FulfilmentError, s10_check_digit
 from marketplace.models import Parcel, ProducerProfile
 from marketplace.payments.state import payment_state
 from tests.marketplace.orders import checkout

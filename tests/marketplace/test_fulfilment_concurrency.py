@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.test import Client
 from oscar.core.loading import get_model
 
-from marketplace import fulfilment
+from marketplace.fulfilment import services as fulfilment
 from marketplace.models import Parcel
 from marketplace.payments.state import payment_state
 from tests.conftest import need

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from oscar.core.loading import get_model
 
-from marketplace import fulfilment
+from marketplace.fulfilment import services as fulfilment
 from marketplace.models import Parcel
 from marketplace.payments.state import payment_state
 from tests.marketplace import test_fulfilment as shared

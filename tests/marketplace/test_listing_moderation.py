@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext
 from oscar.core.loading import get_model
 
-from marketplace import listings
+from marketplace.catalogue import listings
 from marketplace.models import MarketplaceSettings, ProductListing, SearchEntry
 from tests.marketplace.test_farmer_products import (
     ROLES,

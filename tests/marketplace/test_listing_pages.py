@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from oscar.core.loading import get_model
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.models import ProducerProfile, SearchEntry
-from marketplace.services import open_producer_shop
+from marketplace.shops.services import open_producer_shop
 
 Product = get_model("catalogue", "Product")
 Category = get_model("catalogue", "Category")
@@ -131,7 +131,7 @@ def test_every_province_with_products_is_reachable_from_home(client, demo):
     codes = set(SearchEntry.objects.values_list("province_code", flat=True))
     assert len(codes) >= 5
     for code in codes:
-        from marketplace.selectors import province_slug
+        from marketplace.shops.selectors import province_slug
 
         slug = province_slug(code)
         assert f'href="/tinh/{slug}/"' in html

@@ -47,7 +47,7 @@ def place(basket, user, number):
 
 
 def test_checkout_places_orders_with_the_locking_creator():
-    assert OrderCreator.__module__ == "marketplace.orders"
+    assert OrderCreator.__module__ == "marketplace.payments.orders"
 
 
 @pytest.mark.django_db

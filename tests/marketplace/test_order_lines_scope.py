@@ -10,7 +10,7 @@ from django.test import Client
 from oscar.core.loading import get_class, get_model
 from oscar.test.factories import create_order
 
-from marketplace.services import grant_dashboard_access
+from marketplace.shops.services import grant_dashboard_access
 from tests.marketplace.test_farmer_products import client_for, page_text, producer, users
 
 Basket = get_model("basket", "Basket")

@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from oscar.core.loading import get_model
 
-from marketplace import notifications
+from marketplace.fulfilment import notifications
 from marketplace.models import Notification, Parcel
 from marketplace.payments.state import PaymentError, payment_state, record_payment
 from tests.marketplace.orders import checkout

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from oscar.core.loading import get_model
 
-from marketplace import remittances
-from marketplace.demo import PRODUCERS
+from marketplace.demo.base import PRODUCERS
+from marketplace.finance import remittances
 from marketplace.models import MarketplaceSettings, Parcel, Remittance
 from tests.conftest import need
 from tests.marketplace.orders import checkout, set_settings

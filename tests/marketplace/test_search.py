@@ -9,11 +9,11 @@ from django.db import connection
 from django.http import QueryDict
 from oscar.core.loading import get_model
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.core.text import fold
 from marketplace.models import SearchEntry
 from marketplace.search.listing import CERTIFICATES, PRICE_RANGES, run_listing, search_queryset
-from marketplace.services import open_producer_shop
+from marketplace.shops.services import open_producer_shop
 
 Product = get_model("catalogue", "Product")
 StockRecord = get_model("partner", "StockRecord")

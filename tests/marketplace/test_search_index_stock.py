@@ -6,8 +6,8 @@ from unittest import mock
 import pytest
 from oscar.core.loading import get_model
 
-from marketplace import indexing
 from marketplace.models import SearchEntry
+from marketplace.search import indexing
 
 StockRecord = get_model("partner", "StockRecord")
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from oscar.core.loading import get_model
 from PIL import Image
 
-from marketplace import geo
+from marketplace.core import geo
 from marketplace.models import ProducerProfile
 
 Product = get_model("catalogue", "Product")

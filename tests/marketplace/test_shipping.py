@@ -1,6 +1,6 @@
 """Vietnam Post delivery: one parcel per producer, priced by weight and zone.
 
-Rates are the defaults (marketplace.shipping.DEFAULT_RATES), so each expected charge
+Rates are the defaults (marketplace.fulfilment.shipping.DEFAULT_RATES), so each expected charge
 below is read off that table by hand.
 """
 
@@ -11,7 +11,8 @@ import pytest
 from django.utils.translation import gettext
 from oscar.core.loading import get_class, get_model
 
-from marketplace import geo, shipping
+from marketplace.core import geo
+from marketplace.fulfilment import shipping
 from marketplace.models import MarketplaceSettings
 from tests.marketplace.test_farmer_products import users
 

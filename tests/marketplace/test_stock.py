@@ -1,4 +1,4 @@
-"""When stock is reserved, consumed and released: marketplace.stock, the one place."""
+"""When stock is reserved, consumed and released: marketplace.catalogue.stock, the one place."""
 
 import random
 
@@ -6,7 +6,7 @@ import pytest
 from django.utils import translation
 from oscar.core.loading import get_model
 
-from marketplace import stock
+from marketplace.catalogue import stock
 
 Partner = get_model("partner", "Partner")
 Product = get_model("catalogue", "Product")

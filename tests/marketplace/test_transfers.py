@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import translation
 from oscar.core.loading import get_model
 
-from marketplace import transfers
 from marketplace.core.money import format_dong
+from marketplace.finance import transfers
 from marketplace.models import BankTransfer
 from marketplace.payments.state import payment_state
 from tests.conftest import need

@@ -1,4 +1,4 @@
-"""marketplace.uploads.clean_image: the only way an uploaded photo gets in.
+"""marketplace.core.uploads.clean_image: the only way an uploaded photo gets in.
 
 Also the image builders the other upload tests use (real files made with Pillow)."""
 
@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from PIL import Image
 
-from marketplace.uploads import clean_image
+from marketplace.core.uploads import clean_image
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112

@@ -3,7 +3,7 @@ import io
 import pytest
 from oscar.core.loading import get_model
 
-from marketplace.validators import gs1_check_digit
+from marketplace.core.validators import gs1_check_digit
 
 Product = get_model("catalogue", "Product")
 

@@ -9,8 +9,8 @@ from django.db import connection, connections
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from marketplace import geo
-from marketplace.services import open_producer_shop
+from marketplace.core import geo
+from marketplace.shops.services import open_producer_shop
 from traceability import services
 from traceability.models import verify_chain
 

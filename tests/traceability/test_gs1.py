@@ -3,7 +3,7 @@
 import pytest
 from django.utils import translation
 
-from marketplace.validators import gs1_check_digit
+from marketplace.core.validators import gs1_check_digit
 from traceability.gs1 import (
     DigitalLink,
     LinkError,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from oscar.core.loading import get_model
 from PIL import Image, ImageDraw
 
-from marketplace.services import open_producer_shop
+from marketplace.shops.services import open_producer_shop
 from traceability import labels, qr
 from traceability.gs1 import product_gtin
 from traceability.models import SHORT_CODE_ALPHABET, LabelSheet, Lot, SerialNumber

@@ -52,7 +52,7 @@ def order(traces):
 @pytest.fixture
 def other_farmer(traces):
     """A second farmer with a shop and a durian lot of their own product."""
-    from marketplace.services import open_producer_shop
+    from marketplace.shops.services import open_producer_shop
 
     user = make_buyer("khac@nongsan.test")
     lot = Lot.objects.get(code="DEMO-NS0005")

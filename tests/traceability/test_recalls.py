@@ -207,7 +207,7 @@ def test_bad_input_empty_reason_get_and_a_second_recall(client, durian):
 
 
 def test_scope_who_may_recall(client, durian):
-    from marketplace.services import open_producer_shop
+    from marketplace.shops.services import open_producer_shop
 
     other = make_buyer("khac@nongsan.test")
     open_producer_shop(

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from marketplace.services import open_producer_shop
+from marketplace.shops.services import open_producer_shop
 from traceability.models import FarmEvent, Lot, verify_chain
 
 from .conftest import ASSOCIATION, BUYER, FARMER, OPERATOR, POST_OFFICE, sign_in

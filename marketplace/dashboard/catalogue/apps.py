@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 class ProducersUseTheirShopPages:
     """Oscar lets partner users create and edit products in its dashboard. For a producer
-    that would skip nongsan's own product pages (marketplace.listings): no operator
+    that would skip nongsan's own product pages (marketplace.catalogue.listings): no operator
     approval, no safe photo rules, no listing record. So only staff (the operator) use
     Oscar's product pages; a producer is sent to the matching page of their shop, which
     applies the approval rules and answers 404 for another producer's product."""

@@ -13,7 +13,7 @@ class OrdersDashboardConfig(apps.OrdersDashboardConfig):
 
     def ready(self):
         super().ready()
-        from .views import LineDetailView, OrderDetailView
+        from marketplace.dashboard.orders.views import LineDetailView, OrderDetailView
 
         self.order_detail_view = OrderDetailView
         self.line_detail_view = LineDetailView

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from marketplace import indexing, receivers
+from marketplace.search import indexing, receivers
 
 
 class Command(BaseCommand):

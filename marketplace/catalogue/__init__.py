@@ -1,0 +1,1 @@
+"""Listings: the farmer's product pages, moderation, stock movements."""

@@ -1,0 +1,93 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProductListing(models.Model):
+    """Who listed a product for which producer, and whether the operator has approved it.
+    Buyers see a product only while its listing is approved."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn (recall)")
+
+    product = models.OneToOneField(
+        "catalogue.Product",
+        on_delete=models.CASCADE,
+        related_name="listing",
+        verbose_name=_("Product"),
+    )
+    producer = models.ForeignKey(
+        "marketplace.ProducerProfile",
+        on_delete=models.CASCADE,
+        related_name="listings",
+        verbose_name=_("Producer"),
+    )
+    status = models.CharField(
+        _("Status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    status_reason = models.TextField(_("Reason"), blank=True)
+    listed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Listed by"),
+    )
+    listed_by_staff = models.BooleanField(_("Listed by staff"), default=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("Reviewed at"), null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Listing")
+        verbose_name_plural = _("Listings")
+        indexes = [models.Index(fields=["status", "updated"])]
+
+    def __str__(self):
+        return f"{self.product} ({self.get_status_display()})"
+
+
+class SearchEntry(models.Model):
+    """One row per product a buyer may see: folded text for diacritic-insensitive search
+    and the facet values, kept in sync by marketplace.search.indexing. Listing pages read only
+    this table (plus the product row and its producer), so their query count is constant."""
+
+    product = models.OneToOneField(
+        "catalogue.Product",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search_entry",
+    )
+    title_folded = models.CharField(max_length=255)
+    text_folded = models.TextField()
+    producer = models.ForeignKey(
+        "marketplace.ProducerProfile", on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    province_code = models.PositiveIntegerField(null=True, db_index=True)
+    price = models.DecimalField(max_digits=14, decimal_places=0, null=True, db_index=True)
+    in_stock = models.BooleanField(default=False)
+    ocop_stars = models.PositiveSmallIntegerField(null=True)
+    has_ocop = models.BooleanField(default=False)
+    has_vietgap = models.BooleanField(default=False)
+    has_globalgap = models.BooleanField(default=False)
+    has_organic = models.BooleanField(default=False)
+    badges = models.JSONField(default=list)  # [{"kind": "ocop", "label": "OCOP 4★", "id": 3}]
+    thumbnail_url = models.CharField(max_length=500, blank=True)
+    date_created = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["province_code", "price"])]
+
+    def __str__(self):
+        return self.title_folded

@@ -1,0 +1,1 @@
+"""Certificates (OCOP, VietGAP, GlobalGAP, organic): upload, review, badges."""

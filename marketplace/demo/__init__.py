@@ -1,0 +1,1 @@
+"""The demo marketplace that `make run` and the tests load."""

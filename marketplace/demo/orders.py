@@ -1,0 +1,138 @@
+"""Demo orders, one in each state a buyer, a farmer, the post office and the operator
+meet after checkout (run by seed_demo after the other seeders; idempotent):
+
+- cash on delivery from two farms: the durian parcel packed, tracked and picked up by the
+  post office, the pepper parcel still to pack;
+- VietQR transfer awaited (coffee);
+- VietQR transfer received, marked by the operator (honey);
+- cash on delivery delivered, the cash collected and remitted to the farm (avocado).
+
+Orders go through the same code as the checkout (locked stock, parcels, payment source)
+and the same services as the pages (packing, tracking, delivery, COD, remittance), so the
+demo shows what the code does. They belong to the demo buyer and are recognised by a
+marker in their delivery notes.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from oscar.apps.checkout.calculators import OrderTotalCalculator
+from oscar.core.loading import get_class, get_model
+
+from marketplace.finance import remittances, transfers
+from marketplace.fulfilment import services as fulfilment
+from marketplace.fulfilment.parcels import set_cash_on_delivery
+from marketplace.fulfilment.shipping import Repository
+from marketplace.models import MarketplaceSettings
+from marketplace.payments.checkout import payment_source
+from marketplace.payments.orders import OrderCreator
+from marketplace.payments.state import COD, VIETQR
+
+Basket = get_model("basket", "Basket")
+Country = get_model("address", "Country")
+Order = get_model("order", "Order")
+Product = get_model("catalogue", "Product")
+ShippingAddress = get_model("order", "ShippingAddress")
+OrderNumberGenerator = get_class("order.utils", "OrderNumberGenerator")
+Selector = get_class("partner.strategy", "Selector")
+
+MARKER = "[demo]"
+BUYER = "nguoimua@nongsan.test"
+FARMER = "nongdan@nongsan.test"
+POST_OFFICE = "buudien@nongsan.test"
+OPERATOR = "quantri@nongsan.test"
+BANK = {
+    "bank_bin": "970405",
+    "bank_name": "Agribank",
+    "bank_account_number": "1500201234567",
+    "bank_account_name": "CONG TY NONG SAN DAK LAK",
+}
+# Vietnam Post S10 numbers with their check digit (see fulfilment.s10_check_digit).
+TRACKING = ("EB", "VN")
+
+
+def _tracking(serial: int) -> str:
+    digits = f"{serial:08d}"
+    return f"{TRACKING[0]}{digits}{fulfilment.s10_check_digit(digits)}{TRACKING[1]}"
+
+
+def place(user, items: dict, method: str, note: str) -> Order:
+    """An order of `items` ({upc: quantity}) for `user`, delivered in Buôn Ma Thuột."""
+    basket = Basket.objects.create(owner=user)
+    basket.strategy = Selector().strategy(user=user)
+    for upc, quantity in items.items():
+        basket.add_product(Product.objects.get(upc=upc), quantity)
+    address = ShippingAddress.objects.create(
+        first_name=user.get_full_name() or "Nguyễn Thị Mai",
+        line1="12 Lê Duẩn",
+        line4="Phường Buôn Ma Thuột",
+        state="Đắk Lắk",
+        country=Country.objects.get(iso_3166_1_a2="VN"),
+        phone_number="+84912345678",
+        notes=f"{MARKER} {note}",
+    )
+    shipping = Repository().get_default_shipping_method(basket=basket, shipping_addr=address)
+    charge = shipping.calculate(basket)
+    total = OrderTotalCalculator().calculate(basket, charge)
+    with transaction.atomic():
+        order = OrderCreator().place_order(
+            basket=basket,
+            total=total,
+            shipping_method=shipping,
+            shipping_charge=charge,
+            user=user,
+            shipping_address=address,
+            order_number=OrderNumberGenerator().order_number(basket),
+        )
+        source = payment_source(method, total, order.number if method == VIETQR else "")
+        source.order = order
+        source.save()
+        if method == COD:
+            set_cash_on_delivery(order)
+        basket.submit()
+    return order
+
+
+def seed(stdout) -> list[str]:
+    if Order.objects.filter(shipping_address__notes__startswith=MARKER).exists():
+        return ["  demo orders: already there"]
+    users = {
+        u.email: u
+        for u in get_user_model().objects.filter(email__in=[BUYER, FARMER, POST_OFFICE, OPERATOR])
+    }
+    buyer, farmer, postman, operator = (users[e] for e in (BUYER, FARMER, POST_OFFICE, OPERATOR))
+    settings_row = MarketplaceSettings.load()
+    if not settings_row.vietqr_ready:
+        for key, value in BANK.items():
+            setattr(settings_row, key, value)
+        settings_row.save()
+
+    # 1. Cash on delivery from two farms, on its way.
+    two_farms = place(buyer, {"NS0005": 2, "NS0009": 1}, COD, "durian and pepper")
+    durian = two_farms.parcels.get(partner__users=farmer)
+    fulfilment.pack(durian, farmer)
+    fulfilment.set_tracking(durian, postman, _tracking(10000001))
+    fulfilment.pick_up(durian, postman)
+
+    # 2. A bank transfer awaited; 3. one received.
+    awaiting = place(buyer, {"NS0001": 2}, VIETQR, "coffee, transfer awaited")
+    paid = place(buyer, {"NS0004": 1}, VIETQR, "honey, transfer received")
+    transfers.mark_received(paid, operator, paid.total_incl_tax, note="FT25329000123")
+
+    # 4. Cash on delivery: delivered, collected, remitted to the farm.
+    done = place(buyer, {"NS0007": 3}, COD, "avocado, delivered and remitted")
+    parcel = done.parcels.get()
+    fulfilment.pack(parcel, farmer)
+    fulfilment.set_tracking(parcel, postman, _tracking(10000002))
+    fulfilment.pick_up(parcel, postman)
+    fulfilment.deliver(parcel, postman)
+    fulfilment.collect_cod(parcel, postman, parcel.cod_amount)
+    remittance = remittances.create_remittance(parcel.partner, operator)
+    remittances.mark_paid(remittance, operator, reference="UNC-2025-0001")
+
+    return [
+        f"  demo orders for {BUYER}: {two_farms.number} (cash on delivery, 2 parcels, one "
+        f"picked up), {awaiting.number} (VietQR awaited), {paid.number} (VietQR received), "
+        f"{done.number} (delivered, cash remitted)",
+        f"  post office ({POST_OFFICE}): /buu-dien/buu-gui/; farmer ({FARMER}): "
+        "/cua-hang/don-hang/; operator: /quan-tri/chuyen-khoan/, /quan-tri/doi-soat-cod/",
+    ]

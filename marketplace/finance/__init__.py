@@ -1,0 +1,1 @@
+"""Money after checkout: bank transfers and statements, COD remittances."""

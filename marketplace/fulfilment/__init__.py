@@ -1,0 +1,1 @@
+"""Parcels: shipping rates, packing, the post office, notifications."""

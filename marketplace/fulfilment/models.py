@@ -1,0 +1,137 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.core.money import MONEY
+
+
+class Parcel(models.Model):
+    """One producer's part of an order, shipped by Vietnam Post as one parcel."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("Awaiting packing")
+        PACKED = "packed", _("Packed, awaiting pickup")
+        PICKED_UP = "picked_up", _("Picked up by the post office")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    order = models.ForeignKey(
+        "order.Order", on_delete=models.PROTECT, related_name="parcels", verbose_name=_("Order")
+    )
+    partner = models.ForeignKey(
+        "partner.Partner",
+        on_delete=models.PROTECT,
+        related_name="parcels",
+        verbose_name=_("Producer"),
+    )
+    status = models.CharField(
+        _("Status"), max_length=12, choices=Status.choices, default=Status.NEW, db_index=True
+    )
+    weight_grams = models.PositiveIntegerField(_("Weight (g)"), default=0)
+    goods_total = models.DecimalField(_("Goods"), **MONEY)
+    shipping_charge = models.DecimalField(_("Delivery"), **MONEY)
+    # What the post office collects from the buyer (goods + delivery) when paid on
+    # delivery; 0 when paid in advance.
+    cod_amount = models.DecimalField(_("To collect on delivery"), default=0, **MONEY)
+    tracking_number = models.CharField(
+        _("Tracking number"), max_length=20, blank=True, db_index=True
+    )
+    packed_at = models.DateTimeField(_("Packed at"), null=True, blank=True)
+    packed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    picked_up_at = models.DateTimeField(_("Picked up at"), null=True, blank=True)
+    picked_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    delivered_at = models.DateTimeField(_("Delivered at"), null=True, blank=True)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cod_collected = models.DecimalField(_("Collected on delivery"), null=True, blank=True, **MONEY)
+    cod_collected_at = models.DateTimeField(_("Collected at"), null=True, blank=True)
+    cod_collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    remittance = models.ForeignKey(
+        "marketplace.Remittance",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("Remittance"),
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Parcel")
+        verbose_name_plural = _("Parcels")
+        ordering = ["order_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "partner"], name="one_parcel_per_producer"),
+            # Two counters typing the same number at once: the database keeps one.
+            models.UniqueConstraint(
+                fields=["tracking_number"],
+                condition=~models.Q(tracking_number="") & ~models.Q(status="cancelled"),
+                name="one_active_parcel_per_tracking_number",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order.number}/{self.partner_id}"
+
+    @property
+    def payment(self):
+        """What this parcel's payment state is: marketplace.payments.state.parcel_payment."""
+        from marketplace.payments.state import parcel_payment
+
+        return parcel_payment(self)
+
+
+class Notification(models.Model):
+    """A message sent to a buyer about an order, recorded so it is sent once."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", _("Order placed")
+        SHIPPED = "shipped", _("Parcel shipped")
+        DELIVERED = "delivered", _("Parcel delivered")
+
+    order = models.ForeignKey("order.Order", on_delete=models.CASCADE, related_name="+")
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    channel = models.CharField(max_length=10)  # "email" or "sms"
+    recipient = models.CharField(max_length=254)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "channel"],
+                condition=models.Q(parcel__isnull=True),
+                name="order_notification_once",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "parcel", "kind", "channel"],
+                condition=models.Q(parcel__isnull=False),
+                name="parcel_notification_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.channel} {self.recipient}"

@@ -1,0 +1,121 @@
+"""Messages to buyers about their orders: placed, a parcel shipped, a parcel delivered.
+
+Each goes by e-mail (when the buyer gave an address) and by SMS to the delivery phone,
+through Celery once the transaction that caused it has committed, and each is recorded
+(order, parcel, kind, channel) so a retried or repeated task never sends it twice. The SMS
+sender is pluggable (settings.NOTIFICATION_SMS_SENDER, same interface as the activation
+sender: ``send(*, phone, email, message)``).
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger("marketplace.fulfilment.notifications")
+
+
+class LocmemSMSSender:
+    """Keeps messages in ``outbox`` (tests)."""
+
+    outbox: list[dict] = []
+
+    def send(self, *, phone: str, email: str, message: str) -> None:
+        self.outbox.append({"phone": phone, "email": email, "message": message})
+
+
+def _enqueue(order_id: int, kind: str, parcel_id: int | None = None) -> None:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    transaction.on_commit(lambda: notify.delay(order_id, kind, parcel_id, language))
+
+
+def order_placed(order) -> None:
+    _enqueue(order.pk, "placed")
+
+
+def parcel_shipped(parcel) -> None:
+    _enqueue(parcel.order_id, "shipped", parcel.pk)
+
+
+def parcel_delivered(parcel) -> None:
+    _enqueue(parcel.order_id, "delivered", parcel.pk)
+
+
+def _recipients(order) -> dict[str, str]:
+    email = order.email or ""
+    phone = ""
+    address = order.shipping_address
+    if address is not None and address.phone_number:
+        phone = str(address.phone_number)
+    return {"email": email, "sms": phone}
+
+
+def order_link(order) -> str:
+    """Where the buyer follows the order: their account page, or for a guest Oscar's
+    order-status page signed with the order's verification hash."""
+    from django.urls import reverse
+
+    if order.user_id:
+        path = reverse("customer:order", kwargs={"order_number": order.number})
+    else:
+        path = reverse(
+            "customer:anon-order",
+            kwargs={"order_number": order.number, "hash": order.verification_hash()},
+        )
+    return settings.SITE_BASE_URL + path
+
+
+def _message(order, kind: str, parcel) -> tuple[str, str]:
+    """(subject, text) in the active language."""
+    context = {"order": order, "parcel": parcel, "kind": kind, "link": order_link(order)}
+    if kind == "placed":
+        subject = _("Order %(number)s received") % {"number": order.number}
+    elif kind == "shipped":
+        subject = _("Order %(number)s: a parcel is on its way") % {"number": order.number}
+    else:
+        subject = _("Order %(number)s: a parcel was delivered") % {"number": order.number}
+    text = render_to_string("marketplace/notifications/message.txt", context).strip()
+    return subject, text
+
+
+@shared_task(
+    name="nongsan.notify_buyer", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def notify(order_id: int, kind: str, parcel_id: int | None = None, language: str = "vi"):
+    from oscar.core.loading import get_model
+
+    from marketplace.models import Notification, Parcel
+
+    Order = get_model("order", "Order")
+    order = Order.objects.select_related("shipping_address", "user").get(pk=order_id)
+    parcel = Parcel.objects.select_related("partner").get(pk=parcel_id) if parcel_id else None
+    sent = []
+    with translation.override(language):
+        subject, text = _message(order, kind, parcel)
+        for channel, recipient in _recipients(order).items():
+            if not recipient:
+                continue
+            try:
+                with transaction.atomic():
+                    Notification.objects.create(
+                        order=order,
+                        parcel=parcel,
+                        kind=kind,
+                        channel=channel,
+                        recipient=recipient,
+                    )
+                    if channel == "email":
+                        send_mail(subject, text, None, [recipient])
+                    else:
+                        sender = import_string(settings.NOTIFICATION_SMS_SENDER)()
+                        sender.send(phone=recipient, email="", message=f"{subject}. {text}")
+            except IntegrityError:
+                continue  # sent before: a repeated task sends nothing
+            sent.append(channel)
+    return sent

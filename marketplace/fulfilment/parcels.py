@@ -1,0 +1,34 @@
+"""Parcels: one per producer of an order, shipped by Vietnam Post.
+
+They are written in the same transaction as the order (``create_parcels``, called by the
+order creator), from the same quote that priced the delivery, so the buyer pays for exactly
+the parcels the producers will pack. What the post office collects on delivery is set once
+the payment method is saved (``set_cash_on_delivery``).
+"""
+
+import math
+
+from django.db.models import F
+
+from marketplace.fulfilment import shipping
+from marketplace.models import Parcel
+
+
+def create_parcels(order, basket, shipping_address) -> list[Parcel]:
+    quote = shipping.quote(basket, shipping.province_of(shipping_address))
+    parcels = [
+        Parcel(
+            order=order,
+            partner_id=part.partner_id,
+            weight_grams=math.ceil(part.weight_kg * 1000),
+            goods_total=part.goods,
+            shipping_charge=0 if (quote.free or not quote.available) else part.charge,
+        )
+        for part in quote.parcels
+    ]
+    return Parcel.objects.bulk_create(parcels)
+
+
+def set_cash_on_delivery(order) -> None:
+    """The post office collects goods and delivery for each parcel of a COD order."""
+    Parcel.objects.filter(order=order).update(cod_amount=F("goods_total") + F("shipping_charge"))

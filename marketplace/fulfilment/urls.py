@@ -1,0 +1,22 @@
+"""Fulfilment pages (included at the site root, inside i18n_patterns): producers pack
+their parcels, post-office staff ship and deliver them and record the cash collected."""
+
+from django.urls import path
+
+from marketplace.fulfilment import views
+
+app_name = "fulfilment"
+urlpatterns = [
+    # Producers: their own parcels.
+    path("cua-hang/don-hang/", views.producer_parcels, name="producer-parcels"),
+    path("cua-hang/don-hang/<int:pk>/", views.producer_parcel, name="producer-parcel"),
+    path("cua-hang/don-hang/<int:pk>/dong-goi/", views.producer_pack, name="producer-pack"),
+    path("cua-hang/don-hang/<int:pk>/phieu-dong-goi/", views.packing_slip, name="packing-slip"),
+    # Post office: parcels of producers in its province (the operator: all).
+    path("buu-dien/buu-gui/", views.post_parcels, name="post-parcels"),
+    path("buu-dien/buu-gui/<int:pk>/", views.post_parcel, name="post-parcel"),
+    path("buu-dien/buu-gui/<int:pk>/ma-van-don/", views.post_set_tracking, name="post-tracking"),
+    path("buu-dien/buu-gui/<int:pk>/da-nhan/", views.post_pick_up, name="post-pick-up"),
+    path("buu-dien/buu-gui/<int:pk>/da-giao/", views.post_deliver, name="post-deliver"),
+    path("buu-dien/buu-gui/<int:pk>/thu-cod/", views.post_collect_cod, name="post-cod"),
+]

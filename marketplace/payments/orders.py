@@ -1,0 +1,63 @@
+"""Order placement that never oversells.
+
+Oscar's OrderCreator allocates stock with ``num_allocated = num_allocated + n`` and does
+not look at what is left, so two buyers of the last durian both get an order. Here the
+stock records of the basket are locked (SELECT … FOR UPDATE, in primary-key order so that
+concurrent placements cannot deadlock) and checked inside the same transaction that
+creates the order and reserves the stock (marketplace.catalogue.stock.reserve); a basket asking
+for more than is left raises UnableToPlaceOrder with a message naming the product, and
+Oscar's checkout shows it on the preview page with the basket intact.
+"""
+
+from collections import Counter
+
+from django.db import transaction
+from oscar.apps.order.exceptions import UnableToPlaceOrder
+from oscar.apps.order.utils import OrderCreator as OscarOrderCreator
+from oscar.core.loading import get_model
+
+from marketplace.catalogue import stock
+
+StockRecord = get_model("partner", "StockRecord")
+
+
+def lock_and_check_stock(basket) -> None:
+    """Lock the basket's stock records and refuse if any has too little left. Must run
+    inside a transaction (the lock lasts until it ends)."""
+    wanted = Counter()
+    titles = {}
+    for line in basket.all_lines():
+        if line.stockrecord_id is None:
+            continue
+        if not line.product.get_product_class().track_stock:
+            continue
+        wanted[line.stockrecord_id] += line.quantity
+        titles[line.stockrecord_id] = line.product.get_title()
+    if not wanted:
+        return
+    records = StockRecord.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    for record in records:
+        left = stock.available(record)
+        if wanted[record.pk] > left:
+            raise UnableToPlaceOrder(stock.shortage_message(titles[record.pk], left))
+
+
+class OrderCreator(OscarOrderCreator):
+    def update_stock_records(self, line):
+        """Oscar allocates each line's stock here; the reservation is stock.reserve."""
+        if line.stockrecord_id is None:
+            return
+        try:
+            stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity)
+        except stock.StockError as exc:
+            raise UnableToPlaceOrder(str(exc)) from None
+
+    def place_order(self, basket, *args, shipping_address=None, **kwargs):
+        from marketplace.fulfilment.parcels import create_parcels
+
+        with transaction.atomic():
+            lock_and_check_stock(basket)
+            order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
+            # One parcel per producer, priced as the buyer saw it.
+            create_parcels(order, basket, shipping_address)
+            return order

@@ -1,0 +1,1 @@
+"""Producer profiles: the public producer pages and the farmer's own shop."""

@@ -1,0 +1,88 @@
+"""The operator's payment and delivery settings: free-delivery threshold, the cash on
+delivery limit, the bank account buyers transfer to (VietQR) and the commission kept from
+cash collected on delivery. Delivery rates per zone and weight are Oscar's weight-based
+shipping methods, edited in Oscar's dashboard (linked from this page)."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from marketplace.core.access import operator_required
+from marketplace.core.banks import BANKS
+from marketplace.core.money import DongField
+from marketplace.models import MarketplaceSettings
+
+
+class PaymentSettingsForm(forms.ModelForm):
+    bank_bin = forms.ChoiceField(label=gettext_lazy("Bank"), required=False)
+    # Text inputs read by parse_dong: a number input turns "500.000" into 500.
+    free_shipping_threshold = DongField(required=False, max_value=2**31 - 1)
+    cod_max_amount = DongField(required=False, max_value=2**31 - 1)
+
+    class Meta:
+        model = MarketplaceSettings
+        fields = [
+            "free_shipping_threshold",
+            "cod_max_amount",
+            "bank_bin",
+            "bank_account_number",
+            "bank_account_name",
+            "commission_percent",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("free_shipping_threshold", "cod_max_amount"):
+            model_field = MarketplaceSettings._meta.get_field(name)
+            self.fields[name].label = model_field.verbose_name
+            self.fields[name].help_text = model_field.help_text
+        self.fields["bank_bin"].choices = [("", gettext_lazy("No bank transfer"))] + [
+            (code, f"{short} — {name}") for code, short, name in BANKS
+        ]
+        self.fields["bank_account_name"].help_text = gettext_lazy(
+            "As the bank shows it, in capitals without diacritics, e.g. CONG TY NONG SAN."
+        )
+
+    def clean_bank_account_name(self):
+        name = self.cleaned_data["bank_account_name"].strip().upper()
+        if name and not name.isascii():
+            raise forms.ValidationError(
+                _("Write the name without diacritics, as the bank shows it.")
+            )
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        bank = cleaned.get("bank_bin")
+        number = cleaned.get("bank_account_number")
+        name = cleaned.get("bank_account_name")
+        given = [bool(bank), bool(number), bool(name)]
+        if any(given) and not all(given):
+            raise forms.ValidationError(
+                _(
+                    "For bank transfers give the bank, the account number and the holder; "
+                    "or leave all three empty to switch transfers off."
+                )
+            )
+        return cleaned
+
+    def save(self, commit=True):
+        row = super().save(commit=False)
+        names = {code: short for code, short, _name in BANKS}
+        row.bank_name = names.get(row.bank_bin, "")
+        if commit:
+            row.save()
+        return row
+
+
+@operator_required
+def payment_settings(request):
+    row = MarketplaceSettings.load()
+    form = PaymentSettingsForm(request.POST or None, instance=row)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Payment and delivery settings saved."))
+        return redirect("shop:payment-settings")
+    return render(request, "marketplace/settings/payments.html", {"form": form, "row": row})
