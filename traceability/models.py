@@ -35,6 +35,13 @@ non-ASCII characters as themselves::
 ``verify_chain(lot)`` recomputes every hash from the stored rows and reports the first
 sequence whose content, link or numbering does not match: anything changed in the
 database behind the application's back (an UPDATE, a deleted row) shows there.
+
+That chain has no key (anyone can recompute it after a rewrite) and nothing anchors its
+end, and it covers events only. What the trace page trusts is the signed records below
+(TraceRecord: the lot, each event with both times and its chain hashes, the certificates
+valid at harvest, a recall), each signed with a key outside the database and a leaf of
+the transparency log: see traceability.transparency, traceability.integrity and the
+standalone traceability/verifier.py.
 """
 
 import hashlib

@@ -3,6 +3,7 @@
 - /minh-bach/khoa/            the public keys that sign records and checkpoints (JSON), and
   /minh-bach/khoa.pem         the same as PEM, for traceability/verifier.py --key;
 - /minh-bach/diem-kiem/       the latest signed checkpoint (tree size, root hash, time);
+                              ?moi=1 asks for one covering every record now;
 - /minh-bach/diem-kiem/tat-ca/  every checkpoint, newest first;
 - /minh-bach/nhat-quan/{N}/   a consistency proof from the tree of size N to the latest
                               checkpoint (proves the log only grew since one kept earlier);
@@ -77,6 +78,10 @@ def keys_pem(request):
 @transaction.non_atomic_requests
 @require_safe
 def checkpoint(request):
+    """The latest checkpoint; with ?moi=1 ("new") one covering the whole log now (made if
+    the log grew since the latest: at most one per new record, so asking is cheap)."""
+    if request.GET.get("moi") == "1":
+        return _json(transparency.make_checkpoint().as_json())
     return _json(_latest().as_json())
 
 

@@ -156,6 +156,8 @@ def test_public_urls_give_keys_checkpoints_proofs_and_bundles(traces, client):
 
     latest = client.get("/minh-bach/diem-kiem/").json()
     assert latest == bundle["checkpoint"]
+    # Asked for a fresh one while the log has not grown: the same checkpoint.
+    assert client.get("/minh-bach/diem-kiem/?moi=1").json() == latest
     listed = client.get("/minh-bach/diem-kiem/tat-ca/").json()["checkpoints"]
     assert [c["tree_size"] for c in listed] == [first.tree_size + 1, first.tree_size]
     proof = client.get(f"/minh-bach/nhat-quan/{first.tree_size}/").json()
@@ -168,6 +170,11 @@ def test_public_urls_give_keys_checkpoints_proofs_and_bundles(traces, client):
     assert client.get("/minh-bach/lo/ZZZZZZZZ.json").status_code == 404
     assert client.get("/minh-bach/lo/not-a-code.json").status_code == 404
     assert client.post("/minh-bach/diem-kiem/").status_code == 405
+    services.record_event(
+        lot=lot, by=None, kind="shipping", event_time=timezone.now(), details={"carrier": "X"}
+    )
+    asked = client.get("/minh-bach/diem-kiem/?moi=1").json()
+    assert asked["tree_size"] == latest["tree_size"] + 1
 
 
 @pytest.mark.django_db
