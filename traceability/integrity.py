@@ -247,6 +247,15 @@ class SignedCertificate:
             return self.kind
 
 
+def signed_lot(records) -> dict | None:
+    """The data of the lot's own signed record (names as they were when recorded)."""
+    for record in records:
+        if record.type == TraceRecord.Type.LOT:
+            body = verifier.parse_body(record.body)
+            return body["data"] if body is not None else None
+    return None
+
+
 def signed_certificates(records) -> list[SignedCertificate] | None:
     """The certificates of the lot's latest snapshot, or None when it has none."""
     for record in sorted(records, key=lambda r: r.seq, reverse=True):

@@ -376,6 +376,11 @@ def render_trace_page(request, lot, evidence, language) -> str:
             .order_by("kind", "pk")
         )
     verdict = evidence.verdict
+    # The names as the lot's signed record states them (a shop renamed later, or a name
+    # changed behind the application's back, does not change what the page states).
+    signed = integrity.signed_lot(evidence.records) or {}
+    product_title = (signed.get("product") or {}).get("title") or product.get_title()
+    producer_name = (signed.get("producer") or {}).get("name") or producer.partner.name
     image = (
         ProductImage.objects.filter(product_id=product.pk).order_by("display_order", "pk").first()
     )
@@ -386,11 +391,11 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "@context": "https://schema.org",
         "@type": "Product",
         "@id": links["digital_link"] or request.build_absolute_uri(links["short"]["vi"]),
-        "name": product.get_title(),
-        "brand": {"@type": "Brand", "name": producer.partner.name},
+        "name": product_title,
+        "brand": {"@type": "Brand", "name": producer_name},
         "manufacturer": {
             "@type": "Organization",
-            "name": producer.partner.name,
+            "name": producer_name,
             "url": request.build_absolute_uri(shop_url),
             "address": {
                 "@type": "PostalAddress",
@@ -415,6 +420,8 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "product": product,
         "producer": producer,
         "rows": rows,
+        "product_title": product_title,
+        "producer_name": producer_name,
         "verdict": verdict,
         "verdict_messages": problem_messages(verdict.problems),
         "bundle_url": reverse("traceability:bundle", kwargs={"short_code": lot.short_code}),

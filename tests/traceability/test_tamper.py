@@ -308,3 +308,13 @@ def verifier_keys():
     from traceability import signing
 
     return list(signing.trusted_keys().values())
+
+
+def test_a_renamed_producer_does_not_change_what_the_page_states(traces, client):
+    """Names are stated as the lot's signed record has them: renaming the shop in the
+    database (legitimately or not) does not make the page name another cooperative."""
+    lot = lot_of("NS0005")
+    sql("UPDATE partner_partner SET name = %s WHERE id = %s", ["HTX Giả", lot.producer.partner_id])
+    html = client.get(f"/t/{lot.short_code}/").content.decode()
+    assert gettext(INTACT) in html
+    assert "Hộ ông Nguyễn Văn Hùng" in html and "HTX Giả" not in html
