@@ -39,9 +39,12 @@ RUN mkdir -p /app/media /app/private /app/var /app/staticfiles \
 USER app
 
 # Static files are collected at build time. Settings refuse to load without a real
-# SECRET_KEY when DEBUG is off, so this one RUN line gets a random, build-only key and a
-# throwaway SQLite URL; neither is kept in the image's environment.
+# SECRET_KEY, PERSONAL_DATA_KEY and TRACE_SIGNING_KEY when DEBUG is off, so this one RUN
+# line gets random, build-only keys and a throwaway SQLite URL; none is kept in the
+# image's environment.
 RUN SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+    PERSONAL_DATA_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+    TRACE_SIGNING_KEY="$(python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
     && rm -f /tmp/build.sqlite3

@@ -113,6 +113,9 @@ class Server:
                 "STATIC_ROOT": static_root,
                 "LOG_LEVEL": "WARNING",
                 "SECURE_COOKIES": "0",
+                # The key the demo's trace records were signed with (DEBUG made it).
+                "TRACE_SIGNING_KEY": settings.TRACE_SIGNING_KEY,
+                "TRACE_SIGNING_KEY_FILE": settings.TRACE_SIGNING_KEY_FILE,
             }
         )
         env.update(extra_env)

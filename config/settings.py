@@ -59,6 +59,25 @@ if not DEBUG and (
 if not PERSONAL_DATA_KEY:
     PERSONAL_DATA_KEY = _DEV_PERSONAL_DATA_KEY
 PRODUCTION_ENV_VARS = (*PRODUCTION_ENV_VARS, "PERSONAL_DATA_KEY")
+# --- Trace records: the Ed25519 key that signs them (traceability.signing) -------------------
+# Never in the database. TRACE_SIGNING_KEY: the private key as PEM or as base64 of its 32 raw
+# bytes (`python manage.py trace_key new` prints one); or TRACE_SIGNING_KEY_FILE: a PEM file.
+# With DEBUG=1 and neither set, a development key is made on first use under var/.
+# TRACE_RETIRED_PUBLIC_KEYS: public keys used before a rotation (base64, comma-separated),
+# so that records they signed stay verifiable.
+TRACE_SIGNING_KEY = env.str("TRACE_SIGNING_KEY", default="")
+TRACE_SIGNING_KEY_FILE = env.str("TRACE_SIGNING_KEY_FILE", default="")
+TRACE_RETIRED_PUBLIC_KEYS = env.str("TRACE_RETIRED_PUBLIC_KEYS", default="")
+if not DEBUG and not TRACE_SIGNING_KEY and not Path(TRACE_SIGNING_KEY_FILE or "/-").is_file():
+    raise ImproperlyConfigured(
+        "TRACE_SIGNING_KEY is missing, and DEBUG is off. It signs the trace records buyers and "
+        "inspectors verify; keep it out of the database and its backups. Make one with "
+        "`python manage.py trace_key new` and set TRACE_SIGNING_KEY (or TRACE_SIGNING_KEY_FILE "
+        "to a PEM file). For local development set DEBUG=1 instead (make run does)."
+    )
+if DEBUG and not TRACE_SIGNING_KEY and not TRACE_SIGNING_KEY_FILE:
+    TRACE_SIGNING_KEY_FILE = str(VAR_DIR / "trace-signing-key.pem")
+PRODUCTION_ENV_VARS = (*PRODUCTION_ENV_VARS, "TRACE_SIGNING_KEY")
 # ID photos and member documents: never under MEDIA_ROOT, served only by a checked view.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=VAR_DIR / "private")
 # Who delivers activation codes: farmers.senders.ConsoleSender (log), LocmemSender (tests).
@@ -250,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-certificates": {
         "task": "nongsan.expire_certificates",
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Vietnam time
+    },
+    # The transparency log publishes a signed checkpoint at least once a day.
+    "trace-checkpoint": {
+        "task": "traceability.make_checkpoint",
+        "schedule": crontab(hour=0, minute=15),
     },
 }
 

@@ -9,6 +9,8 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("PERSONAL_DATA_KEY", "test-personal-data-key-" + "x" * 40)
+# A fixed Ed25519 key (base64 of 32 bytes) that signs trace records in tests.
+os.environ.setdefault("TRACE_SIGNING_KEY", "bm9uZ3Nhbi10ZXN0LXRyYWNlLXNpZ25pbmcta2V5ISE=")
 
 from .settings import *  # noqa: E402,F403
 from .settings import STORAGES  # noqa: E402

@@ -12,3 +12,10 @@ class TraceabilityConfig(AppConfig):
         from .line_lots import LineLots
 
         register_lot_provider(LineLots())
+
+        from django.conf import settings
+
+        if not settings.DEBUG:
+            from .signing import check_configuration
+
+            check_configuration()  # refuse to start with an unusable trace signing key

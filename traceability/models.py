@@ -35,6 +35,13 @@ non-ASCII characters as themselves::
 ``verify_chain(lot)`` recomputes every hash from the stored rows and reports the first
 sequence whose content, link or numbering does not match: anything changed in the
 database behind the application's back (an UPDATE, a deleted row) shows there.
+
+That chain has no key (anyone can recompute it after a rewrite) and nothing anchors its
+end, and it covers events only. What the trace page trusts is the signed records below
+(TraceRecord: the lot, each event with both times and its chain hashes, the certificates
+valid at harvest, a recall), each signed with a key outside the database and a leaf of
+the transparency log: see traceability.transparency, traceability.integrity and the
+standalone traceability/verifier.py.
 """
 
 import hashlib
@@ -51,6 +58,8 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.core.places import Place
 
 ZERO_HASH = "0" * 64
+# The name of the transparency log, signed into every checkpoint (traceability.transparency).
+LOG_ORIGIN = "nongsan trace log v1"
 
 # GS1 AI 10 (batch/lot) allows up to 20 characters of GS1 AI encodable character set 82:
 # letters, digits and ! " % & ' ( ) * + , - . / : ; < = > ? _ . For simplicity (they must
@@ -497,3 +506,105 @@ class LineLot(models.Model):
 
     def __str__(self):
         return f"{self.line_id} ← {self.lot_id}"
+
+
+# --- Signed trace records and the transparency log -------------------------------------------
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Signed records and checkpoints are appended, never changed: refuse bulk writes."""
+
+    def update(self, **kwargs):
+        raise ImmutableEventError("Trace records are append-only.")
+
+    def delete(self):
+        raise ImmutableEventError("Trace records are append-only; they cannot be deleted.")
+
+    delete.queryset_only = True
+
+
+class TraceRecord(models.Model):
+    """One signed statement about a lot (the lot itself, an event, the certificates valid
+    at harvest, a recall), and one leaf of the transparency log (traceability.transparency).
+
+    `body` is the exact text that is signed and logged (canonical JSON, see
+    traceability.verifier); the other columns are there to find and order records."""
+
+    class Type(models.TextChoices):
+        LOT = "lot", _("Lot")
+        EVENT = "event", _("Event")
+        RECALL = "recall", _("Recall")
+        CERTIFICATES = "certificates", _("Certificates")
+
+    position = models.PositiveBigIntegerField(unique=True)  # leaf index in the log, from 0
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="records")
+    seq = models.PositiveIntegerField()  # 1, 2, 3 … within the lot
+    type = models.CharField(max_length=20, choices=Type.choices)
+    event = models.OneToOneField(
+        FarmEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="record"
+    )
+    body = models.TextField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+    hash = models.CharField(max_length=64)  # SHA-256 of body: the next record's "prev"
+    logged_at = models.DateTimeField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["lot", "seq"], name="tracerecord_unique_seq"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}: {self.lot_id}#{self.seq} {self.type}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Trace records are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Trace records are append-only; they cannot be deleted.")
+
+    def as_signed(self) -> dict:
+        return {"body": self.body, "key_id": self.key_id, "signature": self.signature}
+
+
+class Checkpoint(models.Model):
+    """A signed tree head of the log: its size, root hash and time (RFC 9162 §4.10)."""
+
+    tree_size = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.CharField(max_length=40)  # exactly as signed, ISO 8601 UTC
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-tree_size", "-pk"]
+        get_latest_by = "tree_size"
+
+    def __str__(self):
+        return f"{self.tree_size} @ {self.timestamp}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableEventError("Checkpoints are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Checkpoints are append-only; they cannot be deleted.")
+
+    def as_json(self) -> dict:
+        return {
+            "origin": LOG_ORIGIN,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+            "timestamp": self.timestamp,
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }

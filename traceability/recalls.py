@@ -32,7 +32,7 @@ from oscar.core.loading import get_model
 
 from marketplace.models import ProductListing
 
-from . import caching, scans  # noqa: F401 - scans registers traceability.record_scan
+from . import caching, scans, transparency  # noqa: F401 - scans registers record_scan
 from .access import lots_for, producers_for
 from .models import LineLot, Lot, Recall, RecallNotice
 
@@ -76,6 +76,7 @@ def recall_lot(*, lot, by, reason, base_url="") -> Recall:
     if Recall.objects.filter(lot=lot).exists():
         raise ValidationError(_("This lot has already been recalled."))
     recall = Recall.objects.create(lot=lot, reason=reason, recalled_by=by)
+    transparency.record_recall(lot=lot, recall=recall)
 
     product = Product.objects.select_for_update().get(pk=lot.product_id)
     listing = ProductListing.objects.select_for_update().filter(product=product).first()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from . import caching
+from . import caching, transparency
 from .models import (
     SHORT_CODE_ALPHABET,
     SHORT_CODE_LENGTH,
@@ -23,6 +23,8 @@ from .models import (
     ZERO_HASH,
     FarmEvent,
     Lot,
+    Recall,
+    TraceRecord,
     compute_hash,
 )
 
@@ -140,6 +142,7 @@ def create_lot(
         raise ValidationError(
             {"code": _("This product already has a lot with the code %(code)s.") % {"code": code}}
         ) from exc
+    transparency.record_lot(lot=lot)  # signed and logged (traceability.transparency)
     return lot
 
 
@@ -396,6 +399,15 @@ def record_event(
     )
     event.hash = compute_hash(event, lot=locked)
     event.save()
+    harvested_on = None
+    if (
+        kind == Kind.HARVEST
+        and not FarmEvent.objects.filter(lot=locked, kind=Kind.HARVEST)
+        .exclude(pk=event.pk)
+        .exists()
+    ):
+        harvested_on = event_local_time(event).date()  # the certificates valid that day
+    transparency.record_event(lot=locked, event=event, harvested_on=harvested_on)
     caching.invalidate_lot(locked.pk)
     transaction.on_commit(lambda: caching.invalidate_lot(locked.pk))
     return event
@@ -515,3 +527,52 @@ def pre_harvest_status(lot: Lot, events=None) -> list[PreHarvest]:
             )
         )
     return result
+
+
+# --- Lots recorded before the transparency log ------------------------------------------------
+
+
+@transaction.atomic
+def seal_lot(*, lot: Lot) -> int:
+    """Write the records of a lot recorded before the log existed, from its rows as they
+    are now. Returns the number of records written (0 when the lot has records)."""
+    lot = (
+        Lot.objects.select_for_update()
+        .select_related("product", "producer__partner")
+        .get(pk=lot.pk)
+    )
+    if TraceRecord.objects.filter(lot_id=lot.pk).exists():
+        return 0
+    transparency.append(lot=lot, type=TraceRecord.Type.LOT, data=transparency.lot_data(lot))
+    count = 1
+    events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
+    hashes = {e.pk: e.hash for e in events}
+    for event in events:
+        corrects_hash = hashes.get(event.corrects_id) if event.corrects_id else None
+        transparency.append(
+            lot=lot,
+            type=TraceRecord.Type.EVENT,
+            data=transparency.event_data(event, lot=lot, corrects_hash=corrects_hash),
+            event=event,
+        )
+        count += 1
+    on = harvest_date(timeline(events)) or lot.production_date
+    if on is not None:
+        transparency.append(
+            lot=lot,
+            type=TraceRecord.Type.CERTIFICATES,
+            data=transparency.certificates_data(lot, on),
+        )
+        count += 1
+    recall = Recall.objects.filter(lot_id=lot.pk).first()
+    if recall is not None:
+        transparency.record_recall(lot=lot, recall=recall)
+        count += 1
+    return count
+
+
+def seal_unrecorded() -> int:
+    total = 0
+    for lot in Lot.objects.filter(records__isnull=True).order_by("pk"):
+        total += seal_lot(lot=lot)
+    return total

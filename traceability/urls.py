@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from . import urls_epcis, urls_labels, urls_recalls, views
+from . import urls_epcis, urls_labels, urls_log, urls_recalls, views
 
 app_name = "traceability"
 urlpatterns = [
@@ -20,4 +20,6 @@ urlpatterns = [
     path("", include(urls_labels)),
     path("", include(urls_recalls)),
     path("", include(urls_epcis)),
+    # The transparency log: keys, checkpoints, proofs (public JSON).
+    path("", include(urls_log)),
 ]

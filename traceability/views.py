@@ -9,6 +9,7 @@ Who may do what: traceability.access.
 
 import hashlib
 import json
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -31,11 +32,11 @@ from marketplace.core import geo
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 
-from . import caching, scans, services
+from . import caching, integrity, scans, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
-from .models import LOT_CODE_RE, SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot, verify_chain
+from .models import LOT_CODE_RE, SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -144,22 +145,45 @@ def short_link(request, short_code, serial=None):
     )
 
 
-def trace_head(lot, events) -> str:
-    """What the cached page depends on besides the lot's fixed fields: the chain's last
-    hash, and whether the lot is recalled (so a recall changes the page and its ETag)."""
-    head = events[-1].hash if events else ZERO_HASH
+@dataclass
+class Evidence:
+    """What the cold trace page reads about a lot, and the verdict on it."""
+
+    records: list
+    events: list
+    certificates: dict  # {id: Certificate} of the snapshot, for the comparison
+    verdict: integrity.Verdict
+
+
+def load_evidence(lot) -> Evidence:
+    """The lot's signed records with their events (one query) and the certificates of its
+    snapshot (one query when it names any), verified (integrity.verify_lot)."""
+    records = integrity.load_records(lot)
+    events = integrity.signed_events(records) if records else _load_events(lot)
+    certificates = integrity.snapshot_certificates(records)
+    verdict = integrity.lot_verdict(lot, records=records, events=events, certificates=certificates)
+    return Evidence(records, events, certificates, verdict)
+
+
+def trace_head(lot, evidence) -> str:
+    """What the cached page depends on besides the lot's fixed fields: the lot's last
+    signed record, whether the lot is recalled (so a recall changes the page and its
+    ETag), and the verdict with the log position it was reached at."""
+    records = evidence.records
+    head = records[-1].hash if records else ZERO_HASH
     if getattr(lot, "recall", None) is not None:
         head += "-recalled"
-    return head
+    verdict = evidence.verdict
+    return f"{head}-{verdict.state}-{verdict.log_size or 0}"
 
 
 def _trace(request, *, mapping_key, queryset, serial=None):
     """The trace page of the lot `queryset` finds. Warm: no SQL query at all (a serial
     adds one aggregate query). A GET answered with the page is recorded as a scan."""
-    lot = events = None
+    lot = evidence = None
     lot_pk = cache.get(mapping_key)
     if lot_pk is None:
-        lot = queryset.select_related(*LOT_RELATED).first()
+        lot = integrity.with_log_counts(queryset.select_related(*LOT_RELATED)).first()
         if lot is None:
             return _not_found()
         lot_pk = lot.pk
@@ -169,8 +193,8 @@ def _trace(request, *, mapping_key, queryset, serial=None):
         lot = lot or _load_lot(lot_pk, mapping_key)
         if lot is None:
             return _not_found()
-        events = _load_events(lot)
-        head = trace_head(lot, events)
+        evidence = load_evidence(lot)
+        head = trace_head(lot, evidence)
         cache.set(caching.head_key(lot_pk), head, caching.HEAD_TIMEOUT)
 
     language = get_language() or settings.LANGUAGE_CODE
@@ -201,12 +225,11 @@ def _trace(request, *, mapping_key, queryset, serial=None):
         lot = lot or _load_lot(lot_pk, mapping_key)
         if lot is None:
             return _not_found()
-        if events is None:
-            events = _load_events(lot)
         if variant == "linkset":
             body = json.dumps(linkset(request, lot), ensure_ascii=False, indent=1)
         else:
-            body = render_trace_page(request, lot, events, language)
+            evidence = evidence or load_evidence(lot)
+            body = render_trace_page(request, lot, evidence, language)
         cache.set(key, body, caching.PAGE_TIMEOUT)
     if variant == "linkset":
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
@@ -236,7 +259,9 @@ def _with_headers(response, etag):
 
 
 def _load_lot(lot_pk, mapping_key):
-    lot = Lot.objects.select_related(*LOT_RELATED).filter(pk=lot_pk).first()
+    lot = integrity.with_log_counts(
+        Lot.objects.select_related(*LOT_RELATED).filter(pk=lot_pk)
+    ).first()
     if lot is None:
         cache.delete(mapping_key)
     return lot
@@ -291,27 +316,71 @@ def linkset(request, lot) -> dict:
     }
 
 
+def problem_messages(problems) -> list[str]:
+    """What is wrong, in the visitor's language (the English sentences of the verifier
+    are for inspectors and logs)."""
+    messages_ = []
+    for problem in problems:
+        n = problem.seq
+        code = problem.code
+        if code == "lot_changed":
+            text = _(
+                "The lot's details (product, producer, origin, dates) differ from what was "
+                "recorded."
+            )
+        elif code == "event_changed":
+            text = _("Event number %(n)s was changed after it was recorded.") % {"n": n}
+        elif code == "event_missing":
+            text = _("Event number %(n)s was removed.") % {"n": n}
+        elif code == "event_unrecorded":
+            text = _("Event number %(n)s was added without being recorded.") % {"n": n}
+        elif code in ("recall_deleted", "recall_changed", "recall_unrecorded"):
+            text = _("The recall of this lot was removed or changed.")
+        elif code in ("certificate_changed", "certificate_missing"):
+            text = _("A certificate valid at harvest was changed or removed after it was recorded.")
+        elif code == "no_records":
+            text = _("The recorded history of this lot was deleted.")
+        elif code.startswith("log_") or "checkpoint" in code:
+            text = _("The marketplace's public log of records was changed.")
+        elif n:
+            text = _(
+                "Record number %(n)s of this lot is missing or not the one the marketplace signed."
+            ) % {"n": n}
+        else:
+            text = _("A record of this lot is missing or not the one the marketplace signed.")
+        if text not in messages_:
+            messages_.append(text)
+    return messages_
+
+
 def _ld_json(data) -> str:
     text = json.dumps(data, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_trace_page(request, lot, events, language) -> str:
-    """The standalone trace page: three queries at most (photo, certificates) beyond the
-    lot and its events."""
+def render_trace_page(request, lot, evidence, language) -> str:
+    """The standalone trace page: one query (the photo) beyond the lot and its evidence.
+    It shows the events the lot's signed records point at, and the certificates of the
+    signed snapshot at harvest."""
     product, producer = lot.product, lot.producer
+    events = evidence.events
     rows = services.timeline(events)
-    ok, bad_sequence = verify_chain(lot, events)
     pre_harvest = services.pre_harvest_status(lot, events)
     harvested_on = services.harvest_date(rows)
+    certificates = integrity.signed_certificates(evidence.records)
     certificate_day = harvested_on or lot.production_date
-    certificates = []
-    if certificate_day is not None:
+    if certificates is None and certificate_day is not None:  # a lot not yet in the log
         certificates = list(
             Certificate.objects.badges(on=certificate_day, product=product)
             .filter(producer=producer)
             .order_by("kind", "pk")
         )
+    verdict = evidence.verdict
+    # The names as the lot's signed record states them (a shop renamed later, or a name
+    # changed behind the application's back, does not change what the page states).
+    signed = integrity.signed_lot(evidence.records) or {}
+    product_title = (signed.get("product") or {}).get("title") or product.get_title()
+    producer_name = (signed.get("producer") or {}).get("name") or producer.partner.name
     image = (
         ProductImage.objects.filter(product_id=product.pk).order_by("display_order", "pk").first()
     )
@@ -322,11 +391,11 @@ def render_trace_page(request, lot, events, language) -> str:
         "@context": "https://schema.org",
         "@type": "Product",
         "@id": links["digital_link"] or request.build_absolute_uri(links["short"]["vi"]),
-        "name": product.get_title(),
-        "brand": {"@type": "Brand", "name": producer.partner.name},
+        "name": product_title,
+        "brand": {"@type": "Brand", "name": producer_name},
         "manufacturer": {
             "@type": "Organization",
-            "name": producer.partner.name,
+            "name": producer_name,
             "url": request.build_absolute_uri(shop_url),
             "address": {
                 "@type": "PostalAddress",
@@ -351,12 +420,16 @@ def render_trace_page(request, lot, events, language) -> str:
         "product": product,
         "producer": producer,
         "rows": rows,
-        "chain_ok": ok,
-        "bad_sequence": bad_sequence,
+        "product_title": product_title,
+        "producer_name": producer_name,
+        "verdict": verdict,
+        "verdict_messages": problem_messages(verdict.problems),
+        "bundle_url": reverse("traceability:bundle", kwargs={"short_code": lot.short_code}),
+        "checkpoint_url": reverse("traceability:checkpoint"),
         "pre_harvest": pre_harvest,
         "pre_harvest_violation": any(p.ok is False for p in pre_harvest),
         "harvested_on": harvested_on,
-        "certificates": certificates,
+        "certificates": certificates or [],
         "image_url": image.original.url if image is not None else "",
         "links": links,
         "product_url": product_url,
@@ -449,7 +522,13 @@ def lot_detail(request, pk):
     events = list(
         FarmEvent.objects.filter(lot=lot).select_related("recorded_by").order_by("sequence")
     )
-    ok, bad_sequence = verify_chain(lot, events)
+    records = integrity.load_records(lot)
+    verdict = integrity.lot_verdict(
+        integrity.with_log_counts(Lot.objects.select_related(*LOT_RELATED).filter(pk=lot.pk)).get(),
+        records=records,
+        events=events,
+        certificates=integrity.snapshot_certificates(records),
+    )
     links = lot_links(request, lot)
     return render(
         request,
@@ -458,8 +537,8 @@ def lot_detail(request, pk):
             "lot": lot,
             "rows": services.timeline(events),
             "pre_harvest": services.pre_harvest_status(lot, events),
-            "chain_ok": ok,
-            "bad_sequence": bad_sequence,
+            "verdict": verdict,
+            "verdict_messages": problem_messages(verdict.problems),
             "links": links,
             "trace_url": request.build_absolute_uri(links["short"][settings.LANGUAGE_CODE]),
             "kinds": FarmEvent.Kind.choices,

@@ -1,14 +1,23 @@
-"""Check every lot's hash chain against the stored rows.
+"""Verify every lot's signed records against the stored rows, and the transparency log.
 
-Prints each lot checked; exits with status 1 naming every lot whose stored events were
-changed, removed or reordered behind the application's back (a raw UPDATE, a restore of
-an old backup, …). A broken lot's cached trace page is dropped, so buyers see the warning.
+First the log (transparency.verify_log): no record missing, every stored checkpoint signed
+by a trusted key and matching the tree of its size, and each checkpoint given with
+--checkpoint (one kept elsewhere, e.g. fetched earlier from /minh-bach/diem-kiem/) too.
+Then each lot with integrity.verify_lot, the code the trace page uses: signatures, the
+chain of its records, and the lot, events, recall and certificates against what was signed.
+
+Prints each lot checked; exits with status 1 naming every lot (and the log) found changed
+behind the application's back. A broken lot's cached trace page is dropped, so buyers see
+the warning; a broken log drops every lot's page.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+import json
 
-from traceability import caching
-from traceability.models import FarmEvent, Lot, verify_chain
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Exists, OuterRef
+
+from traceability import caching, integrity, transparency
+from traceability.models import Checkpoint, FarmEvent, Lot, TraceRecord
 
 
 def lot_label(lot) -> str:
@@ -16,30 +25,74 @@ def lot_label(lot) -> str:
 
 
 class Command(BaseCommand):
-    help = "Verify the hash chain of every lot's farm events."
+    help = "Verify the signed records of every lot and the transparency log."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--checkpoint",
+            action="append",
+            default=[],
+            help="a checkpoint JSON file kept earlier: the log must still contain it",
+        )
+
+    def handle(self, *args, checkpoint, **options):
+        kept = []
+        for path in checkpoint:
+            with open(path, encoding="utf-8") as handle:
+                kept.append(json.load(handle))
+        log = transparency.verify_log(kept=kept)
         broken = []
-        checked = 0
-        lots = Lot.objects.select_related("product").order_by("pk")
-        for lot in lots.iterator(chunk_size=500):
-            events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
-            ok, bad_sequence = verify_chain(lot, events)
-            checked += 1
-            if ok:
-                self.stdout.write(f"OK      {lot_label(lot)}: {len(events)} events")
-            else:
-                broken.append(f"{lot_label(lot)} at event {bad_sequence}")
-                caching.invalidate_lot(lot.pk)
-                self.stdout.write(
-                    self.style.ERROR(
-                        f"BROKEN  {lot_label(lot)}: event {bad_sequence} does not match"
-                    )
+        if log.ok:
+            self.stdout.write(
+                f"INTACT  log: {log.size} records, {log.checkpoints} checkpoints, root {log.root}"
+            )
+        else:
+            broken.append("the transparency log: " + "; ".join(p.message for p in log.problems))
+            for problem in log.problems:
+                self.stdout.write(self.style.ERROR(f"BROKEN  log: {problem.message}"))
+        checked = pending = 0
+        lots = (
+            Lot.objects.select_related("product", "producer__partner", "recall")
+            .annotate(
+                checkpoint_after=Exists(
+                    Checkpoint.objects.filter(created_at__gt=OuterRef("created_at"))
                 )
+            )
+            .order_by("pk")
+        )
+        for lot in lots.iterator(chunk_size=500):
+            records = list(TraceRecord.objects.filter(lot_id=lot.pk).order_by("seq"))
+            events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
+            verdict = integrity.verify_lot(
+                lot,
+                records=records,
+                events=events,
+                certificates=integrity.snapshot_certificates(records),
+                checkpoint_after_lot=lot.checkpoint_after or not log.ok,
+                include_log=False,
+            )
+            checked += 1
+            if not log.ok:
+                caching.invalidate_lot(lot.pk)
+            if verdict.state == integrity.INTACT:
+                self.stdout.write(
+                    f"OK      {lot_label(lot)}: {len(records)} records, {len(events)} events"
+                )
+            elif verdict.state == integrity.PENDING:
+                pending += 1
+                self.stdout.write(
+                    f"PENDING {lot_label(lot)}: not in the log yet (manage.py trace_checkpoint)"
+                )
+            else:
+                messages = "; ".join(p.message for p in verdict.problems)
+                broken.append(f"{lot_label(lot)}: {messages}")
+                caching.invalidate_lot(lot.pk)
+                self.stdout.write(self.style.ERROR(f"BROKEN  {lot_label(lot)}: {messages}"))
         if broken:
             raise CommandError(
-                f"{len(broken)} of {checked} lots changed behind the application's back: "
-                + "; ".join(broken),
+                f"{len(broken)} of {checked} lots and the log changed behind the application's "
+                "back: " + " | ".join(broken),
                 returncode=1,
             )
-        self.stdout.write(self.style.SUCCESS(f"{checked} lots checked, all intact."))
+        suffix = f" ({pending} not in the log yet)" if pending else ""
+        self.stdout.write(self.style.SUCCESS(f"{checked} lots checked, all intact{suffix}."))
