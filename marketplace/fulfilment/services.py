@@ -206,6 +206,13 @@ def active_parcel_lines(parcel):
     return parcel_lines(parcel).filter(cancellation__isnull=True)
 
 
+def cancelled_lines(parcel) -> list:
+    """The parcel's lines the producer could not supply, with why (newest last)."""
+    return list(
+        parcel_lines(parcel).filter(cancellation__isnull=False).select_related("cancellation")
+    )
+
+
 def lot_choices(parcel, lines) -> dict[int, list]:
     """For each line (by id): the lots it may be packed from — lots of the parcel's producer
     and of the line's product, not recalled, newest first (one query; marketplace.core.lots)."""
@@ -215,9 +222,10 @@ def lot_choices(parcel, lines) -> dict[int, list]:
 
 
 def parcel_lines_with_lots(parcel) -> list:
-    """The parcel's own lines, each with `lot` (the lot it was packed from, or None)."""
+    """The parcel's own lines that were not cancelled, each with `lot` (the lot it was
+    packed from, or None)."""
     lots = lot_provider()
-    lines = list(lots.with_lots(parcel_lines(parcel)))
+    lines = list(lots.with_lots(active_parcel_lines(parcel)))
     for line in lines:
         line.lot = lots.lot_of(line)
     return lines
