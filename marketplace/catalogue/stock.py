@@ -8,8 +8,17 @@ still order is ``num_in_stock - num_allocated``.
   quantity is allocated, never more than is left.
 - ``consume``: the goods leave (the post office picks the parcel up,
   ``fulfilment.pick_up``): the allocation and the stock both go down by the quantity.
-- ``release``: an order line is cancelled before its goods left: the allocation goes
-  down, the stock stays.
+- ``release``: an order line is cancelled before its goods left (by the buyer, the
+  producer or the operator: ``fulfilment.cancellations``): the allocation goes down, the
+  stock stays.
+- ``restock``: goods that left come back (a parcel returned to the sender after a failed
+  delivery, ``fulfilment.return_to_sender``): the stock goes up.
+
+So at any moment a stock record's ``num_allocated`` is the quantity of its *open* lines
+(``reserved_by_open_lines``: not cancelled, and their parcel new or packed), and
+``num_in_stock`` is what the producer physically has, reserved goods included; the
+producer edits that number and sees the reservation beside it. ``verify_ledger``
+(marketplace.finance.checks) checks both.
 
 Each function owns its transaction and locks the stock record (SELECT … FOR UPDATE)
 before reading it, so concurrent calls are serialised and the invariant
@@ -19,6 +28,7 @@ whose class does not track stock are left alone, as Oscar does.
 """
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Sum
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
@@ -120,3 +130,52 @@ def release_lines(lines) -> None:
     for line in sorted(lines, key=lambda line: (line.stockrecord_id or 0, line.pk)):
         if line.stockrecord_id is not None:
             release(stockrecord=line.stockrecord_id, quantity=line.quantity)
+
+
+def restock(*, stockrecord, quantity: int):
+    """Goods that had left come back to the producer (a parcel returned to the sender):
+    `quantity` goes back into the stock; reservations are unchanged."""
+    quantity = _quantity(quantity)
+    with transaction.atomic():
+        record = _locked(stockrecord)
+        if _tracked(record):
+            record.num_in_stock = (record.num_in_stock or 0) + quantity
+            record.save(update_fields=["num_in_stock", "date_updated"])
+    _sync(stockrecord, record)
+    return record
+
+
+def restock_lines(lines) -> None:
+    """Put the goods of each order line with a stock record back into stock."""
+    for line in sorted(lines, key=lambda line: (line.stockrecord_id or 0, line.pk)):
+        if line.stockrecord_id is not None:
+            restock(stockrecord=line.stockrecord_id, quantity=line.quantity)
+
+
+def open_lines():
+    """Order lines whose goods are reserved: not cancelled, and their parcel (the order's
+    parcel of the line's producer) new or packed."""
+    from oscar.core.loading import get_model
+
+    from marketplace.models import Parcel
+
+    Line = get_model("order", "Line")
+    parcels = Parcel.objects.filter(
+        order_id=OuterRef("order_id"),
+        partner_id=OuterRef("partner_id"),
+        status__in=Parcel.OPEN_STATUSES,
+    )
+    return Line.objects.filter(cancellation__isnull=True).filter(Exists(parcels))
+
+
+def reserved_by_open_lines(stockrecord_ids=None) -> dict[int, int]:
+    """{stock record id: quantity its open lines reserve} (records with none are absent)."""
+    lines = open_lines().filter(stockrecord__isnull=False)
+    if stockrecord_ids is not None:
+        lines = lines.filter(stockrecord_id__in=stockrecord_ids)
+    return dict(
+        lines.order_by()
+        .values_list("stockrecord_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("stockrecord_id", "total")
+    )

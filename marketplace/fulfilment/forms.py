@@ -83,3 +83,75 @@ class CodForm(forms.Form):
 
     def clean_amount(self):
         return _service_clean(fulfilment.clean_amount, self.cleaned_data["amount"])
+
+
+# --- Cancellations, failed deliveries, returns -------------------------------------------------
+
+OTHER = "other"
+
+
+class _ReasonForm(forms.Form):
+    """A reason picked from a short list (one tap on a phone), with an optional note; the
+    service receives one sentence."""
+
+    REASONS: tuple = ()
+
+    reason = forms.ChoiceField(label=_("Reason"))
+    note = forms.CharField(label=_("Details (optional)"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [*self.REASONS, (OTHER, _("Other reason"))]
+
+    def clean(self):
+        cleaned = super().clean()
+        code, note = cleaned.get("reason"), " ".join((cleaned.get("note") or "").split())
+        if code == OTHER and not note:
+            self.add_error("note", _("Say why in a few words."))
+        return cleaned
+
+    def reason_text(self) -> str:
+        code = self.cleaned_data["reason"]
+        note = " ".join((self.cleaned_data.get("note") or "").split())
+        label = str(dict(self.fields["reason"].choices)[code])
+        if code == OTHER:
+            return note
+        return f"{label}: {note}" if note else label
+
+
+class BuyerCancelForm(_ReasonForm):
+    REASONS = (
+        ("changed_mind", _("I changed my mind")),
+        ("mistake", _("I ordered by mistake")),
+        ("too_long", _("Delivery takes too long")),
+    )
+
+
+class LineCancelForm(_ReasonForm):
+    REASONS = (
+        ("out_of_stock", _("Out of stock")),
+        ("harvest_failed", _("The harvest failed")),
+        ("quality", _("The quality is not good enough to sell")),
+    )
+
+
+class FailedDeliveryForm(_ReasonForm):
+    REASONS = (
+        ("unreachable", _("The buyer could not be reached")),
+        ("refused", _("The buyer refused the parcel")),
+        ("address", _("Wrong or incomplete address")),
+        ("damaged", _("The parcel was damaged")),
+    )
+
+
+class ReturnForm(forms.Form):
+    fee = forms.CharField(
+        label=_("Return shipping fee (đồng)"),
+        max_length=30,
+        required=False,
+        help_text=_("What Vietnam Post charges to bring the parcel back, for example 25.000."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean_fee(self):
+        return _service_clean(fulfilment.clean_fee, self.cleaned_data["fee"])

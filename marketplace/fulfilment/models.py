@@ -14,6 +14,13 @@ class Parcel(models.Model):
         PICKED_UP = "picked_up", _("Picked up by the post office")
         DELIVERED = "delivered", _("Delivered")
         CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Delivery failed")
+        RETURNED = "returned", _("Returned to sender")
+
+    class Role(models.TextChoices):
+        BUYER = "buyer", _("the buyer")
+        PRODUCER = "producer", _("the producer")
+        OPERATOR = "operator", _("the marketplace")
 
     order = models.ForeignKey(
         "order.Order", on_delete=models.PROTECT, related_name="parcels", verbose_name=_("Order")
@@ -69,6 +76,37 @@ class Parcel(models.Model):
         blank=True,
         related_name="+",
     )
+    cancelled_at = models.DateTimeField(_("Cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancelled_role = models.CharField(
+        _("Cancelled by"), max_length=10, choices=Role.choices, blank=True
+    )
+    cancel_reason = models.CharField(_("Reason for the cancellation"), max_length=255, blank=True)
+    failed_at = models.DateTimeField(_("Delivery failed at"), null=True, blank=True)
+    failed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    failure_reason = models.CharField(_("Why the delivery failed"), max_length=255, blank=True)
+    returned_at = models.DateTimeField(_("Returned at"), null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # What Vietnam Post charges for bringing a failed parcel back to the producer.
+    return_shipping_fee = models.DecimalField(_("Return shipping fee"), default=0, **MONEY)
     remittance = models.ForeignKey(
         "marketplace.Remittance",
         on_delete=models.PROTECT,
@@ -96,12 +134,50 @@ class Parcel(models.Model):
     def __str__(self):
         return f"{self.order.number}/{self.partner_id}"
 
+    # Statuses in which the parcel's goods are still reserved at the producer.
+    OPEN_STATUSES = (Status.NEW, Status.PACKED)
+    # Statuses in which nothing is delivered nor collected any more.
+    CLOSED_STATUSES = (Status.CANCELLED, Status.RETURNED)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
     @property
     def payment(self):
         """What this parcel's payment state is: marketplace.payments.state.parcel_payment."""
         from marketplace.payments.state import parcel_payment
 
         return parcel_payment(self)
+
+
+class CancelledLine(models.Model):
+    """An order line the producer cannot supply (out of stock, harvest failed), cancelled
+    before its parcel was packed; the rest of the parcel goes on. Its reservation is
+    released and its amount taken off the parcel (and refunded when it was paid)."""
+
+    line = models.OneToOneField("order.Line", on_delete=models.PROTECT, related_name="cancellation")
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="cancelled_lines")
+    quantity = models.PositiveIntegerField(_("Quantity"))
+    amount = models.DecimalField(_("Amount"), **MONEY)
+    reason = models.CharField(_("Reason for the cancellation"), max_length=255)
+    role = models.CharField(_("Cancelled by"), max_length=10, choices=Parcel.Role.choices)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancelled_at = models.DateTimeField(_("Cancelled at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Cancelled order line")
+        verbose_name_plural = _("Cancelled order lines")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.line_id} ×{self.quantity}"
 
 
 class Notification(models.Model):
@@ -111,9 +187,14 @@ class Notification(models.Model):
         PLACED = "placed", _("Order placed")
         SHIPPED = "shipped", _("Parcel shipped")
         DELIVERED = "delivered", _("Parcel delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+        RETURNED = "returned", _("Parcel returned to the producer")
 
     order = models.ForeignKey("order.Order", on_delete=models.CASCADE, related_name="+")
     parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, null=True, blank=True)
+    line = models.ForeignKey(
+        "order.Line", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     channel = models.CharField(max_length=10)  # "email" or "sms"
     recipient = models.CharField(max_length=254)
@@ -128,8 +209,13 @@ class Notification(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["order", "parcel", "kind", "channel"],
-                condition=models.Q(parcel__isnull=False),
+                condition=models.Q(parcel__isnull=False, line__isnull=True),
                 name="parcel_notification_once",
+            ),
+            models.UniqueConstraint(
+                fields=["line", "kind", "channel"],
+                condition=models.Q(line__isnull=False),
+                name="line_notification_once",
             ),
         ]
 

@@ -1,4 +1,5 @@
-"""Messages to buyers about their orders: placed, a parcel shipped, a parcel delivered.
+"""Messages to buyers about their orders: placed, a parcel shipped, a parcel delivered, a
+parcel or a line cancelled, a parcel returned to the producer.
 
 Each goes by e-mail (when the buyer gave an address) and by SMS to the delivery phone,
 through Celery once the transaction that caused it has committed, and each is recorded
@@ -31,11 +32,15 @@ class LocmemSMSSender:
         self.outbox.append({"phone": phone, "email": email, "message": message})
 
 
-def _enqueue(order_id: int, kind: str, parcel_id: int | None = None) -> None:
+def _enqueue(
+    order_id: int, kind: str, parcel_id: int | None = None, line_id: int | None = None
+) -> None:
     language = translation.get_language() or settings.LANGUAGE_CODE
     from marketplace import tasks
 
-    transaction.on_commit(lambda: tasks.notify_buyer.delay(order_id, kind, parcel_id, language))
+    transaction.on_commit(
+        lambda: tasks.notify_buyer.delay(order_id, kind, parcel_id, language, line_id=line_id)
+    )
 
 
 def order_placed(order) -> None:
@@ -48,6 +53,18 @@ def parcel_shipped(parcel) -> None:
 
 def parcel_delivered(parcel) -> None:
     _enqueue(parcel.order_id, "delivered", parcel.pk)
+
+
+def parcel_cancelled(parcel) -> None:
+    _enqueue(parcel.order_id, "cancelled", parcel.pk)
+
+
+def line_cancelled(line, parcel) -> None:
+    _enqueue(parcel.order_id, "cancelled", parcel.pk, line.pk)
+
+
+def parcel_returned(parcel) -> None:
+    _enqueue(parcel.order_id, "returned", parcel.pk)
 
 
 def _recipients(order) -> dict[str, str]:
@@ -74,32 +91,52 @@ def order_link(order) -> str:
     return absolute_url(path)
 
 
-def _message(order, kind: str, parcel) -> tuple[str, str]:
+def _message(order, kind: str, parcel, line=None) -> tuple[str, str]:
     """(subject, text) in the active language."""
-    context = {"order": order, "parcel": parcel, "kind": kind, "link": order_link(order)}
+    context = {
+        "order": order,
+        "parcel": parcel,
+        "line": line,
+        "kind": kind,
+        "link": order_link(order),
+    }
     if kind == "placed":
         subject = _("Order %(number)s received") % {"number": order.number}
     elif kind == "shipped":
         subject = _("Order %(number)s: a parcel is on its way") % {"number": order.number}
+    elif kind == "cancelled" and line is not None:
+        subject = _("Order %(number)s: a product was cancelled") % {"number": order.number}
+    elif kind == "cancelled":
+        subject = _("Order %(number)s: a parcel was cancelled") % {"number": order.number}
+    elif kind == "returned":
+        subject = _("Order %(number)s: a parcel could not be delivered") % {"number": order.number}
     else:
         subject = _("Order %(number)s: a parcel was delivered") % {"number": order.number}
     text = render_to_string("marketplace/notifications/message.txt", context).strip()
     return subject, text
 
 
-def notify(order_id: int, kind: str, parcel_id: int | None = None, language: str = "vi"):
+def notify(
+    order_id: int,
+    kind: str,
+    parcel_id: int | None = None,
+    language: str = "vi",
+    line_id: int | None = None,
+):
     """Send the buyer the message of `kind` on every channel it has, once: a channel
-    already sent for this order, parcel and kind is skipped (the task may run again)."""
+    already sent for this order, parcel (line) and kind is skipped (the task may run again)."""
     from oscar.core.loading import get_model
 
     from marketplace.models import Notification, Parcel
 
     Order = get_model("order", "Order")
+    Line = get_model("order", "Line")
     order = Order.objects.select_related("shipping_address", "user").get(pk=order_id)
     parcel = Parcel.objects.select_related("partner").get(pk=parcel_id) if parcel_id else None
+    line = Line.objects.select_related("cancellation").get(pk=line_id) if line_id else None
     sent = []
     with translation.override(language):
-        subject, text = _message(order, kind, parcel)
+        subject, text = _message(order, kind, parcel, line)
         for channel, recipient in _recipients(order).items():
             if not recipient:
                 continue
@@ -108,6 +145,7 @@ def notify(order_id: int, kind: str, parcel_id: int | None = None, language: str
                     Notification.objects.create(
                         order=order,
                         parcel=parcel,
+                        line=line,
                         kind=kind,
                         channel=channel,
                         recipient=recipient,

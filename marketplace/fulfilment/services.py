@@ -6,6 +6,8 @@ Every write is here, one transaction each; each transition first locks the parce
 retried request cannot apply a transition twice. Each records who and when:
 
     new ──pack──▶ packed ──pick_up──▶ picked_up ──deliver──▶ delivered ──collect_cod (COD only)
+                                          └──fail_delivery──▶ failed ──return_to_sender──▶ returned
+    new, packed ──▶ cancelled (marketplace.fulfilment.cancellations)
 
 - ``pack(parcel, user, lots={line_id: lot})``: a user of the parcel's producer; optionally
   the lot each line was packed from (through the lot hook, marketplace.core.lots, which
@@ -18,6 +20,10 @@ retried request cannot apply a transition twice. Each records who and when:
 - ``collect_cod``: once, for a delivered parcel paid on delivery, exactly its
   ``cod_amount``; recorded as a payment on the order (payments.state.record_payment), so
   the order is paid once the cash of every parcel is in.
+- ``fail_delivery`` (with the reason) then ``return_to_sender`` (with the return shipping
+  fee Vietnam Post charges): the goods come back into the producer's stock
+  (stock.restock), nothing is collected and, paid on delivery, the parcel's amount is no
+  longer due (payments.state.reduce_due); the buyer is told.
 
 Refusals raise ``FulfilmentError`` with a message for the person at the counter (in the
 active language); a user who may not act on the parcel at all gets PermissionDenied.
@@ -44,7 +50,13 @@ from marketplace.core.money import format_dong, parse_dong
 from marketplace.core.scope import scope_of
 from marketplace.fulfilment import notifications
 from marketplace.models import Parcel
-from marketplace.payments.state import COD, PaymentError, payment_state, record_payment
+from marketplace.payments.state import (
+    COD,
+    PaymentError,
+    payment_state,
+    record_payment,
+    reduce_due,
+)
 
 Line = get_model("order", "Line")
 
@@ -189,6 +201,18 @@ def parcel_lines(parcel):
     )
 
 
+def active_parcel_lines(parcel):
+    """The parcel's lines that were not cancelled: what is packed and shipped."""
+    return parcel_lines(parcel).filter(cancellation__isnull=True)
+
+
+def cancelled_lines(parcel) -> list:
+    """The parcel's lines the producer could not supply, with why (newest last)."""
+    return list(
+        parcel_lines(parcel).filter(cancellation__isnull=False).select_related("cancellation")
+    )
+
+
 def lot_choices(parcel, lines) -> dict[int, list]:
     """For each line (by id): the lots it may be packed from — lots of the parcel's producer
     and of the line's product, not recalled, newest first (one query; marketplace.core.lots)."""
@@ -198,9 +222,10 @@ def lot_choices(parcel, lines) -> dict[int, list]:
 
 
 def parcel_lines_with_lots(parcel) -> list:
-    """The parcel's own lines, each with `lot` (the lot it was packed from, or None)."""
+    """The parcel's own lines that were not cancelled, each with `lot` (the lot it was
+    packed from, or None)."""
     lots = lot_provider()
-    lines = list(lots.with_lots(parcel_lines(parcel)))
+    lines = list(lots.with_lots(active_parcel_lines(parcel)))
     for line in lines:
         line.lot = lots.lot_of(line)
     return lines
@@ -279,13 +304,16 @@ def pack_refusal(parcel) -> str | None:
         return _("This parcel is cancelled.")
     if parcel.status != Status.NEW:
         return _("This parcel is already packed.")
-    # Paid in advance (transfer, card): nothing leaves the farm before the money arrives.
-    state = payment_state(parcel.order).code
-    if state in ("awaiting_transfer", "awaiting_card", "partly_paid", "none"):
-        return _("The buyer has not paid yet: pack this parcel once the order is paid.")
-    if state in ("refunded", "partly_refunded"):
+    # Paid in advance (transfer, card): nothing leaves the farm before the money arrives
+    # (what is still due, after any cancellation, is covered net of refunds).
+    state = payment_state(parcel.order)
+    if state.code == "on_delivery" or state.method == COD:
+        return None
+    if state.covered:
+        return None
+    if state.refunded > 0:
         return _("This order was refunded: do not pack it; the marketplace will contact you.")
-    return None
+    return _("The buyer has not paid yet: pack this parcel once the order is paid.")
 
 
 def tracking_refusal(parcel) -> str | None:
@@ -311,6 +339,8 @@ def pick_up_refusal(parcel) -> str | None:
 def deliver_refusal(parcel) -> str | None:
     if parcel.status == Status.CANCELLED:
         return _("This parcel is cancelled.")
+    if parcel.status in (Status.FAILED, Status.RETURNED):
+        return _("The delivery of this parcel failed: it goes back to the producer.")
     if parcel.status == Status.DELIVERED:
         return _("This parcel has already been delivered.")
     if parcel.status != Status.PICKED_UP:
@@ -321,6 +351,8 @@ def deliver_refusal(parcel) -> str | None:
 def cod_refusal(parcel) -> str | None:
     if parcel.status == Status.CANCELLED:
         return _("This parcel is cancelled.")
+    if parcel.status in (Status.FAILED, Status.RETURNED):
+        return _("The delivery of this parcel failed: there is no cash to collect.")
     payment = parcel.payment
     if not payment.cod:
         return _("This parcel was paid in advance: there is no cash to collect.")
@@ -403,7 +435,7 @@ def set_tracking(parcel, user, tracking_number) -> Parcel:
 def _goods_leave(parcel) -> None:
     """The parcel's goods leave the producer: their reservation is consumed."""
     try:
-        stock.consume_lines(list(parcel_lines(parcel).select_related("stockrecord")))
+        stock.consume_lines(list(active_parcel_lines(parcel)))
     except stock.StockError as exc:
         raise FulfilmentError(str(exc)) from None
 
@@ -465,5 +497,93 @@ def collect_cod(parcel, user, amount) -> Parcel:
         locked.cod_collected_by = user
         fields = ["cod_collected", "cod_collected_at", "cod_collected_by"]
         locked.save(update_fields=fields)
+    _copy(parcel, locked, fields)
+    return locked
+
+
+# --- Failed deliveries and returns ------------------------------------------------------------
+
+
+def fail_refusal(parcel) -> str | None:
+    if parcel.status == Status.CANCELLED:
+        return _("This parcel is cancelled.")
+    if parcel.status in (Status.FAILED, Status.RETURNED):
+        return _("This parcel's delivery is already recorded as failed.")
+    if parcel.status == Status.DELIVERED:
+        return _("This parcel has already been delivered.")
+    if parcel.status != Status.PICKED_UP:
+        return _("This parcel has not been picked up yet: mark it picked up first.")
+    return None
+
+
+def return_refusal(parcel) -> str | None:
+    if parcel.status == Status.RETURNED:
+        return _("This parcel has already been returned to the producer.")
+    if parcel.status != Status.FAILED:
+        return _("Only a parcel whose delivery failed can be returned to the producer.")
+    return None
+
+
+def _clean_reason(reason) -> str:
+    text = " ".join(str(reason or "").split())[:255]
+    if not text:
+        raise FulfilmentError(_("Say why the delivery failed."))
+    return text
+
+
+def clean_fee(value) -> Decimal:
+    """The return shipping fee: whole đồng, zero or more."""
+    if value in (None, ""):
+        return Decimal(0)
+    try:
+        amount = parse_dong(value)
+    except ValidationError:
+        raise FulfilmentError(
+            _("Enter the fee in whole đồng, for example %(example)s.") % {"example": "25.000"}
+        ) from None
+    if amount < 0:
+        raise FulfilmentError(_("The fee cannot be negative."))
+    return Decimal(amount)
+
+
+def fail_delivery(*, parcel, by, reason) -> Parcel:
+    """The postman could not deliver the parcel (nobody home, refused, wrong address…)."""
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        locked = _lock(parcel)
+        _check_post_office(by, locked)
+        _refuse(fail_refusal(locked))
+        locked.status = Status.FAILED
+        locked.failed_at = timezone.now()
+        locked.failed_by = by
+        locked.failure_reason = reason
+        fields = ["status", "failed_at", "failed_by", "failure_reason"]
+        locked.save(update_fields=fields)
+    _copy(parcel, locked, fields)
+    return locked
+
+
+def return_to_sender(*, parcel, by, fee=0) -> Parcel:
+    """The failed parcel is back at the producer (chuyển hoàn): its goods go back into
+    stock, nothing is collected on it (paid on delivery: its amount is no longer due), and
+    the return shipping fee is recorded; the buyer is told after commit."""
+    fee = clean_fee(fee)
+    with transaction.atomic():
+        locked = _lock(parcel)
+        _check_post_office(by, locked)
+        _refuse(return_refusal(locked))
+        stock.restock_lines(list(active_parcel_lines(locked)))
+        if locked.cod_amount > 0:
+            try:
+                reduce_due(locked.order, amount=locked.cod_amount)
+            except PaymentError as exc:
+                raise FulfilmentError(str(exc)) from None
+        locked.status = Status.RETURNED
+        locked.returned_at = timezone.now()
+        locked.returned_by = by
+        locked.return_shipping_fee = fee
+        fields = ["status", "returned_at", "returned_by", "return_shipping_fee"]
+        locked.save(update_fields=fields)
+        notifications.parcel_returned(locked)
     _copy(parcel, locked, fields)
     return locked

@@ -26,7 +26,15 @@ from django.views.decorators.http import require_POST
 from marketplace.core.access import post_office_required, producer_required
 from marketplace.core.redirects import safe_next
 from marketplace.fulfilment import services as fulfilment
-from marketplace.fulfilment.forms import CodForm, PackForm, TrackingForm
+from marketplace.fulfilment.cancellations import cancel_refusal
+from marketplace.fulfilment.forms import (
+    CodForm,
+    FailedDeliveryForm,
+    LineCancelForm,
+    PackForm,
+    ReturnForm,
+    TrackingForm,
+)
 from marketplace.models import Parcel
 
 PAGE_SIZE = 20
@@ -125,6 +133,9 @@ def _render_producer_parcel(request, producer, parcel, form=None, status=200):
             "address": parcel.order.shipping_address,
             "lines": lines,
             "form": form,
+            "cancelled_lines": fulfilment.cancelled_lines(parcel),
+            "may_cancel_lines": cancel_refusal(parcel, Parcel.Role.PRODUCER) is None,
+            "line_cancel_form": LineCancelForm(),
         },
         status=status,
     )
@@ -251,6 +262,10 @@ def _render_post_parcel(request, scope, parcel, *, tracking_form=None, cod_form=
             "cod_form": cod_form,
             "can_set_tracking": fulfilment.tracking_refusal(parcel) is None,
             "can_collect": fulfilment.cod_refusal(parcel) is None,
+            "can_fail": fulfilment.fail_refusal(parcel) is None,
+            "can_return": fulfilment.return_refusal(parcel) is None,
+            "fail_form": FailedDeliveryForm(),
+            "return_form": ReturnForm(),
         },
         status=status,
     )

@@ -4,13 +4,14 @@
 from marketplace.catalogue.models import ProductListing, SearchEntry
 from marketplace.certificates.models import Certificate, CertificateQuerySet
 from marketplace.finance.models import BankTransfer, Remittance
-from marketplace.fulfilment.models import Notification, Parcel
+from marketplace.fulfilment.models import CancelledLine, Notification, Parcel
 from marketplace.payments.models import Refund, StripeEvent
 from marketplace.shops.models import ProducerPhoto, ProducerProfile
 from marketplace.site_settings.models import MarketplaceSettings
 
 __all__ = [
     "BankTransfer",
+    "CancelledLine",
     "Certificate",
     "CertificateQuerySet",
     "MarketplaceSettings",

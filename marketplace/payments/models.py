@@ -24,12 +24,19 @@ class StripeEvent(models.Model):
 
 
 class Refund(models.Model):
-    """A card refund asked of Stripe by the operator (never more than was paid)."""
+    """Money given back to a buyer, never more than was paid: a card refund asked of
+    Stripe, or a bank transfer back (VietQR and collected cash on delivery) that stays
+    pending until the operator records the transfer made (account, reference, who, when).
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Refunded")
         FAILED = "failed", _("Failed")
+
+    class Method(models.TextChoices):
+        CARD = "card", _("To the card, through Stripe")
+        TRANSFER = "transfer", _("By bank transfer to the buyer")
 
     order = models.ForeignKey(
         "order.Order", on_delete=models.PROTECT, related_name="refunds", verbose_name=_("Order")
@@ -40,6 +47,31 @@ class Refund(models.Model):
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     status = models.CharField(
         _("Status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    method = models.CharField(
+        _("Method"), max_length=10, choices=Method.choices, default=Method.CARD
+    )
+    parcel = models.ForeignKey(
+        "marketplace.Parcel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("Parcel"),
+    )
+    # The transfer back, recorded by the operator once made.
+    bank_bin = models.CharField(_("Bank"), max_length=6, blank=True)
+    account_number = models.CharField(_("Account number"), max_length=19, blank=True)
+    account_name = models.CharField(_("Account holder"), max_length=70, blank=True)
+    bank_reference = models.CharField(_("Bank reference"), max_length=100, blank=True)
+    executed_at = models.DateTimeField(_("Transferred at"), null=True, blank=True)
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Transferred by"),
     )
     created = models.DateTimeField(_("Created"), auto_now_add=True)
     created_by = models.ForeignKey(

@@ -1,14 +1,14 @@
-"""Card refunds by the operator, through Stripe: never more than was paid.
-
-``refund_card`` is the service: it locks the order's payment source, checks the amount
-against what is still refundable (paid − refunded − refunds Stripe is still processing),
-writes a pending Refund, asks Stripe (idempotent per Refund row) and records the refund on
-the order when Stripe says it succeeded — all while the source stays locked, so two
-refunds at once cannot together exceed what was paid, and the ``charge.refunded`` webhook
-(which waits for the lock) finds the refund already recorded and adds nothing.
+"""The operator's refund page: never more than was paid. The rules are the services of
+marketplace.payments.refunds (``refund_card`` locks the order's payment source while it
+asks Stripe, so two refunds at once cannot together exceed what was paid, and the
+``charge.refunded`` webhook, which waits for the lock, adds nothing).
 
 The page (operator only: anonymous → sign in, anyone else → 403, an unknown order → 404)
-shows paid, refunded and refundable amounts, the refunds so far and the form.
+shows paid, refunded and refundable amounts, the refunds so far and the form: a card order
+is refunded through Stripe; any other (VietQR, collected cash on delivery) gets a pending
+refund the operator transfers from a banking app (a VietQR code for the buyer's account
+is shown on request) and records with the bank reference. The order's parcels are listed
+with a form to cancel those still at the producer.
 """
 
 from dataclasses import dataclass
@@ -16,93 +16,32 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
-from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from marketplace.core.access import operator_required
+from marketplace.core.banks import BANKS
 from marketplace.core.money import format_dong, parse_dong
-from marketplace.models import Refund
-from marketplace.payments import stripe_gateway
-from marketplace.payments.state import CARD, payment_state, record_refund
+from marketplace.fulfilment.cancellations import cancel_refusal
+from marketplace.fulfilment.forms import BuyerCancelForm
+from marketplace.models import Parcel, Refund
+from marketplace.payments import refunds
+from marketplace.payments.refunds import (
+    RefundFailed,
+    RefundRefused,
+    pending_total,
+    refund_card,
+    refundable_of,
+)
+from marketplace.payments.state import CARD, payment_state
+
+__all__ = ["RefundFailed", "RefundRefused", "refund_card", "refund_page", "transfer_back"]
 
 Order = get_model("order", "Order")
 Source = get_model("payment", "Source")
-
-
-class RefundRefused(Exception):
-    """A refund that must not be asked of Stripe; the message is for the operator."""
-
-
-class RefundFailed(Exception):
-    """Stripe refused or could not be reached; the Refund row is kept as failed."""
-
-    def __init__(self, message, refund):
-        super().__init__(message)
-        self.refund = refund
-
-
-def pending_total(source) -> Decimal:
-    return Refund.objects.filter(source=source, status=Refund.Status.PENDING).aggregate(
-        total=Sum("amount")
-    )["total"] or Decimal(0)
-
-
-def refundable_of(source) -> Decimal:
-    """What may still be refunded: paid, less refunded, less refunds Stripe is processing."""
-    left = source.amount_debited - source.amount_refunded - pending_total(source)
-    return max(left, Decimal(0))
-
-
-def refund_card(*, order, amount, reason: str = "", by=None) -> Refund:
-    """Refund `amount` đồng of the order's card payment through Stripe. Raises
-    RefundRefused (nothing asked of Stripe) or RefundFailed (Stripe said no)."""
-    amount = Decimal(amount)
-    failure = None
-    with transaction.atomic():
-        source = (
-            Source.objects.select_for_update()
-            .select_related("source_type")
-            .filter(order=order)
-            .first()
-        )
-        if source is None or source.source_type.code != CARD or not source.reference:
-            raise RefundRefused(gettext("This order was not paid by card."))
-        if amount <= 0 or amount != amount.to_integral_value():
-            raise RefundRefused(gettext("Enter a whole number of đồng greater than zero."))
-        refundable = refundable_of(source)
-        if amount > refundable:
-            raise RefundRefused(
-                gettext("At most %(amount)s can be refunded on this order.")
-                % {"amount": format_dong(refundable)}
-            )
-        refund = Refund.objects.create(
-            order=order, source=source, amount=amount, reason=reason[:255], created_by=by
-        )
-        try:
-            answer = stripe_gateway.create_refund(
-                payment_intent_id=source.reference, amount=amount, refund_pk=refund.pk
-            )
-        except stripe_gateway.GatewayError as exc:
-            refund.status = Refund.Status.FAILED
-            refund.save(update_fields=["status"])
-            failure = exc.message
-        else:
-            refund.stripe_refund_id = answer.get("id") or None
-            status = answer.get("status")
-            if status == "succeeded":
-                refund.status = Refund.Status.SUCCEEDED
-                record_refund(order, amount=amount, reference=refund.stripe_refund_id or "")
-            elif status in ("failed", "canceled"):
-                refund.status = Refund.Status.FAILED
-                failure = answer.get("failure_reason") or status
-            refund.save(update_fields=["stripe_refund_id", "status"])
-    if failure is not None:
-        raise RefundFailed(failure, refund)
-    return refund
 
 
 # --- The page ------------------------------------------------------------------------------
@@ -140,8 +79,45 @@ class RefundForm(forms.Form):
         return amount
 
 
+class TransferBackForm(forms.Form):
+    """The transfer the operator made to the buyer's account for a pending refund."""
+
+    bank_bin = forms.ChoiceField(label=_("Buyer's bank"))
+    account_number = forms.CharField(label=_("Account number"), max_length=30)
+    account_name = forms.CharField(label=_("Account holder"), max_length=70)
+    bank_reference = forms.CharField(
+        label=_("Bank reference of the transfer"),
+        max_length=100,
+        required=False,
+        help_text=_("As the banking app shows it once the transfer is made."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bank_bin"].choices = [("", "—")] + [
+            (code, f"{short} — {name}") for code, short, name in BANKS
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            cleaned["bank_bin"], cleaned["account_number"], cleaned["account_name"] = (
+                refunds.clean_account(
+                    bank_bin=cleaned.get("bank_bin"),
+                    account_number=cleaned.get("account_number"),
+                    account_name=cleaned.get("account_name"),
+                )
+            )
+        except RefundRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+
 @dataclass
 class Summary:
+    method: str
     card: bool
     paid: Decimal
     refunded: Decimal
@@ -151,17 +127,68 @@ class Summary:
 
 def summary_of(order) -> Summary:
     source = order.sources.select_related("source_type").first()
-    if source is None or source.source_type.code != CARD:
+    if source is None:
         zero = Decimal(0)
-        paid = source.amount_debited if source else zero
-        refunded = source.amount_refunded if source else zero
-        return Summary(False, paid, refunded, zero, zero)
+        return Summary("", False, zero, zero, zero, zero)
+    method = source.source_type.code
     return Summary(
-        True,
+        method,
+        method == CARD,
         source.amount_debited,
         source.amount_refunded,
         pending_total(source),
         refundable_of(source),
+    )
+
+
+def refund_qr(order, refund, data) -> dict | None:
+    """A VietQR code to pay `refund` into the account typed in the form (None if the
+    account is not valid)."""
+    from marketplace.payments import vietqr
+    from marketplace.payments.checkout import qr_svg
+
+    try:
+        text = vietqr.payload(
+            vietqr.Account(bank_bin=data["bank_bin"], number=data["account_number"]),
+            amount=int(refund.amount),
+            purpose=f"HOAN TIEN {order.number}",
+        )
+    except (vietqr.VietQRError, KeyError):
+        return None
+    return {"payload": text, "svg": qr_svg(text), "amount": refund.amount}
+
+
+def _render(request, order, *, form=None, stripe_error="", transfer_forms=None, qr=None):
+    summary = summary_of(order)
+    if form is None:
+        form = RefundForm(refundable=summary.refundable)
+    all_refunds = list(
+        Refund.objects.filter(order=order).select_related("created_by", "executed_by")
+    )
+    transfer_forms = transfer_forms or {}
+    for refund in all_refunds:
+        if refunds.transfer_refusal(refund) is None:
+            refund.transfer_form = transfer_forms.get(refund.pk) or TransferBackForm(
+                prefix=f"r{refund.pk}"
+            )
+            refund.qr = qr if qr and qr.get("refund") == refund.pk else None
+    parcels = list(Parcel.objects.filter(order=order).select_related("partner").order_by("pk"))
+    for parcel in parcels:
+        parcel.operator_may_cancel = cancel_refusal(parcel, Parcel.Role.OPERATOR) is None
+    return render(
+        request,
+        "marketplace/payments/refund.html",
+        {
+            "order": order,
+            "summary": summary,
+            "state": payment_state(order),
+            "form": form,
+            "refunds": all_refunds,
+            "parcels": parcels,
+            "cancel_form": BuyerCancelForm(),
+            "stripe_error": stripe_error,
+        },
+        status=200,
     )
 
 
@@ -171,9 +198,9 @@ def refund_page(request, number):
     summary = summary_of(order)
     form = RefundForm(request.POST or None, refundable=summary.refundable)
     stripe_error = ""
-    if request.method == "POST" and summary.card and form.is_valid():
+    if request.method == "POST" and summary.method and form.is_valid():
         try:
-            refund = refund_card(
+            refund = refunds.refund(
                 order=order,
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
@@ -184,11 +211,19 @@ def refund_page(request, number):
         except RefundFailed as exc:
             stripe_error = str(exc)
         else:
-            if refund.status == Refund.Status.SUCCEEDED:
-                messages.success(
+            amount = {"amount": format_dong(refund.amount)}
+            if refund.method == Refund.Method.TRANSFER:
+                messages.info(
                     request,
-                    gettext("%(amount)s refunded to the buyer's card.")
-                    % {"amount": format_dong(refund.amount)},
+                    gettext(
+                        "%(amount)s is to be transferred back to the buyer: make the transfer, "
+                        "then record it below."
+                    )
+                    % amount,
+                )
+            elif refund.status == Refund.Status.SUCCEEDED:
+                messages.success(
+                    request, gettext("%(amount)s refunded to the buyer's card.") % amount
                 )
             else:
                 messages.info(
@@ -197,21 +232,36 @@ def refund_page(request, number):
                         "Stripe is processing the refund of %(amount)s; the order shows it "
                         "once Stripe confirms."
                     )
-                    % {"amount": format_dong(refund.amount)},
+                    % amount,
                 )
             return redirect("payments:refund", number=order.number)
-        summary = summary_of(order)
-    refunds = Refund.objects.filter(order=order).select_related("created_by")
-    return render(
-        request,
-        "marketplace/payments/refund.html",
-        {
-            "order": order,
-            "summary": summary,
-            "state": payment_state(order),
-            "form": form,
-            "refunds": refunds,
-            "stripe_error": stripe_error,
-        },
-        status=200,
-    )
+    return _render(request, order, form=form, stripe_error=stripe_error)
+
+
+@operator_required
+@require_POST
+def transfer_back(request, number, pk):
+    order = get_object_or_404(Order, number=number)
+    refund = get_object_or_404(Refund, order=order, pk=pk)
+    form = TransferBackForm(request.POST, prefix=f"r{refund.pk}")
+    if form.is_valid():
+        if "show_qr" in request.POST:
+            qr = refund_qr(order, refund, form.cleaned_data)
+            if qr is not None:
+                qr["refund"] = refund.pk
+            return _render(request, order, transfer_forms={refund.pk: form}, qr=qr)
+        if not form.cleaned_data["bank_reference"].strip():
+            form.add_error("bank_reference", gettext("Enter the bank reference of the transfer."))
+        else:
+            try:
+                refunds.record_transfer_back(refund=refund, by=request.user, **form.cleaned_data)
+            except RefundRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    gettext("The transfer of %(amount)s to the buyer is recorded.")
+                    % {"amount": format_dong(refund.amount)},
+                )
+                return redirect("payments:refund", number=order.number)
+    return _render(request, order, transfer_forms={refund.pk: form})

@@ -7,6 +7,12 @@ on it plus a ``PaymentEvent`` "refunded". ``record_payment`` and ``record_refund
 source row first, so two webhooks, a webhook and a member of staff, or two imports of the
 same statement cannot pay an order twice; they refuse what would pay more than the order
 total or refund more than was paid.
+
+What an order costs goes down when part of it is cancelled or returned (``reduce_due``:
+the source's ``amount_allocated`` is what is still due for the parcels that go on);
+money already paid beyond that is refunded (marketplace.payments.refunds). So for an order
+paid on delivery, ``amount_allocated`` is the sum of the COD amounts of its parcels that
+are neither cancelled nor returned, and the order is paid once those are collected.
 """
 
 from dataclasses import dataclass
@@ -31,6 +37,7 @@ STATES = {
     "paid": _("Paid"),
     "partly_refunded": _("Partly refunded"),
     "refunded": _("Refunded"),
+    "nothing_due": _("Cancelled: nothing to pay"),
     "none": _("No payment recorded"),
 }
 
@@ -55,6 +62,16 @@ class PaymentState:
     def outstanding(self) -> Decimal:
         return max(self.allocated - self.paid, Decimal(0))
 
+    @property
+    def net(self) -> Decimal:
+        """What the marketplace holds: paid less refunded."""
+        return self.paid - self.refunded
+
+    @property
+    def covered(self) -> bool:
+        """What is still due is paid (net of refunds)."""
+        return self.allocated > 0 and self.net >= self.allocated
+
 
 def source_of(order):
     """The order's payment source (from the prefetch cache when there is one)."""
@@ -74,8 +91,10 @@ def payment_state(order) -> PaymentState:
     )
     if refunded > 0:
         code = "refunded" if refunded >= paid else "partly_refunded"
-    elif paid >= allocated and allocated > 0:
+    elif paid >= allocated and paid > 0:
         code = "paid"
+    elif allocated <= 0:
+        code = "nothing_due"
     elif paid > 0:
         code = "partly_paid"
     else:
@@ -89,6 +108,8 @@ PARCEL_STATES = {
     "cod_to_collect": _("To collect on delivery"),
     "cod_collected": _("Collected on delivery"),
     "paid_in_advance": _("Paid in advance"),
+    "cancelled": _("Cancelled: nothing to pay"),
+    "returned": _("Returned to the producer: nothing collected"),
 }
 
 
@@ -113,7 +134,12 @@ class ParcelPayment:
 
 def parcel_payment(parcel) -> ParcelPayment:
     """THE parcel payment rule: a parcel with an amount to collect is paid on delivery (to
-    collect until the cash is recorded); any other is paid in advance with its order."""
+    collect until the cash is recorded); any other is paid in advance with its order. A
+    cancelled or returned parcel has nothing to collect."""
+    if parcel.status == "cancelled":
+        return ParcelPayment("cancelled", Decimal(0), None)
+    if parcel.status == "returned":
+        return ParcelPayment("returned", Decimal(0), None)
     to_collect = parcel.cod_amount or Decimal(0)
     if to_collect <= 0:
         code = "paid_in_advance"
@@ -155,6 +181,34 @@ def record_payment(order, *, method: str, amount, reference: str = "") -> Source
             reference=reference,
             event_type=_event_type(PAID_EVENT, "Paid"),
         )
+        return source
+
+
+def locked_source(order):
+    """The order's payment source, locked (SELECT … FOR UPDATE), with its type; or None."""
+    return (
+        Source.objects.select_for_update()
+        .select_related("source_type")
+        .filter(order=order)
+        .order_by("pk")
+        .first()
+    )
+
+
+def reduce_due(order, *, amount) -> Source | None:
+    """Part of the order (a line, a parcel) is cancelled or returned: `amount` less is due.
+    Never below zero (PaymentError). Returns the locked source (None: no payment source)."""
+    amount = Decimal(amount)
+    if amount < 0:
+        raise PaymentError(_("The amount must be positive."))
+    with transaction.atomic():
+        source = locked_source(order)
+        if source is None or amount == 0:
+            return source
+        if amount > source.amount_allocated:
+            raise PaymentError(_("This would make the order cost less than nothing."))
+        source.amount_allocated -= amount
+        source.save(update_fields=["amount_allocated"])
         return source
 
 

@@ -9,4 +9,9 @@ app_name = "payments"
 urlpatterns = [
     path("thanh-toan/the/<str:number>/", checkout.card_payment, name="card"),
     path("quan-tri/don-hang/<str:number>/hoan-tien/", refund_views.refund_page, name="refund"),
+    path(
+        "quan-tri/don-hang/<str:number>/hoan-tien/<int:pk>/chuyen-khoan/",
+        refund_views.transfer_back,
+        name="refund-transfer",
+    ),
 ]

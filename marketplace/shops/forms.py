@@ -151,6 +151,12 @@ class ProductForm(forms.Form):
             self.fields["remove_image_ids"].queryset = product.images.order_by(
                 "display_order", "pk"
             )
+            record = product.stockrecords.order_by("pk").first()
+            reserved = (record.num_allocated or 0) if record is not None else 0
+            self.fields["num_in_stock"].help_text = _(
+                "All the units you have, including the %(count)s reserved by orders not yet "
+                "handed to the post office."
+            ) % {"count": reserved}
 
     @staticmethod
     def initial_for(product) -> dict:

@@ -1,13 +1,27 @@
 """`{% order_progress order as progress %}`: what the buyer needs to know about an order
-after placing it: the payment state, each parcel (producer, status, tracking number) and,
-while a bank transfer is awaited, the VietQR code. Two queries (sources, parcels)."""
+after placing it: the payment state (paid, refunded, partly refunded), the refunds, each
+parcel (producer, status, tracking number, why it was cancelled or not delivered) and,
+while a bank transfer is awaited, the VietQR code; with what the buyer may still cancel
+(marketplace.fulfilment.cancellations: a parcel until it is packed) and where to post it.
+Three queries (sources, parcels, refunds)."""
 
 from django import template
+from django.urls import reverse
 
-from marketplace.models import Parcel
+from marketplace.fulfilment.cancellations import cancel_refusal, order_cancel_refusal
+from marketplace.models import Parcel, Refund
 from marketplace.payments.state import payment_state
 
 register = template.Library()
+
+
+def cancel_url(order) -> str:
+    if order.user_id:
+        return reverse("fulfilment:buyer-cancel", kwargs={"number": order.number})
+    return reverse(
+        "fulfilment:guest-cancel",
+        kwargs={"number": order.number, "hash": order.verification_hash()},
+    )
 
 
 @register.simple_tag
@@ -16,8 +30,27 @@ def order_progress(order):
 
     state = payment_state(order)
     parcels = list(Parcel.objects.filter(order=order).select_related("partner").order_by("pk"))
+    for parcel in parcels:
+        parcel.buyer_may_cancel = cancel_refusal(parcel, Parcel.Role.BUYER) is None
+    refunds = list(Refund.objects.filter(order=order).order_by("created", "pk"))
+    pending = sum(
+        (refund.amount for refund in refunds if refund.status == Refund.Status.PENDING), 0
+    )
     return {
         "payment": state,
         "parcels": parcels,
+        "refunds": refunds,
+        "refund_pending": pending,
         "vietqr": vietqr_for(order) if state.code == "awaiting_transfer" else None,
+        "may_cancel_order": len(parcels) > 1
+        and order_cancel_refusal(parcels, Parcel.Role.BUYER) is None,
+        "may_cancel": any(parcel.buyer_may_cancel for parcel in parcels),
+        "cancel_url": cancel_url(order),
     }
+
+
+@register.simple_tag
+def buyer_cancel_form():
+    from marketplace.fulfilment.forms import BuyerCancelForm
+
+    return BuyerCancelForm()

@@ -203,13 +203,17 @@ def test_an_unpaid_card_order_has_nothing_to_refund(operator, stripe_keys):
 
 
 @pytest.mark.django_db
-def test_a_cash_on_delivery_order_is_not_refunded_here(operator, stripe_keys, paid):
+def test_an_order_not_paid_by_card_is_refunded_by_transfer_never_through_stripe(
+    operator, stripe_keys, paid
+):
     source = source_of(paid)
     source.source_type = SourceType.objects.create(code="cod", name="Cash on delivery")
     source.save()
     text = page(operator.get(url(paid)))
-    assert vi("This order was not paid by card, so it cannot be refunded here.") in text
-    assert operator.post(url(paid), {"amount": "1000"}).status_code == 200
+    assert vi("Refund by bank transfer") in text
+    assert operator.post(url(paid), {"amount": "1000"}).status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.method, refund.status) == ("transfer", "pending")
     with pytest.raises(RefundRefused):
         refund_card(order=paid, amount=1000)
     assert refunds_sent(stripe_keys) == []
