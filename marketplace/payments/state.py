@@ -107,7 +107,7 @@ class ParcelPayment:
 
     to_collect: Decimal  # what the post office collects from the buyer (0: paid in advance)
     collected: Decimal | None  # what it did collect, once recorded
-    order: object = field(default=None, compare=False, repr=False)
+    parcel: object = field(default=None, compare=False, repr=False)
 
     @property
     def cod(self) -> bool:
@@ -117,9 +117,9 @@ class ParcelPayment:
     def code(self) -> str:
         if self.cod:
             return "cod_to_collect" if self.collected is None else "cod_collected"
-        if self.order is None:
+        if self.parcel is None:
             return "paid_in_advance"
-        state = payment_state(self.order).code
+        state = payment_state(self.parcel.order).code
         if state in ("refunded", "partly_refunded"):
             return state
         return "paid_in_advance" if state == "paid" else "awaiting_payment"
@@ -138,7 +138,7 @@ def parcel_payment(parcel) -> ParcelPayment:
     collect until the cash is recorded); any other is paid in advance with its order, once
     the order is paid (awaiting payment before, refunded after a refund)."""
     to_collect = parcel.cod_amount or Decimal(0)
-    return ParcelPayment(to_collect, parcel.cod_collected, parcel.order)
+    return ParcelPayment(to_collect, parcel.cod_collected, parcel)
 
 
 def _event_type(code, name):
