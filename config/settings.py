@@ -116,6 +116,7 @@ OSCAR_DASHBOARD_NAVIGATION = [
             {"label": _("Bank transfers awaited"), "url_name": "transfers:awaiting"},
             {"label": _("Parcels"), "url_name": "fulfilment:post-parcels"},
             {"label": _("COD remittances"), "url_name": "remittances:ledger"},
+            {"label": _("Producer settlements and payouts"), "url_name": "settlements:ledger"},
             {"label": _("Payment and delivery settings"), "url_name": "shop:payment-settings"},
             {"label": _("Farmers' onboarding"), "url_name": "farmers:staff-home"},
         ],

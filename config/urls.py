@@ -30,6 +30,7 @@ urlpatterns += i18n_patterns(
     path("", include("marketplace.finance.urls_transfers")),
     path("", include("marketplace.fulfilment.urls")),
     path("", include("marketplace.finance.urls_remittances")),
+    path("", include("marketplace.finance.urls_settlements")),
     # Public pages: home, producer shops, provinces.
     path("", HomeView.as_view(), name="home"),
     path("", include("marketplace.urls")),

@@ -7,8 +7,11 @@ class FarmersConfig(AppConfig):
     verbose_name = _("Farmers")
 
     def ready(self):
+        from marketplace.core.payees import register_bank_account_provider
         from marketplace.core.scope import register_scope_provider
 
+        from .payees import bank_accounts
         from .scope import scope_of
 
         register_scope_provider(scope_of)
+        register_bank_account_provider(bank_accounts)

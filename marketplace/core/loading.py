@@ -12,6 +12,7 @@ OVERRIDES = {
     ("order.utils", "OrderCreator"): "marketplace.payments.orders",
     ("checkout.views", "PaymentDetailsView"): "marketplace.payments.checkout",
     ("checkout.views", "ThankYouView"): "marketplace.payments.checkout",
+    ("dashboard.views", "IndexView"): "marketplace.finance.revenue_views",
 }
 
 

@@ -9,7 +9,7 @@ else. Whole đồng only: VND has no minor unit in use.
 """
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -73,6 +73,18 @@ def parse_dong(text) -> int:
     if len(digits) > MAX_DIGITS:
         raise ValidationError(MESSAGES["too_large"], code="too_large")
     return int(digits)
+
+
+def round_dong(amount) -> Decimal:
+    """THE rounding rule for money the marketplace computes (commission, tax withheld):
+    whole đồng, half up (12.345,5 → 12.346; 0,5 → 1). Used identically by the settlement
+    ledger, the statements and every CSV."""
+    return Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+def percent_of(amount, percent) -> Decimal:
+    """`percent` % of `amount`, rounded by round_dong (5 % of 390.010 → 19.501)."""
+    return round_dong(Decimal(amount) * Decimal(percent) / Decimal(100))
 
 
 def format_dong(amount) -> str:

@@ -78,3 +78,179 @@ class BankTransfer(models.Model):
 
     def __str__(self):
         return f"{self.order_id} +{self.amount}"
+
+
+# --- The producer settlement ledger (all payment methods) ---------------------------------
+# marketplace.finance.settlements writes these rows; they are never changed once written.
+
+
+class SettlementEntry(models.Model):
+    """One append-only row of a producer's settlement ledger, with its source: a delivered
+    parcel (a sale, less commission and tax withheld), an adjustment (refund, return fee,
+    shipping, correction) or a payout. ``amount`` is the row's effect on the balance."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("Delivered sale")
+        REFUND = "refund", _("Refund")
+        RETURN = "return", _("Return shipping")
+        SHIPPING = "shipping", _("Shipping adjustment")
+        CORRECTION = "correction", _("Correction")
+        PAYOUT = "payout", _("Payout")
+
+    partner = models.ForeignKey(
+        "partner.Partner",
+        on_delete=models.PROTECT,
+        related_name="settlement_entries",
+        verbose_name=_("Producer"),
+    )
+    kind = models.CharField(_("Type"), max_length=12, choices=Kind.choices)
+    booked_on = models.DateField(_("Date"), db_index=True)
+    parcel = models.OneToOneField(
+        "marketplace.Parcel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlement_entry",
+        verbose_name=_("Parcel"),
+    )
+    payout = models.OneToOneField(
+        "marketplace.Payout",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entry",
+        verbose_name=_("Payout"),
+    )
+    sales = models.DecimalField(_("Sales"), default=0, **MONEY)
+    commission_percent = models.DecimalField(
+        _("Commission (%)"), max_digits=5, decimal_places=2, default=0
+    )
+    commission = models.DecimalField(_("Commission"), default=0, **MONEY)
+    vat_percent = models.DecimalField(_("VAT (%)"), max_digits=5, decimal_places=2, default=0)
+    vat = models.DecimalField(_("VAT withheld"), default=0, **MONEY)
+    pit_percent = models.DecimalField(
+        _("Personal income tax (%)"), max_digits=5, decimal_places=2, default=0
+    )
+    pit = models.DecimalField(_("Personal income tax withheld"), default=0, **MONEY)
+    adjustment = models.DecimalField(_("Adjustment"), default=0, **MONEY)
+    paid_out = models.DecimalField(_("Paid out"), default=0, **MONEY)
+    amount = models.DecimalField(_("Effect on the balance"), **MONEY)
+    reference = models.CharField(_("Reference"), max_length=100, blank=True)
+    created = models.DateTimeField(_("Recorded at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("Settlement entry")
+        verbose_name_plural = _("Settlement entries")
+        ordering = ["booked_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="sale") | models.Q(parcel__isnull=False),
+                name="settlement_sale_has_parcel",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="payout") | models.Q(payout__isnull=False),
+                name="settlement_payout_has_payout",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.kind} {self.amount}"
+
+    @property
+    def tax(self):
+        return self.vat + self.pit
+
+
+class ProducerBalance(models.Model):
+    """What the marketplace owes a producer now (the sum of its ledger entries), kept on
+    one row that every ledger write locks first: two payout batches, or a payout and a
+    late refund, are serialised on it."""
+
+    partner = models.OneToOneField(
+        "partner.Partner",
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="settlement_balance",
+        verbose_name=_("Producer"),
+    )
+    balance = models.DecimalField(_("Balance"), default=0, **MONEY)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Producer balance")
+        verbose_name_plural = _("Producer balances")
+
+    def __str__(self):
+        return f"{self.partner_id} {self.balance}"
+
+
+class PayoutBatch(models.Model):
+    """Payouts the operator prepared at once (one payout file)."""
+
+    created = models.DateTimeField(_("Created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Created by"),
+    )
+
+    class Meta:
+        verbose_name = _("Payout batch")
+        verbose_name_plural = _("Payout batches")
+        ordering = ["-created", "-pk"]
+
+    def __str__(self):
+        return f"#{self.pk}"
+
+
+class Payout(models.Model):
+    """A transfer to one producer's bank account, of its balance when the batch was made
+    (taken from the balance then); marked paid once, with the bank's reference."""
+
+    batch = models.ForeignKey(
+        PayoutBatch, on_delete=models.PROTECT, related_name="payouts", verbose_name=_("Batch")
+    )
+    partner = models.ForeignKey(
+        "partner.Partner",
+        on_delete=models.PROTECT,
+        related_name="payouts",
+        verbose_name=_("Producer"),
+    )
+    amount = models.DecimalField(_("Amount"), **MONEY)
+    bank_bin = models.CharField(_("Bank"), max_length=6)
+    bank_account = models.CharField(_("Account number"), max_length=19)
+    bank_holder = models.CharField(_("Account holder"), max_length=120)
+    paid_at = models.DateTimeField(_("Paid at"), null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Paid by"),
+    )
+    reference = models.CharField(_("Bank reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("Payout")
+        verbose_name_plural = _("Payouts")
+        ordering = ["batch_id", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_positive"),
+            models.CheckConstraint(
+                condition=models.Q(paid_at__isnull=True) | ~models.Q(reference=""),
+                name="payout_paid_has_reference",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.amount}"

@@ -21,7 +21,7 @@ database), plus the settings row.
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
@@ -30,7 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from marketplace.models import MarketplaceSettings, Parcel, Remittance
+from marketplace.core.money import percent_of
+from marketplace.models import MarketplaceSettings, Parcel, Remittance, SettlementEntry
 
 Partner = get_model("partner", "Partner")
 
@@ -43,16 +44,17 @@ class RemittanceError(Exception):
 
 
 def commission_on(collected, percent) -> Decimal:
-    """`percent` of `collected`, in whole đồng rounded half up (5% of 390.010 → 19.501)."""
-    value = Decimal(collected) * Decimal(percent) / Decimal(100)
-    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    """`percent` of `collected`, in whole đồng rounded half up (5% of 390.010 → 19.501):
+    marketplace.core.money.percent_of."""
+    return percent_of(collected, percent)
 
 
 def collected_parcels():
-    """Delivered parcels whose cash has been collected."""
+    """Delivered parcels whose cash has been collected (and that the settlement ledger,
+    marketplace.finance.settlements, has not taken already)."""
     return Parcel.objects.filter(
         status=Parcel.Status.DELIVERED, cod_collected__isnull=False, cod_collected__gt=0
-    )
+    ).exclude(pk__in=SettlementEntry.objects.filter(parcel__isnull=False).values("parcel_id"))
 
 
 def _sum(queryset, column):
@@ -158,6 +160,13 @@ def create_remittance(partner, user) -> Remittance:
             .filter(partner=partner, remittance__isnull=True)
             .order_by("pk")
         )
+        # Read again after the lock: the settlement ledger may have taken some meanwhile.
+        settled = set(
+            SettlementEntry.objects.filter(parcel__in=[p.pk for p in parcels]).values_list(
+                "parcel_id", flat=True
+            )
+        )
+        parcels = [parcel for parcel in parcels if parcel.pk not in settled]
         if not parcels:
             raise RemittanceError(
                 _("Nothing to remit to %(producer)s: no collected cash outside a remittance.")

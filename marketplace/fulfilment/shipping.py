@@ -246,6 +246,9 @@ class VietnamPost(methods.Base):
         self.to_province = to_province
         self.rates = rates
         self._quotes = {}
+        if to_province is None:
+            # The basket page: the price of the farthest zone, so say it is an estimate.
+            self.name = _("Vietnam Post (estimate: the price is set once the address is known)")
 
     def quote(self, basket) -> Quote:
         key = (basket.pk, basket.num_items, self.to_province)

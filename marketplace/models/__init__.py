@@ -3,7 +3,14 @@
 
 from marketplace.catalogue.models import ProductListing, SearchEntry
 from marketplace.certificates.models import Certificate, CertificateQuerySet
-from marketplace.finance.models import BankTransfer, Remittance
+from marketplace.finance.models import (
+    BankTransfer,
+    Payout,
+    PayoutBatch,
+    ProducerBalance,
+    Remittance,
+    SettlementEntry,
+)
 from marketplace.fulfilment.models import CancelledLine, Notification, Parcel
 from marketplace.payments.models import Refund, StripeEvent
 from marketplace.shops.models import ProducerPhoto, ProducerProfile
@@ -17,11 +24,15 @@ __all__ = [
     "MarketplaceSettings",
     "Notification",
     "Parcel",
+    "Payout",
+    "PayoutBatch",
+    "ProducerBalance",
     "ProducerPhoto",
     "ProducerProfile",
     "ProductListing",
     "Refund",
     "Remittance",
     "SearchEntry",
+    "SettlementEntry",
     "StripeEvent",
 ]

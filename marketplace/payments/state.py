@@ -15,8 +15,9 @@ paid on delivery, ``amount_allocated`` is the sum of the COD amounts of its parc
 are neither cancelled nor returned, and the order is paid once those are collected.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -108,6 +109,9 @@ PARCEL_STATES = {
     "cod_to_collect": _("To collect on delivery"),
     "cod_collected": _("Collected on delivery"),
     "paid_in_advance": _("Paid in advance"),
+    "awaiting_payment": _("Not paid yet: the buyer has not paid in advance"),
+    "partly_refunded": _("Partly refunded"),
+    "refunded": _("Refunded"),
     "cancelled": _("Cancelled: nothing to pay"),
     "returned": _("Returned to the producer: nothing collected"),
 }
@@ -116,16 +120,37 @@ PARCEL_STATES = {
 @dataclass(frozen=True)
 class ParcelPayment:
     """A parcel's payment state (``parcel.payment``): cash the post office collects on
-    delivery (``cod``), or nothing because the order was paid in advance. Read from the
-    parcel's own fields, so it costs no query."""
+    delivery (``cod``), or nothing because the order is paid in advance. ``cod``,
+    ``to_collect`` and ``collected`` are read from the parcel's own fields (no query);
+    ``code`` of a parcel paid in advance asks its order's payment (payment_state: one
+    query unless the order's sources are prefetched), so a VietQR or card order not paid
+    yet is never shown as "paid in advance"."""
 
-    code: str
     to_collect: Decimal  # what the post office collects from the buyer (0: paid in advance)
     collected: Decimal | None  # what it did collect, once recorded
+    parcel: object = field(default=None, compare=False, repr=False)
+    ended: str = ""  # "cancelled" or "returned": nothing to pay or collect any more
 
     @property
     def cod(self) -> bool:
         return self.to_collect > 0
+
+    @cached_property
+    def code(self) -> str:
+        if self.ended:
+            return self.ended
+        if self.cod:
+            return "cod_to_collect" if self.collected is None else "cod_collected"
+        if self.parcel is None:
+            return "paid_in_advance"
+        state = payment_state(self.parcel.order).code
+        if state in ("refunded", "partly_refunded"):
+            return state
+        return "paid_in_advance" if state == "paid" else "awaiting_payment"
+
+    @property
+    def paid_in_advance(self) -> bool:
+        return self.code == "paid_in_advance"
 
     @property
     def label(self):
@@ -134,20 +159,13 @@ class ParcelPayment:
 
 def parcel_payment(parcel) -> ParcelPayment:
     """THE parcel payment rule: a parcel with an amount to collect is paid on delivery (to
-    collect until the cash is recorded); any other is paid in advance with its order. A
-    cancelled or returned parcel has nothing to collect."""
-    if parcel.status == "cancelled":
-        return ParcelPayment("cancelled", Decimal(0), None)
-    if parcel.status == "returned":
-        return ParcelPayment("returned", Decimal(0), None)
+    collect until the cash is recorded); any other is paid in advance with its order, once
+    the order is paid (awaiting payment before, refunded after a refund). A cancelled or
+    returned parcel has nothing to collect."""
+    if parcel.status in ("cancelled", "returned"):
+        return ParcelPayment(Decimal(0), None, parcel, ended=parcel.status)
     to_collect = parcel.cod_amount or Decimal(0)
-    if to_collect <= 0:
-        code = "paid_in_advance"
-    elif parcel.cod_collected is None:
-        code = "cod_to_collect"
-    else:
-        code = "cod_collected"
-    return ParcelPayment(code, to_collect, parcel.cod_collected)
+    return ParcelPayment(to_collect, parcel.cod_collected, parcel)
 
 
 def _event_type(code, name):

@@ -46,6 +46,29 @@ class MarketplaceSettings(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text=_("Kept from the cash collected on delivery before it is paid to the farmer."),
     )
+    # Decree 117/2025/NĐ-CP: tax withheld on sales by households and individuals.
+    withholding_vat_percent = models.DecimalField(
+        _("VAT withheld from households (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_(
+            "Withheld on the goods sold by household businesses and individuals "
+            "(Decree 117/2025/NĐ-CP); cooperatives and enterprises declare their own tax."
+        ),
+    )
+    withholding_pit_percent = models.DecimalField(
+        _("Personal income tax withheld from households (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_(
+            "Withheld on the goods sold by household businesses and individuals "
+            "(Decree 117/2025/NĐ-CP)."
+        ),
+    )
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

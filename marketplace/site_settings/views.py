@@ -30,6 +30,8 @@ class PaymentSettingsForm(forms.ModelForm):
             "bank_account_number",
             "bank_account_name",
             "commission_percent",
+            "withholding_vat_percent",
+            "withholding_pit_percent",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -38,6 +40,9 @@ class PaymentSettingsForm(forms.ModelForm):
             model_field = MarketplaceSettings._meta.get_field(name)
             self.fields[name].label = model_field.verbose_name
             self.fields[name].help_text = model_field.help_text
+        # The withholding rates keep their value when a form without them is posted.
+        for name in ("withholding_vat_percent", "withholding_pit_percent"):
+            self.fields[name].required = False
         self.fields["bank_bin"].choices = [("", gettext_lazy("No bank transfer"))] + [
             (code, f"{short} — {name}") for code, short, name in BANKS
         ]
@@ -52,6 +57,16 @@ class PaymentSettingsForm(forms.ModelForm):
                 _("Write the name without diacritics, as the bank shows it.")
             )
         return name
+
+    def _keep(self, name):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value is None else value
+
+    def clean_withholding_vat_percent(self):
+        return self._keep("withholding_vat_percent")
+
+    def clean_withholding_pit_percent(self):
+        return self._keep("withholding_pit_percent")
 
     def clean(self):
         cleaned = super().clean()
