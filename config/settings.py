@@ -198,6 +198,8 @@ TEMPLATES = [
                 "oscar.apps.checkout.context_processors.checkout",
                 "oscar.apps.communication.notifications.context_processors.notifications",
                 "oscar.core.context_processors.metadata",
+                # The signed-in user's home and role links in the header.
+                "marketplace.core.homes.role_home",
             ],
         },
     },

@@ -12,7 +12,8 @@ urlpatterns = [
     path("cua-hang/don-hang/<int:pk>/", views.producer_parcel, name="producer-parcel"),
     path("cua-hang/don-hang/<int:pk>/dong-goi/", views.producer_pack, name="producer-pack"),
     path("cua-hang/don-hang/<int:pk>/phieu-dong-goi/", views.packing_slip, name="packing-slip"),
-    # Post office: parcels of producers in its province (the operator: all).
+    # Post office: its home, and the parcels of producers in its province (the operator: all).
+    path("buu-dien/", views.post_home, name="post-home"),
     path("buu-dien/buu-gui/", views.post_parcels, name="post-parcels"),
     path("buu-dien/buu-gui/<int:pk>/", views.post_parcel, name="post-parcel"),
     path("buu-dien/buu-gui/<int:pk>/ma-van-don/", views.post_set_tracking, name="post-tracking"),
