@@ -218,6 +218,8 @@ TEMPLATES = [
                 "oscar.apps.checkout.context_processors.checkout",
                 "oscar.apps.communication.notifications.context_processors.notifications",
                 "oscar.core.context_processors.metadata",
+                # The signed-in user's home and role links in the header.
+                "marketplace.core.homes.role_home",
             ],
         },
     },
@@ -297,6 +299,8 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 # Our own strings (maintained with makemessages), then gap-fills for Oscar's catalogue.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_oscar"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
+# One date and time format in both languages: dd/mm/yyyy and HH:MM (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -21,6 +21,8 @@ urlpatterns = [
 # Vietnamese at "/", English at "/en/": every page has one URL per language.
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    # One sign-in page for everyone (e-mail or phone number), at Oscar's address.
+    path("", include("marketplace.accounts.urls")),
     path("can-bo/", include("farmers.urls")),
     # Farmer's own shop (products, certificates) and operator moderation.
     path("", include("marketplace.shops.urls")),
@@ -31,6 +33,8 @@ urlpatterns += i18n_patterns(
     path("", include("marketplace.fulfilment.urls")),
     path("", include("marketplace.finance.urls_remittances")),
     path("", include("marketplace.finance.urls_settlements")),
+    # The operator's home: queues and settings.
+    path("", include("marketplace.site_settings.urls")),
     # Public pages: home, producer shops, provinces.
     path("", HomeView.as_view(), name="home"),
     path("", include("marketplace.urls")),

@@ -14,11 +14,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from marketplace.core.redirects import safe_next
 
-from . import access, selectors, services
+from . import access, phones, selectors, services
 from . import member_forms as forms
 from .models import Member, MemberDocument
 
@@ -330,7 +331,7 @@ def _own_member(request):
     return member
 
 
-@login_required(login_url="farmers:farmer-login")
+@login_required
 def my_record(request):
     member = _own_member(request)
     editable = member.status in services.FARMER_EDITABLE_STATUSES
@@ -371,7 +372,7 @@ def my_record(request):
     )
 
 
-@login_required(login_url="farmers:farmer-login")
+@login_required
 def my_document_upload(request):
     member = _own_member(request)
     if (response := _post_only(request)) is not None:
@@ -379,12 +380,12 @@ def my_document_upload(request):
     return _upload(request, member, services.FARMER, redirect_to=reverse("farmers:my-record"))
 
 
-@login_required(login_url="farmers:farmer-login")
+@login_required
 def my_document(request, document_pk):
     return _serve(request, _own_member(request), services.FARMER, document_pk, thumbnail=False)
 
 
-@login_required(login_url="farmers:farmer-login")
+@login_required
 def my_document_thumbnail(request, document_pk):
     return _serve(request, _own_member(request), services.FARMER, document_pk, thumbnail=True)
 
@@ -409,11 +410,15 @@ def activate(request):
 
 
 def farmer_login(request):
-    """Farmers sign in with their phone number (their account's username) and password."""
-    from . import phones
-
-    form = forms.FarmerLoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """The old phone sign-in page. Everyone now signs in on one page, with an e-mail or a
+    phone number: a visit goes there (keeping a safe `next`); a form still posted here is
+    still answered."""
+    if request.method != "POST":
+        target = safe_next(request, "")
+        url = reverse("customer:login")
+        return redirect(f"{url}?{urlencode({'next': target})}" if target else url)
+    form = forms.FarmerLoginForm(request.POST)
+    if form.is_valid():
         try:
             username = phones.to_e164(form.cleaned_data["phone"])
         except ValidationError as exc:
@@ -428,5 +433,5 @@ def farmer_login(request):
     return render(
         request,
         "farmers/members/login.html",
-        {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")},
+        {"form": form, "next": safe_next(request, "")},
     )

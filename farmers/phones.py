@@ -1,27 +1,6 @@
-"""Vietnamese phone numbers: parsed with region VN, stored E.164, shown national."""
+"""Vietnamese phone numbers: the rule is marketplace.core.phones (the sign-in form uses it
+too)."""
 
-import phonenumbers
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
+from marketplace.core.phones import national, to_e164
 
-
-def to_e164(value: str) -> str:
-    try:
-        number = phonenumbers.parse((value or "").strip(), "VN")
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            _("Enter a Vietnamese phone number, e.g. 0912 345 678."), code="phone"
-        ) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("Enter a Vietnamese phone number, e.g. 0912 345 678."), code="phone"
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def national(e164: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, "VN")
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+__all__ = ["national", "to_e164"]

@@ -87,3 +87,34 @@ def member_page(member: Member) -> dict:
 
 def access_log(member: Member):
     return member.accesses.select_related("user", "document")
+
+
+# --- The staff home ----------------------------------------------------------------------------
+
+
+def staff_todo(scope) -> dict:
+    """What the staff member's scope holds now: members by status, listings waiting for
+    approval and certificates waiting for verification of producers in scope, imports not
+    finished. Four queries."""
+    from django.db.models import Count
+
+    from marketplace.models import Certificate, ProductListing
+
+    from .models import MemberImport
+
+    by_status = dict(
+        scope.members(Member.objects.all()).order_by().values_list("status").annotate(n=Count("pk"))
+    )
+    producers = scope.producers()
+    return {
+        "members": by_status,
+        "listings": ProductListing.objects.filter(
+            producer__in=producers, status=ProductListing.Status.PENDING
+        ).count(),
+        "certificates": Certificate.objects.filter(
+            producer__in=producers, status=Certificate.Status.PENDING
+        ).count(),
+        "imports": scope.imports(MemberImport.objects.all())
+        .filter(status__in=[MemberImport.Status.PENDING, MemberImport.Status.RUNNING])
+        .count(),
+    }

@@ -5,6 +5,7 @@ collects every msgid that came back unchanged in that language, whether from a
 template tag, a lazy form label or a Python message.
 """
 
+import re
 from contextlib import contextmanager
 
 from django.utils import translation
@@ -14,6 +15,7 @@ from django.utils.translation import _trans
 SAME_IN_VIETNAMESE = {
     "Nông sản",
     "Email",
+    "E-mail",
     "SKU",
     "UPC",
     "VietQR",
@@ -29,8 +31,14 @@ SAME_IN_VIETNAMESE = {
 }
 
 
+PLACEHOLDER = re.compile(r"%\([a-z_.]+\)[sd]|\{[a-z_.]+\}")
+
+
 def _is_translatable(msgid: str) -> bool:
+    """Has words to translate: not only placeholders, symbols or names kept as they are."""
     text = msgid.strip()
+    if not any(ch.isalpha() for ch in PLACEHOLDER.sub("", text)):
+        return False
     return bool(text) and any(ch.isalpha() for ch in text) and text not in SAME_IN_VIETNAMESE
 
 

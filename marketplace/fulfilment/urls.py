@@ -23,7 +23,8 @@ urlpatterns = [
     path(
         "quan-tri/don-hang/<str:number>/huy/", cancel_views.operator_cancel, name="operator-cancel"
     ),
-    # Post office: parcels of producers in its province (the operator: all).
+    # Post office: its home, and the parcels of producers in its province (the operator: all).
+    path("buu-dien/", views.post_home, name="post-home"),
     path("buu-dien/buu-gui/", views.post_parcels, name="post-parcels"),
     path("buu-dien/buu-gui/<int:pk>/", views.post_parcel, name="post-parcel"),
     path("buu-dien/buu-gui/<int:pk>/ma-van-don/", views.post_set_tracking, name="post-tracking"),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.core.access import post_office_required, producer_required
 from marketplace.core.redirects import safe_next
+from marketplace.fulfilment import selectors
 from marketplace.fulfilment import services as fulfilment
 from marketplace.fulfilment.cancellations import cancel_refusal
 from marketplace.fulfilment.forms import (
@@ -374,4 +375,49 @@ def post_collect_cod(request, scope, pk):
             }
         ),
         form_name="cod_form",
+    )
+
+
+# --- The post office's home ---------------------------------------------------------------------
+
+
+@post_office_required
+def post_home(request, scope):
+    """Parcels to pick up, in delivery, cash on delivery to hand over; the members and
+    producers of its province it may see (farmers' pages, by URL name)."""
+    todo = selectors.post_office_todo(request.user, scope)
+    parcels = reverse("fulfilment:post-parcels")
+    tasks = [
+        {
+            "count": todo.to_pick_up,
+            "label": _("Parcels to pick up"),
+            "url": f"{parcels}?{urlencode({STATUS_PARAM: Parcel.Status.PACKED})}",
+        },
+        {
+            "count": todo.in_delivery,
+            "label": _("In delivery"),
+            "url": f"{parcels}?{urlencode({STATUS_PARAM: Parcel.Status.PICKED_UP})}",
+        },
+        {
+            "count": todo.cod_to_hand_over,
+            "label": _("Cash on delivery to hand over"),
+            "hint": fulfilment.money(todo.cod_amount),
+            "url": f"{parcels}?{urlencode({STATUS_PARAM: Parcel.Status.DELIVERED})}",
+        },
+        {
+            "count": todo.producers,
+            "label": _("Producers in your province"),
+            "url": reverse("farmers:listings"),
+        },
+    ]
+    pages = [
+        {"label": _("Parcels"), "url": parcels},
+        {"label": _("Members in your province"), "url": reverse("farmers:members")},
+        {"label": _("Register a member"), "url": reverse("farmers:member-create")},
+        {"label": _("Products of producers in your province"), "url": reverse("farmers:listings")},
+    ]
+    return render(
+        request,
+        "marketplace/fulfilment/post_home.html",
+        {"office": scope.organisation, "todo": todo, "tasks": tasks, "pages": pages},
     )

@@ -1,12 +1,28 @@
 """Reads that span relations, each with a query budget in the tests."""
 
-from django.db.models import Count, Prefetch
-from django.shortcuts import get_object_or_404
+import datetime
+from dataclasses import dataclass
 
+from django.db.models import Count, F, Prefetch
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from oscar.core.loading import get_model
+
+from marketplace.certificates.services import EXPIRING_SOON_DAYS
 from marketplace.core import geo
 from marketplace.core.text import fold
-from marketplace.models import Certificate, ProducerPhoto, ProducerProfile, SearchEntry
+from marketplace.models import (
+    Certificate,
+    Parcel,
+    ProducerPhoto,
+    ProducerProfile,
+    ProductListing,
+    SearchEntry,
+)
 from marketplace.search.listing import listing_counts_by
+
+StockRecord = get_model("partner", "StockRecord")
 
 
 def province_slug(code: int) -> str:
@@ -73,3 +89,44 @@ def latest_entries(limit: int = 8):
     return SearchEntry.objects.select_related("product", "producer", "producer__partner").order_by(
         "-date_created", "pk"
     )[:limit]
+
+
+# --- The seller's channel: what needs doing now ------------------------------------------
+
+# A product is low on stock when what is left to sell (in stock − reserved) is at most its
+# stock record's low-stock threshold, or this many when the farmer set none.
+LOW_STOCK = 5
+
+
+@dataclass(frozen=True)
+class SellerTodo:
+    to_pack: int
+    certificates_expiring: int
+    waiting_approval: int
+    low_stock: int
+
+
+def seller_todo(producer, *, today=None) -> SellerTodo:
+    """What the farmer should do now, counted: orders to pack, verified certificates that
+    expire within EXPIRING_SOON_DAYS, listings waiting for approval, products low on stock.
+    Four queries."""
+    today = today or timezone.localdate()
+    left = Coalesce(F("num_in_stock"), 0) - Coalesce(F("num_allocated"), 0)
+    return SellerTodo(
+        to_pack=Parcel.objects.filter(
+            partner_id=producer.partner_id, status=Parcel.Status.NEW
+        ).count(),
+        certificates_expiring=Certificate.objects.filter(
+            producer=producer,
+            status=Certificate.Status.VERIFIED,
+            valid_until__gte=today,
+            valid_until__lte=today + datetime.timedelta(days=EXPIRING_SOON_DAYS),
+        ).count(),
+        waiting_approval=ProductListing.objects.filter(
+            producer=producer, status=ProductListing.Status.PENDING
+        ).count(),
+        low_stock=StockRecord.objects.filter(partner_id=producer.partner_id)
+        .annotate(left=left)
+        .filter(left__lte=Coalesce(F("low_stock_threshold"), LOW_STOCK))
+        .count(),
+    )

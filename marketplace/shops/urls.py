@@ -8,6 +8,8 @@ from marketplace.site_settings import views as settings_views
 
 app_name = "shop"
 urlpatterns = [
+    # The seller's channel: the farmer's home.
+    path("cua-hang/", views.seller_home, name="home"),
     # The farmer's own products.
     path("cua-hang/san-pham/", views.my_products, name="products"),
     path("cua-hang/san-pham/them/", views.add_product, name="product-add"),

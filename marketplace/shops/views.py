@@ -21,6 +21,7 @@ from marketplace.catalogue import listings
 from marketplace.core.access import operator_required, producer_required
 from marketplace.core.redirects import safe_next
 from marketplace.models import MarketplaceSettings, ProductListing
+from marketplace.shops import selectors
 from marketplace.shops.forms import ApprovalSettingForm, ProductForm, ReasonForm
 
 Product = get_model("catalogue", "Product")
@@ -259,3 +260,48 @@ def approval_setting(request):
     else:
         messages.error(request, _("Choose whether products wait for approval."))
     return redirect(reverse("shop:listing-queue"))
+
+
+# --- The seller's channel: the farmer's home -------------------------------------------------
+
+
+@producer_required
+def seller_home(request, producer):
+    """What needs doing now, with counts, then the farmer's pages (products and stock, lots
+    and labels, orders, certificates, money, scans)."""
+    todo = selectors.seller_todo(producer)
+    parcels = reverse("fulfilment:producer-parcels")
+    products = reverse("shop:products")
+    certificates = reverse("certificates:mine")
+    tasks = [
+        {"count": todo.to_pack, "label": _("Orders to pack"), "url": f"{parcels}?trang-thai=new"},
+        {
+            "count": todo.certificates_expiring,
+            "label": _("Certificates expiring"),
+            "url": certificates,
+        },
+        {
+            "count": todo.waiting_approval,
+            "label": _("Products waiting for approval"),
+            "url": products,
+        },
+        {"count": todo.low_stock, "label": _("Low on stock"), "url": products},
+    ]
+    pages = [
+        {"label": _("Products and stock"), "url": products},
+        # traceability's pages, by name (marketplace does not import traceability).
+        {"label": _("Lots and QR labels"), "url": reverse("traceability:lots")},
+        {"label": _("Orders"), "url": parcels},
+        {"label": _("Certificates"), "url": certificates},
+        {"label": _("Money: cash on delivery to receive"), "url": reverse("remittances:mine")},
+        {
+            "label": _("Scans of my labels"),
+            "url": reverse("traceability:lots"),
+            "hint": _("by lot"),
+        },
+    ]
+    return render(
+        request,
+        "marketplace/shop/home.html",
+        {"producer": producer, "todo": todo, "tasks": tasks, "pages": pages},
+    )

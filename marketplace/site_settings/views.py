@@ -6,6 +6,7 @@ shipping methods, edited in Oscar's dashboard (linked from this page)."""
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -13,6 +14,7 @@ from marketplace.core.access import operator_required
 from marketplace.core.banks import BANKS
 from marketplace.core.money import DongField
 from marketplace.models import MarketplaceSettings
+from marketplace.site_settings import selectors
 
 
 class PaymentSettingsForm(forms.ModelForm):
@@ -101,3 +103,60 @@ def payment_settings(request):
         messages.success(request, _("Payment and delivery settings saved."))
         return redirect("shop:payment-settings")
     return render(request, "marketplace/settings/payments.html", {"form": form, "row": row})
+
+
+# --- The operator's home ---------------------------------------------------------------------
+
+
+@operator_required
+def operator_home(request):
+    """The operator's queues with counts, then the settings and Oscar's dashboard (for the
+    catalogue's administration)."""
+    queues = selectors.operator_queues()
+    tasks = [
+        {
+            "count": queues.listings,
+            "label": _("Listings to approve"),
+            "url": reverse("shop:listing-queue"),
+        },
+        {
+            "count": queues.certificates,
+            "label": _("Certificates to verify"),
+            "url": reverse("certificates:queue"),
+        },
+        {
+            "count": queues.certificates_expiring,
+            "label": _("Certificates expiring"),
+            "url": reverse("certificates:expiring"),
+        },
+        {
+            "count": queues.transfers,
+            "label": _("Bank transfers to match"),
+            "url": reverse("transfers:awaiting"),
+        },
+        {
+            "count": queues.refunds,
+            "label": _("Refunds pending or failed"),
+            "url": reverse("dashboard:order-list"),
+        },
+        {
+            "count": queues.cod_to_remit,
+            "label": _("Cash on delivery to remit"),
+            "url": reverse("remittances:ledger"),
+        },
+    ]
+    pages = [
+        {"label": _("Payment and delivery settings"), "url": reverse("shop:payment-settings")},
+        {"label": _("Bank statement import"), "url": reverse("transfers:import")},
+        {"label": _("Farmers' onboarding"), "url": reverse("farmers:staff-home")},
+        {"label": _("Parcels"), "url": reverse("fulfilment:post-parcels")},
+        {
+            "label": _("Catalogue administration (Oscar dashboard)"),
+            "url": reverse("dashboard:index"),
+        },
+    ]
+    return render(
+        request,
+        "marketplace/settings/operator_home.html",
+        {"queues": queues, "tasks": tasks, "pages": pages},
+    )

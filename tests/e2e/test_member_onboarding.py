@@ -107,9 +107,10 @@ def test_staff_register_verify_approve_and_the_farmer_activates(
     expect(phone.locator("body")).to_contain_text("Ksor Thị Hoa")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     phone.context.clear_cookies()
-    phone.goto(f"{base}/can-bo/dang-nhap/")
-    phone.fill("input[name=phone]", "0935111222")
-    phone.fill("input[name=password]", "Ca-phe-Ea-Kiet-2026")
-    phone.locator("form button[type=submit]").last.click()
+    # Her record asks her to sign in, on the one sign-in page, with her phone number.
+    phone.goto(f"{base}/can-bo/toi/")
+    phone.fill("input[name=login-username]", "0935 111 222")
+    phone.fill("input[name=login-password]", "Ca-phe-Ea-Kiet-2026")
+    phone.locator("button[name=login_submit]").click()
     expect(phone).to_have_url(re.compile("/can-bo/toi/$"))
     expect(phone.locator("body")).to_contain_text("Ksor Thị Hoa")

@@ -121,7 +121,7 @@ def verified(**overrides) -> Certificate:
 
 
 def short_date(day) -> str:
-    """A date as the pages show it in the active language (vi: 13-11-2026)."""
+    """A date as the pages show it in the active language (13/11/2026)."""
     return date_format(day, "SHORT_DATE_FORMAT")
 
 
