@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from marketplace.core import geo
+from marketplace.core.links import absolute_url
 from marketplace.core.text import fold
 
 from . import banks, cccd, crypto, phones
@@ -536,12 +537,9 @@ def issue_activation_code(*, member: Member) -> None:
     ActivationCode.objects.create(
         member=member, code_hash=_code_hash(member, code), expires_at=now + ACTIVATION_TTL
     )
-    from django.contrib.sites.models import Site
-
-    path = reverse("farmers:activate") + f"?so={phones.national(member.phone).replace(' ', '')}"
-    domain = Site.objects.get_current().domain
-    scheme = "http" if domain.startswith(("127.0.0.1", "localhost")) else "https"
-    path = f"{scheme}://{domain}{path}"
+    path = absolute_url(
+        reverse("farmers:activate") + f"?so={phones.national(member.phone).replace(' ', '')}"
+    )
     if member.partner_id is not None:
         text = _(
             "nongsan: your shop is open. Activation code %(code)s (valid %(hours)s hours). "

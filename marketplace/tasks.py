@@ -14,3 +14,14 @@ def expire_certificates() -> int:
     from marketplace.certificates.services import expire_certificates as expire
 
     return expire()
+
+
+@shared_task(
+    name="nongsan.notify_buyer", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def notify_buyer(order_id: int, kind: str, parcel_id: int | None = None, language: str = "vi"):
+    """After an order's change commits (marketplace.fulfilment.notifications): e-mail and
+    SMS to the buyer. Idempotent; retried when the mail or SMS server is unreachable."""
+    from marketplace.fulfilment.notifications import notify
+
+    return notify(order_id, kind, parcel_id, language)

@@ -1,10 +1,14 @@
+from functools import cache
+
+from django.contrib.staticfiles import finders
 from django.db import connection
 from django.db.models import Q
-from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.generic import TemplateView
 from oscar.core.loading import get_model
 
@@ -20,6 +24,18 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@cache
+def _favicon() -> bytes:
+    with open(finders.find("nongsan/favicon.ico"), "rb") as handle:
+        return handle.read()
+
+
+@cache_control(max_age=7 * 24 * 3600, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own: the site's icon, not a 404."""
+    return HttpResponse(_favicon(), content_type="image/x-icon")
 
 
 def server_error(request):

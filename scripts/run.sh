@@ -3,9 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-1}"
-PY=.venv/bin/python
+PY="${PY:-.venv/bin/python}"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+# Links in messages, on labels and in what seed_demo prints follow the address served.
+export SITE_BASE_URL="${SITE_BASE_URL:-http://$HOST:$PORT}"
 $PY manage.py migrate --noinput -v0
 $PY manage.py seed_demo
 echo

@@ -94,3 +94,28 @@ def test_no_template_loads_anything_from_a_cdn(client, db):
     html = client.get("/catalogue/").content.decode()
     assert not re.findall(r"""(?:src|href)=["']https?://""", html)
     assert "googletagmanager" not in html
+
+
+def test_make_run_serves_and_links_on_the_port_asked_for(tmp_path):
+    """`PORT=8101 make run`: the server listens on 8101 and every link it prints or sends
+    (SITE_BASE_URL) says 8101."""
+    stub = tmp_path / "python"
+    stub.write_text('#!/bin/sh\necho "$SITE_BASE_URL $*"\n')
+    stub.chmod(0o755)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PORT": "8101", "PY": str(stub)}
+    env.pop("SITE_BASE_URL", None)
+    out = subprocess.run(
+        ["bash", "scripts/run.sh"], cwd=root, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert "http://127.0.0.1:8101 manage.py seed_demo" in out
+    assert "http://127.0.0.1:8101/" in out and ":8000" not in out
+    assert out.rstrip().endswith("http://127.0.0.1:8101 manage.py runserver 127.0.0.1:8101")
+
+
+def test_favicon_answers_with_an_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/x-icon"
+    assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert "max-age" in response["Cache-Control"]

@@ -14,6 +14,7 @@ from oscar.apps.catalogue.categories import create_from_breadcrumbs
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.links import site_domain
 from marketplace.demo.images import draw_farm_photo, draw_product_image
 from marketplace.fulfilment import shipping
 from marketplace.models import ProducerPhoto, ProducerProfile
@@ -252,7 +253,7 @@ def _product_class():
 @transaction.atomic
 def seed(stdout) -> list[str]:
     """Create or update the demo catalogue and its users; return lines for the console."""
-    Site.objects.update_or_create(pk=1, defaults={"domain": "127.0.0.1:8000", "name": "Nông sản"})
+    Site.objects.update_or_create(pk=1, defaults={"domain": site_domain(), "name": "Nông sản"})
     # What migrations 0006/0007 made, again: a flushed database (tests) has lost it.
     shipping.ensure_vietnam()
     shipping.ensure_default_rates()
@@ -305,7 +306,9 @@ def seed(stdout) -> list[str]:
         )
         if not product.images.exists():
             image = ProductImage(product=product, display_order=0, caption=title)
-            image.original.save(f"{upc.lower()}.jpg", ContentFile(draw_product_image(upc, cat)))
+            image.original.save(
+                f"{upc.lower()}.jpg", ContentFile(draw_product_image(upc, cat, title))
+            )
 
     shop = PRODUCERS[FARMER_SHOP][0]
     return [

@@ -77,6 +77,40 @@ def _leaf(image, draw, rng, colours):
     image.paste(leaf, (x, y), leaf)
 
 
+def _durian(image, draw, rng, colours):
+    """An oval husk covered in short thorns, its stem up."""
+    x, y = rng.randrange(0, SIZE), rng.randrange(0, SIZE)
+    rx, ry = rng.randrange(70, 100), rng.randrange(90, 120)
+    fill = rng.choice(colours)
+    draw.ellipse((x - rx, y - ry, x + rx, y + ry), fill=fill, outline=(70, 80, 30), width=3)
+    dark = tuple(max(0, c - 45) for c in fill)
+    for row in range(-ry + 12, ry - 8, 16):
+        half = int(rx * math.sqrt(max(0.0, 1 - (row / ry) ** 2)))
+        for col in range(-half + 8, half - 4, 16):
+            cx, cy = x + col + (8 if (row // 16) % 2 else 0), y + row
+            draw.polygon([(cx - 6, cy + 5), (cx + 6, cy + 5), (cx, cy - 8)], fill=dark)
+    draw.line((x, y - ry, x + 4, y - ry - 26), fill=(100, 80, 40), width=9)
+
+
+def _avocado(image, draw, rng, colours):
+    """A pear-shaped dark fruit, some cut open with a stone."""
+    x, y, r = rng.randrange(0, SIZE), rng.randrange(0, SIZE), rng.randrange(45, 70)
+    skin = rng.choice(colours)
+    draw.ellipse((x - r, y - r // 2, x + r, y + int(r * 1.5)), fill=skin)
+    draw.ellipse((x - int(r * 0.7), y - int(r * 1.1), x + int(r * 0.7), y + r // 3), fill=skin)
+    if rng.random() < 0.4:
+        draw.ellipse((x - r + 10, y - r // 2 + 10, x + r - 10, y + int(r * 1.5) - 10),
+                     fill=(200, 220, 120))  # fmt: skip
+        draw.ellipse((x - r // 3, y + r // 4, x + r // 3, y + r), fill=(120, 70, 40))
+
+
+def _berry(image, draw, rng, colours):
+    """Small round fruit in bunches (longan, plum, strawberry, persimmon)."""
+    x, y, r = rng.randrange(0, SIZE), rng.randrange(0, SIZE), rng.randrange(18, 34)
+    draw.ellipse((x - r, y - r, x + r, y + r), fill=rng.choice(colours))
+    draw.ellipse((x - r // 3, y - r // 2, x, y - r // 4), fill=(255, 255, 255, 70))
+
+
 MOTIFS = {
     "bean": (_bean, 70),
     "grain": (_grain, 260),
@@ -84,6 +118,19 @@ MOTIFS = {
     "dot": (_dot, 220),
     "hex": (_hex, 60),
     "leaf": (_leaf, 28),
+    "durian": (_durian, 9),
+    "avocado": (_avocado, 16),
+    "berry": (_berry, 160),
+}
+
+# Fruit that does not look like the category's round fruit: by the product's name.
+FRUIT_LOOKS = {
+    "sầu riêng": ("durian", (214, 222, 170), [(128, 140, 50), (150, 150, 60), (110, 120, 45)]),
+    "bơ": ("avocado", (236, 232, 200), [(50, 80, 30), (70, 100, 40), (40, 60, 25)]),
+    "dâu tây": ("berry", (246, 236, 226), [(200, 30, 40), (220, 50, 50), (170, 20, 30)]),
+    "nhãn": ("berry", (232, 238, 210), [(196, 160, 100), (210, 176, 120), (180, 140, 90)]),
+    "mận": ("berry", (232, 236, 214), [(120, 40, 90), (150, 60, 110), (100, 30, 70)]),
+    "hồng": ("berry", (236, 240, 214), [(236, 120, 30), (245, 140, 40), (220, 100, 20)]),
 }
 
 
@@ -112,9 +159,15 @@ def draw_farm_photo(code: str, width: int = 640, height: int = 480) -> bytes:
     return out.getvalue()
 
 
-def draw_product_image(code: str, style: str) -> bytes:
-    """A JPEG picture for the product `code` in the category style `style`."""
+def draw_product_image(code: str, style: str, title: str = "") -> bytes:
+    """A JPEG picture for the product `code` in the category style `style`; fruit named
+    in FRUIT_LOOKS (durian, avocado, …) is drawn as itself."""
     motif, background, colours = STYLES[style]
+    name = title.lower()
+    for words, look in FRUIT_LOOKS.items():
+        if name.startswith(words):
+            motif, background, colours = look
+            break
     rng = random.Random(crc32(code.encode()))
     image = Image.new("RGB", (SIZE, SIZE), background)
     draw = ImageDraw.Draw(image, "RGBA")

@@ -9,7 +9,6 @@ sender: ``send(*, phone, email, message)``).
 
 import logging
 
-from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -17,6 +16,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+
+from marketplace.core.links import absolute_url
 
 logger = logging.getLogger("marketplace.fulfilment.notifications")
 
@@ -32,7 +33,9 @@ class LocmemSMSSender:
 
 def _enqueue(order_id: int, kind: str, parcel_id: int | None = None) -> None:
     language = translation.get_language() or settings.LANGUAGE_CODE
-    transaction.on_commit(lambda: notify.delay(order_id, kind, parcel_id, language))
+    from marketplace import tasks
+
+    transaction.on_commit(lambda: tasks.notify_buyer.delay(order_id, kind, parcel_id, language))
 
 
 def order_placed(order) -> None:
@@ -68,7 +71,7 @@ def order_link(order) -> str:
             "customer:anon-order",
             kwargs={"order_number": order.number, "hash": order.verification_hash()},
         )
-    return settings.SITE_BASE_URL + path
+    return absolute_url(path)
 
 
 def _message(order, kind: str, parcel) -> tuple[str, str]:
@@ -84,10 +87,9 @@ def _message(order, kind: str, parcel) -> tuple[str, str]:
     return subject, text
 
 
-@shared_task(
-    name="nongsan.notify_buyer", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
-)
 def notify(order_id: int, kind: str, parcel_id: int | None = None, language: str = "vi"):
+    """Send the buyer the message of `kind` on every channel it has, once: a channel
+    already sent for this order, parcel and kind is skipped (the task may run again)."""
     from oscar.core.loading import get_model
 
     from marketplace.models import Notification, Parcel

@@ -294,6 +294,15 @@ def test_approval_opens_one_shop_and_sends_an_activation_code(world, client):
 
 
 @pytest.mark.django_db
+def test_the_activation_link_follows_the_address_served(world, settings):
+    settings.SITE_BASE_URL = "http://127.0.0.1:8101"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.invite_member(actor=world.users["branch"], role="branch", member=world.member)
+    link = "http://127.0.0.1:8101" + reverse("farmers:activate") + "?so=0905123404"
+    assert link in senders.outbox[-1]["message"]
+
+
+@pytest.mark.django_db
 def test_activation_codes_expire_and_allow_few_attempts(world):
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.invite_member(actor=world.users["branch"], role="branch", member=world.member)

@@ -119,3 +119,18 @@ def test_every_demo_producer_has_a_photo_on_its_shop_page(client, demo):
         [photo] = profile.photos.all()
         html = client.get(f"/nha-san-xuat/{profile.slug}/").content.decode()
         assert photo.image.url in html
+
+
+def test_demo_durians_are_drawn_as_durians_not_apples():
+    """The fruit category's motif is round red/yellow/green fruit with a stem; a durian
+    picture is green-brown husks only, with no apple red."""
+    from marketplace.demo.images import draw_product_image
+
+    picture = Image.open(io.BytesIO(draw_product_image("NS0005", "fruit", "Sầu riêng Ri6")))
+    pixels = list(picture.convert("RGB").get_flattened_data())
+    red = sum(1 for r, g, b in pixels if r > 170 and g < 100 and b < 100)
+    olive = sum(1 for r, g, b in pixels if 90 < r < 170 and 100 < g < 170 and b < 90)
+    assert red == 0
+    assert olive > len(pixels) // 5
+    apple_like = Image.open(io.BytesIO(draw_product_image("NS0005", "fruit")))
+    assert apple_like.tobytes() != picture.tobytes()
