@@ -7,6 +7,7 @@ records with the functions below (traceability.integrity, `manage.py verify_trac
 
     python verifier.py bundle.json --key nongsan-trace.pem
     python verifier.py bundle.json --key nongsan-trace.pem --checkpoint kept-earlier.json
+    python verifier.py bundle.json --key nongsan-trace.pem --lang vi      (tiếng Việt)
 
 Exit status 0: intact; 1: something is wrong (each problem is printed); 2: bad usage.
 
@@ -225,18 +226,55 @@ def record_message(body: bytes) -> bytes:
 # --- Problems --------------------------------------------------------------------------------
 
 
+# What the verifier says in Vietnamese (--lang vi), by problem code; the values in braces
+# come from the problem's params.
+VIETNAMESE = {
+    "no_records": "Lô không có bản ghi đã ký nào (lịch sử đã bị xóa).",
+    "bad_body": "Bản ghi {n} không phải là một bản ghi hợp lệ.",
+    "bad_signature": "Bản ghi {n} ({type}): chữ ký không phải của sàn (khóa {key}).",
+    "wrong_lot": "Bản ghi {n} thuộc về một lô khác.",
+    "missing_record": "Thiếu bản ghi {n} (thấy bản ghi {found} ở vị trí của nó).",
+    "broken_link": "Bản ghi {n} không nối tiếp bản ghi {prev} (có bản ghi đã bị sửa hoặc xóa).",
+    "no_lot_record": "Bản ghi đầu tiên không phải bản ghi của chính lô.",
+    "two_recalls": "Lô có hơn một bản ghi thu hồi.",
+    "no_checkpoint": "Không có điểm kiểm.",
+    "bad_checkpoint_signature": "Điểm kiểm kích thước {size} không có chữ ký bằng khóa của sàn.",
+    "not_in_log": "Bản ghi {n} không nằm trong nhật ký ở vị trí {position} của điểm kiểm "
+    "kích thước {size}.",
+    "bad_checkpoint": "Không đọc được một điểm kiểm.",
+    "log_truncated": "Nhật ký bị cắt bớt: điểm kiểm đã lưu có {old} bản ghi, điểm kiểm này "
+    "có {new}.",
+    "no_consistency_proof": "Gói không có bằng chứng nhất quán từ kích thước {old}: hãy tải "
+    "với ?tu={old}.",
+    "log_forked": "Nhật ký đã bị viết lại: điểm kiểm kích thước {new} không nối tiếp điểm "
+    "kiểm kích thước {old} đã lưu.",
+    "bad_bundle": "Đây không phải là gói bằng chứng truy xuất của nongsan.",
+}
+
+
 class Problem:
     """What is wrong, as a code (for programs and translations), where (a record's
-    sequence number in the lot, or None) and an English sentence."""
+    sequence number in the lot, or None), an English sentence, and the values in it
+    (`params`, for the Vietnamese sentence: `text("vi")`)."""
 
-    def __init__(self, code: str, message: str, seq: int | None = None):
+    def __init__(self, code: str, message: str, seq: int | None = None, params=None):
         self.code, self.message, self.seq = code, message, seq
+        self.params = dict(params or {})
 
     def __repr__(self):
         return f"Problem({self.code!r}, {self.message!r}, seq={self.seq!r})"
 
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "seq": self.seq}
+
+    def text(self, language: str = "en") -> str:
+        template = VIETNAMESE.get(self.code) if language == "vi" else None
+        if template is not None:
+            try:
+                return template.format(**self.params)
+            except (KeyError, IndexError):
+                pass
+        return self.message
 
 
 def parse_body(text: str):
@@ -268,7 +306,12 @@ def check_records(records: list[dict], keys: dict, *, lot_id=None) -> list[Probl
         body = parse_body(text)
         if body is None:
             problems.append(
-                Problem("bad_body", f"Record {expected_seq} is not a valid record.", expected_seq)
+                Problem(
+                    "bad_body",
+                    f"Record {expected_seq} is not a valid record.",
+                    expected_seq,
+                    {"n": expected_seq},
+                )
             )
             previous = sha256_hex(text.encode("utf-8"))
             continue
@@ -285,16 +328,20 @@ def check_records(records: list[dict], keys: dict, *, lot_id=None) -> list[Probl
                     f"Record {seq} ({body['type']}): the signature is not the marketplace's "
                     f"(key {record.get('key_id')!s}).",
                     seq,
+                    {"n": seq, "type": body["type"], "key": record.get("key_id")},
                 )
             )
         if lot_id is not None and body.get("lot") != lot_id:
-            problems.append(Problem("wrong_lot", f"Record {seq} belongs to another lot.", seq))
+            problems.append(
+                Problem("wrong_lot", f"Record {seq} belongs to another lot.", seq, {"n": seq})
+            )
         if seq != expected_seq:
             problems.append(
                 Problem(
                     "missing_record",
                     f"Record {expected_seq} is missing (found record {seq} in its place).",
                     expected_seq,
+                    {"n": expected_seq, "found": seq},
                 )
             )
         elif body.get("prev") != previous:
@@ -304,6 +351,7 @@ def check_records(records: list[dict], keys: dict, *, lot_id=None) -> list[Probl
                     f"Record {seq} does not follow record {seq - 1} (a record was changed or "
                     "removed).",
                     seq,
+                    {"n": seq, "prev": seq - 1},
                 )
             )
         if expected_seq == 1 and body["type"] != "lot":
@@ -331,6 +379,7 @@ def check_checkpoint(checkpoint: dict, keys: dict) -> list[Problem]:
                 "bad_checkpoint_signature",
                 f"The checkpoint of size {checkpoint.get('tree_size')} is not signed by the "
                 "marketplace's key.",
+                params={"size": checkpoint.get("tree_size")},
             )
         ]
     return []
@@ -380,6 +429,7 @@ def check_bundle(bundle: dict, keys: dict, *, earlier: dict | None = None) -> li
                         f"Record {number} is not in the log at position {position} of the "
                         f"checkpoint of size {size}.",
                         number,
+                        {"n": number, "position": position, "size": size},
                     )
                 )
     if earlier is not None:
@@ -401,6 +451,7 @@ def check_log_grew(earlier: dict, later: dict, consistency, keys: dict) -> list[
             Problem(
                 "log_truncated",
                 f"The log shrank: a checkpoint kept earlier has {size1} records, this one {size2}.",
+                params={"old": size1, "new": size2},
             )
         ]
     proof = None
@@ -414,6 +465,7 @@ def check_log_grew(earlier: dict, later: dict, consistency, keys: dict) -> list[
                 "no_consistency_proof",
                 f"The bundle has no consistency proof from size {size1}: fetch it with "
                 f"?tu={size1}.",
+                params={"old": size1},
             )
         ]
     if not verify_consistency(size1, size2, roots[0], roots[1], proof or []):
@@ -422,6 +474,7 @@ def check_log_grew(earlier: dict, later: dict, consistency, keys: dict) -> list[
                 "log_forked",
                 f"The log was rewritten: the checkpoint of size {size2} does not extend the "
                 f"one of size {size1} kept earlier.",
+                params={"old": size1, "new": size2},
             )
         ]
     return []
@@ -473,6 +526,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--checkpoint", help="a checkpoint JSON you kept earlier")
     parser.add_argument("--quiet", action="store_true", help="print only the verdict")
+    parser.add_argument(
+        "--lang",
+        choices=["en", "vi"],
+        default="en",
+        help="language of the verdict (vi: tiếng Việt)",
+    )
     args = parser.parse_args(argv)
     try:
         keys = {}
@@ -496,16 +555,27 @@ def main(argv=None) -> int:
     if not args.quiet and isinstance(bundle, dict):
         for line in summary(bundle.get("records") or []):
             print(line)
+    vi = args.lang == "vi"
     if problems:
-        print(f"NOT INTACT: lot {lot.get('code')} ({lot.get('short_code')})")
+        if vi:
+            print(f"KHÔNG NGUYÊN VẸN (NOT INTACT): lô {lot.get('code')} ({lot.get('short_code')})")
+        else:
+            print(f"NOT INTACT: lot {lot.get('code')} ({lot.get('short_code')})")
         for problem in problems:
-            print(f"  - {problem.message}")
+            print(f"  - {problem.text(args.lang)}")
         return 1
     checkpoint = bundle["checkpoint"]
+    count = len(bundle.get("records") or [])
+    if vi:
+        print(
+            f"NGUYÊN VẸN (INTACT): lô {lot.get('code')} ({lot.get('short_code')}), {count} bản "
+            f"ghi đã ký, nằm trong nhật ký {checkpoint['tree_size']} bản ghi (điểm kiểm "
+            f"{checkpoint['timestamp']})"
+        )
+        return 0
     print(
-        f"INTACT: lot {lot.get('code')} ({lot.get('short_code')}), "
-        f"{len(bundle.get('records') or [])} signed records, in the log of "
-        f"{checkpoint['tree_size']} records (checkpoint {checkpoint['timestamp']})"
+        f"INTACT: lot {lot.get('code')} ({lot.get('short_code')}), {count} signed records, in "
+        f"the log of {checkpoint['tree_size']} records (checkpoint {checkpoint['timestamp']})"
     )
     return 0
 

@@ -163,3 +163,43 @@ def test_the_verifier_is_one_file_without_django():
     assert "import django" not in text and "from django" not in text
     # The marketplace checks its records with these same functions.
     assert transparency.verifier is integrity.verifier
+
+
+def test_the_verdict_in_vietnamese(exported):
+    directory, lot, bundle = exported
+    result = run(directory, "bundle.json", "--key", "keys.pem", "--lang", "vi")
+    assert result.returncode == 0 and f"NGUYÊN VẸN (INTACT): lô {lot.code}" in result.stdout
+    tampered = _tampered(bundle, lambda b: b["records"].pop(2))
+    name = write(directory, "tampered.json", tampered)
+    result = run(directory, name, "--key", "keys.pem", "--lang", "vi", "--quiet")
+    assert result.returncode == 1
+    assert "KHÔNG NGUYÊN VẸN" in result.stdout and "Thiếu bản ghi 3" in result.stdout
+
+
+def test_every_problem_reads_in_vietnamese(exported):
+    """Each problem the checks can raise has a Vietnamese sentence with its values."""
+    directory, lot, bundle = exported
+    from traceability import signing, verifier
+
+    keys = signing.trusted_keys()
+    cases = [
+        _tampered(bundle, lambda b: b["records"].pop(2)),
+        _tampered(bundle, lambda b: b["records"][2].update(signature="AAAA")),
+        _tampered(bundle, lambda b: b["records"][2].update(body="{}")),
+        _tampered(bundle, lambda b: b["records"][1].update(position=10**6)),
+        _tampered(bundle, lambda b: b["checkpoint"].update(root_hash="00" * 32)),
+        _tampered(bundle, lambda b: b.update(records=[])),
+        {"format": "?"},
+    ]
+    seen = set()
+    for case in cases:
+        for problem in verifier.check_bundle(case, keys):
+            seen.add(problem.code)
+            assert problem.code in verifier.VIETNAMESE
+            vietnamese = problem.text("vi")
+            assert vietnamese != problem.message and "{" not in vietnamese
+    later = {**bundle["checkpoint"], "tree_size": bundle["checkpoint"]["tree_size"] - 1}
+    for problem in verifier.check_log_grew(bundle["checkpoint"], later, None, keys):
+        seen.add(problem.code)
+        assert "{" not in problem.text("vi")
+    assert {"missing_record", "bad_signature", "bad_body", "not_in_log"} <= seen
