@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.core import geo
 from marketplace.core.links import absolute_url
+from marketplace.core.names import name_fields
 from marketplace.core.text import fold
 
 from . import banks, cccd, crypto, phones
@@ -360,8 +361,7 @@ def _ensure_account(member: Member) -> None:
     email = member.email
     if email and User.objects.filter(email__iexact=email).exists():
         email = ""  # e-mail sign-in must stay unambiguous; the phone still works
-    family, _sep, given = member.full_name.rpartition(" ")
-    user = User(username=username, email=email, first_name=given, last_name=family)
+    user = User(username=username, email=email, **name_fields(member.full_name))
     user.is_active = False
     user.set_unusable_password()
     user.save()

@@ -15,6 +15,7 @@ from oscar.core.loading import get_model
 
 from marketplace.core import geo
 from marketplace.core.links import site_domain
+from marketplace.core.names import joined, name_fields
 from marketplace.demo.images import draw_farm_photo, draw_product_image
 from marketplace.fulfilment import shipping
 from marketplace.models import ProducerPhoto, ProducerProfile
@@ -217,19 +218,23 @@ PRODUCTS = [
 
 # e-mail, first name, last name; the farmer owns the "krongpac" shop.
 USERS = {
-    "buyer": ("nguoimua@nongsan.test", "Lan", "Phạm Thị"),
-    "farmer": ("nongdan@nongsan.test", "Hùng", "Nguyễn Văn"),
-    "operator": ("quantri@nongsan.test", "Minh", "Lê Quang"),
+    "buyer": ("nguoimua@nongsan.test", "Phạm Thị Lan"),
+    "farmer": ("nongdan@nongsan.test", "Nguyễn Văn Hùng"),
+    "operator": ("quantri@nongsan.test", "Lê Quang Minh"),
 }
 FARMER_SHOP = "krongpac"
 
 
-def ensure_user(email: str, first_name: str, last_name: str, **flags):
+def ensure_user(email: str, full_name: str, family_name: str = "", **flags):
+    """The demo user with this e-mail, named `full_name` (or, given in two parts, the
+    family name and the given name joined in Vietnamese order)."""
+    full_name = joined(full_name, family_name)
     User = get_user_model()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User(email=email, username=email.split("@")[0])
-    user.first_name, user.last_name = first_name, last_name
+    for field, value in name_fields(full_name).items():
+        setattr(user, field, value)
     for key, value in flags.items():
         setattr(user, key, value)
     user.set_password(DEMO_PASSWORD)

@@ -108,7 +108,7 @@ def test_branch_staff_lists_a_product_for_a_farmer_of_their_commune(demo):
     }
     assert expected in queue
     english = page_text(client_for(people["operator"]).get("/en/quan-tri/san-pham-cho-duyet/"))
-    assert f"Listed by staff Thảo Vũ Thị for farmer {eakiet.partner.name}" in english
+    assert f"Listed by staff Vũ Thị Thảo for farmer {eakiet.partner.name}" in english
 
 
 @pytest.mark.django_db

@@ -478,3 +478,39 @@ def test_the_farmer_sign_in_falls_back_to_the_record(client, django_user_model, 
     assert response["Location"] not in (target, "abc")
     assert response["Location"].startswith("/")
     assert not response["Location"].startswith("//")
+
+
+# --- People's names ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_names_are_shown_whole_in_vietnamese_order(demo):
+    """ "Trần Văn Nam", never "Nam Trần Văn": the demo users, a farmer's new account, and
+    a name given in two parts (family name, given name)."""
+    from django.contrib.auth import get_user_model
+
+    from marketplace.core.names import joined, name_fields
+
+    User = get_user_model()
+    assert User.objects.get(email="nongdan@nongsan.test").get_full_name() == "Nguyễn Văn Hùng"
+    assert User(**name_fields("  Trần   Văn Nam ")).get_full_name() == "Trần Văn Nam"
+    assert joined("Nam", "Trần Văn") == "Trần Văn Nam"
+    assert joined("Trần Văn Nam", "") == "Trần Văn Nam"
+
+
+@pytest.mark.django_db
+def test_names_stored_in_two_parts_before_are_joined_by_the_migration(blank_db):
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    old = User.objects.create(username="cu", first_name="Nam", last_name="Trần Văn")
+    whole = User.objects.create(username="moi", first_name="Lò Thị Hoa")
+    migration = importlib.import_module("farmers.migrations.0004_user_names_in_vietnamese_order")
+    migration.join_names(apps, None)
+    old.refresh_from_db()
+    whole.refresh_from_db()
+    assert (old.first_name, old.last_name) == ("Trần Văn Nam", "")
+    assert (whole.first_name, whole.last_name) == ("Lò Thị Hoa", "")

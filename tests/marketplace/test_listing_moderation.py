@@ -67,7 +67,7 @@ def test_the_queue_says_who_listed_each_product_for_whom(demo):
     assert "55.000" in page  # the price, in đồng
 
     english = page_text(client_for(people["operator"]).get("/en" + QUEUE))
-    assert "Listed by staff Nam Trần Văn for farmer Hộ ông Nguyễn Văn Hùng" in english
+    assert "Listed by staff Trần Văn Nam for farmer Hộ ông Nguyễn Văn Hùng" in english
 
 
 @pytest.mark.django_db
