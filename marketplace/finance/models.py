@@ -165,6 +165,14 @@ class SettlementEntry(models.Model):
     def __str__(self):
         return f"{self.partner_id} {self.kind} {self.amount}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A settlement entry is never changed: post an adjustment instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("A settlement entry is never deleted: post an adjustment instead.")
+
     @property
     def tax(self):
         return self.vat + self.pit
