@@ -1,8 +1,10 @@
-"""The bank account a producer is paid into: a hook, so that marketplace pays producers
-without importing farmers (which holds each member's bank, account number and holder).
+"""The bank account a producer is paid into: the member's own (bank, account number and
+holder kept by farmers, read through a hook so that marketplace never imports farmers),
+else the producer's account recorded by the marketplace (``ProducerBankAccount``, for
+cooperatives and enterprises that are not members).
 
 farmers registers its provider in FarmersConfig.ready() (farmers.payees.bank_accounts).
-Without a provider no producer has a bank account, and none can be paid out.
+A producer with neither cannot be paid out.
 """
 
 from collections.abc import Callable
@@ -30,5 +32,14 @@ def register_bank_account_provider(provider: Callable[[list], dict]) -> None:
 
 
 def bank_accounts(partner_ids) -> dict:
-    """{partner id: BankAccount} for those of `partner_ids` with a complete account."""
-    return _provider(list(partner_ids))
+    """{partner id: BankAccount} for those of `partner_ids` with a complete account (two
+    queries)."""
+    from marketplace.models import ProducerBankAccount
+
+    partner_ids = list(partner_ids)
+    found = {
+        row.partner_id: BankAccount(bank_bin=row.bank_bin, number=row.number, holder=row.holder)
+        for row in ProducerBankAccount.objects.filter(partner_id__in=partner_ids)
+    }
+    found.update(_provider(partner_ids))
+    return found

@@ -4,8 +4,10 @@ meet after checkout (run by seed_demo after the other seeders; idempotent):
 - cash on delivery from two farms: the durian parcel packed, tracked and picked up by the
   post office, the pepper parcel still to pack;
 - VietQR transfer awaited (coffee);
-- VietQR transfer received, marked by the operator (honey);
-- cash on delivery delivered, the cash collected and remitted to the farm (avocado).
+- cash on delivery delivered, the cash collected and remitted to the farm (avocado);
+- VietQR transfer received, marked by the operator (macadamia), then delivered, settled in
+  the producer settlement ledger (tax withheld from the household) and paid out to the
+  farm in a payout batch.
 
 Orders go through the same code as the checkout (locked stock, parcels, payment source)
 and the same services as the pages (packing, tracking, delivery, COD, remittance), so the
@@ -18,11 +20,11 @@ from django.db import transaction
 from oscar.apps.checkout.calculators import OrderTotalCalculator
 from oscar.core.loading import get_class, get_model
 
-from marketplace.finance import remittances, transfers
+from marketplace.finance import remittances, settlements, transfers
 from marketplace.fulfilment import services as fulfilment
 from marketplace.fulfilment.parcels import set_cash_on_delivery
 from marketplace.fulfilment.shipping import Repository
-from marketplace.models import MarketplaceSettings
+from marketplace.models import MarketplaceSettings, ProducerBankAccount
 from marketplace.payments.checkout import payment_source
 from marketplace.payments.orders import OrderCreator
 from marketplace.payments.state import COD, VIETQR
@@ -115,7 +117,7 @@ def seed(stdout) -> list[str]:
 
     # 2. A bank transfer awaited; 3. one received.
     awaiting = place(buyer, {"NS0001": 2}, VIETQR, "coffee, transfer awaited")
-    paid = place(buyer, {"NS0004": 1}, VIETQR, "honey, transfer received")
+    paid = place(buyer, {"NS0008": 2}, VIETQR, "macadamia, transfer received")
     transfers.mark_received(paid, operator, paid.total_incl_tax, note="FT25329000123")
 
     # 4. Cash on delivery: delivered, collected, remitted to the farm.
@@ -129,10 +131,29 @@ def seed(stdout) -> list[str]:
     remittance = remittances.create_remittance(parcel.partner, operator)
     remittances.mark_paid(remittance, operator, reference="UNC-2025-0001")
 
+    # 5. The macadamia paid by VietQR, delivered: in the settlement ledger (a household:
+    # tax withheld), paid out to the farm in a payout batch (the account it is paid into
+    # recorded by the operator).
+    nuts = paid.parcels.get()
+    fulfilment.pack(nuts, farmer)
+    fulfilment.set_tracking(nuts, postman, _tracking(10000003))
+    fulfilment.pick_up(nuts, postman)
+    fulfilment.deliver(nuts, postman)
+    ProducerBankAccount.objects.get_or_create(
+        partner=nuts.partner,
+        defaults={"bank_bin": "970405", "number": "5100201000888", "holder": "NGUYEN VAN HUNG"},
+    )
+    settlements.post_deliveries(by=operator)
+    batch = settlements.create_payout_batch(partner_ids=[nuts.partner_id], by=operator)
+    for payout in batch.payouts.all():
+        settlements.mark_payout_paid(payout=payout, reference="FT25340000456", by=operator)
+
     return [
         f"  demo orders for {BUYER}: {two_farms.number} (cash on delivery, 2 parcels, one "
         f"picked up), {awaiting.number} (VietQR awaited), {paid.number} (VietQR received), "
-        f"{done.number} (delivered, cash remitted)",
+        f"{done.number} (delivered, cash remitted); {paid.number} delivered, settled and "
+        "paid out to the farm",
         f"  post office ({POST_OFFICE}): /buu-dien/buu-gui/; farmer ({FARMER}): "
-        "/cua-hang/don-hang/; operator: /quan-tri/chuyen-khoan/, /quan-tri/doi-soat-cod/",
+        "/cua-hang/don-hang/, /cua-hang/quyet-toan/; operator: /quan-tri/chuyen-khoan/, "
+        "/quan-tri/doi-soat-cod/, /quan-tri/quyet-toan/",
     ]

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -164,6 +165,14 @@ class SettlementEntry(models.Model):
     def __str__(self):
         return f"{self.partner_id} {self.kind} {self.amount}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A settlement entry is never changed: post an adjustment instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("A settlement entry is never deleted: post an adjustment instead.")
+
     @property
     def tax(self):
         return self.vat + self.pit
@@ -254,3 +263,35 @@ class Payout(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.amount}"
+
+
+class ProducerBankAccount(models.Model):
+    """The bank account a producer that is not an association member is paid into (a
+    member's own account, kept by farmers, comes first: marketplace.core.payees)."""
+
+    partner = models.OneToOneField(
+        "partner.Partner",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="bank_account",
+        verbose_name=_("Producer"),
+    )
+    bank_bin = models.CharField(
+        _("Bank"),
+        max_length=6,
+        validators=[RegexValidator(r"^\d{6}$", _("A bank BIN has 6 digits."))],
+    )
+    number = models.CharField(
+        _("Account number"),
+        max_length=19,
+        validators=[RegexValidator(r"^[0-9A-Za-z]{1,19}$", _("Letters and digits only."))],
+    )
+    holder = models.CharField(_("Account holder"), max_length=120)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Producer bank account")
+        verbose_name_plural = _("Producer bank accounts")
+
+    def __str__(self):
+        return f"{self.partner_id} {self.bank_bin} {self.number}"

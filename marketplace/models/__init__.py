@@ -8,6 +8,7 @@ from marketplace.finance.models import (
     Payout,
     PayoutBatch,
     ProducerBalance,
+    ProducerBankAccount,
     Remittance,
     SettlementEntry,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Payout",
     "PayoutBatch",
     "ProducerBalance",
+    "ProducerBankAccount",
     "ProducerPhoto",
     "ProducerProfile",
     "ProductListing",

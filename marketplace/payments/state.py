@@ -141,7 +141,7 @@ class ParcelPayment:
             return self.ended
         if self.cod:
             return "cod_to_collect" if self.collected is None else "cod_collected"
-        if self.parcel is None:
+        if getattr(self.parcel, "order_id", None) is None:  # a parcel not saved with an order
             return "paid_in_advance"
         state = payment_state(self.parcel.order).code
         if state in ("refunded", "partly_refunded"):

@@ -165,3 +165,15 @@ def test_record_adjustment(demo):
         with pytest.raises(settlements.SettlementError):
             settlements.record_adjustment(**arguments)
     assert SettlementEntry.objects.filter(partner=partner("krongpac")).count() == 3
+
+
+def test_entries_are_append_only(demo):
+    deliver(order({DURIAN: 1}, CARD))
+    (entry,) = settlements.post_deliveries(by=None)
+    entry.amount += 1
+    with pytest.raises(ValueError):
+        entry.save()
+    with pytest.raises(ValueError):
+        entry.delete()
+    entry.refresh_from_db()
+    assert entry.amount == entry.sales - entry.commission - entry.tax

@@ -239,3 +239,37 @@ def test_settings_page_edits_the_withholding_rates(people):
     client_for(people["operator"]).post(url, data)
     row.refresh_from_db()
     assert row.withholding_vat_percent == Decimal("1.5")
+
+
+def test_every_settlement_page_is_fully_translated_into_vietnamese(people, accounts):
+    from tests.i18n import record_untranslated
+
+    deliver(order({DURIAN: 2, PEPPER: 1}, COD))
+    settlements.post_deliveries(by=None)
+    settlements.record_adjustment(
+        producer=partner("krongpac"), amount=1000, kind="return", reference="CH-1", by=None
+    )
+    batch = settlements.create_payout_batch(
+        partner_ids=[partner("chuse").pk], by=people["operator"]
+    )
+    deliver(order({DURIAN: 1}, CARD))  # a parcel not in the ledger yet
+    month = f"?thang={timezone.localdate():%Y-%m}"
+    pages = {
+        "operator": [
+            LEDGER,
+            reverse("settlements:batch", args=[batch.pk]),
+            reverse("settlements:statement", args=[partner("krongpac").pk]) + month,
+            reverse("settlements:withholding") + month,
+        ],
+        "farmer": [MINE + month],
+    }
+    untranslated = {}
+    for role, urls in pages.items():
+        client = client_for(people[role])
+        for url in urls:
+            with record_untranslated("vi") as missing:
+                response = client.get(url)
+            assert response.status_code == 200, url
+            if missing:
+                untranslated[url] = sorted(missing)
+    assert untranslated == {}

@@ -41,7 +41,7 @@ deliveries = st.tuples(
 adjustments = st.tuples(
     st.just("adjust"),
     st.sampled_from(sorted(PRODUCERS)),
-    st.integers(min_value=-500_000, max_value=5_000_000).filter(bool),
+    st.integers(min_value=1, max_value=5_000_000) | st.integers(min_value=-500_000, max_value=-1),
     st.sampled_from(settlements.ADJUSTMENT_KINDS),
 )
 payouts = st.tuples(
