@@ -23,6 +23,7 @@ from django.db.models import Q, Sum
 from oscar.core.loading import get_model
 
 from marketplace.catalogue import stock
+from marketplace.finance import settlement_checks
 from marketplace.models import Parcel
 from marketplace.payments.state import COD, PAID_EVENT, REFUND_EVENT
 
@@ -151,7 +152,13 @@ def check_stock() -> list[str]:
     return problems
 
 
-CHECKS = [check_payments, check_cash_on_delivery, check_parcels, check_stock]
+CHECKS = [
+    check_payments,
+    check_cash_on_delivery,
+    check_parcels,
+    check_stock,
+    settlement_checks.ledger_checks,
+]
 
 
 def run_checks() -> list[str]:
