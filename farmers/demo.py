@@ -100,7 +100,7 @@ def seed(stdout) -> list[str]:
         f"  Province  {PROVINCE_STAFF[0]:<28} {DEMO_PASSWORD}  ({dak_lak.name}: approves)",
         f"  Assoc.    {GIA_LAI_STAFF[0]:<28} {DEMO_PASSWORD}  ({chu_se.name})",
         *(
-            f"  Member    {phone:<28} {DEMO_PASSWORD}  ({name}, {status}; /can-bo/dang-nhap/)"
+            f"  Member    {phone:<28} {DEMO_PASSWORD}  ({name}, {status}; /accounts/login/)"
             for phone, name, status in farmers
         ),
         f"  Post      {POST_OFFICE_STAFF[0]:<28} {DEMO_PASSWORD}  ({post_office.name})",
