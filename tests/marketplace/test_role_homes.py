@@ -258,6 +258,7 @@ def test_the_operator_home_links_queues_settings_and_the_dashboard(client, demo)
 
 @pytest.mark.django_db
 def test_the_association_home_counts_members_by_status(client, demo, django_assert_max_num_queries):
+    from farmers.models import Member
     from farmers.scope import scope_of as farmers_scope
     from farmers.selectors import staff_todo
 
@@ -265,6 +266,9 @@ def test_the_association_home_counts_members_by_status(client, demo, django_asse
     with django_assert_max_num_queries(4):
         todo = staff_todo(scope)
     assert todo["members"].get("submitted", 0) >= 1
+    # Counted in the staff member's scope only.
+    assert sum(todo["members"].values()) == scope.members().count()
+    assert sum(todo["members"].values()) < Member.objects.count()
     client.force_login(user(ASSOCIATION))
     html = client.get("/can-bo/").content.decode()
     for url in ("/can-bo/hoi-vien/?status=submitted", "/can-bo/nhap-hoi-vien/", "/can-bo/bao-cao/"):
