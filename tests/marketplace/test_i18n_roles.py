@@ -160,3 +160,29 @@ def test_an_order_is_a_don_hang_and_the_guest_status_form_is_vietnamese(client, 
     assert "Đơn hàng" in detail
     assert not re.search(r"<td[^>]*>\s*Paid\s*</td>", detail)  # payment events
     assert re.search(r"\d{2}/\d{2}/\d{4}", detail)
+
+
+@pytest.mark.django_db
+def test_every_checkout_step_is_in_vietnamese(client, demo):
+    from tests.marketplace.test_checkout_address import GOOD
+
+    client.force_login(get_user_model().objects.get(email=BUYER))
+    client.post(
+        reverse("basket:add", kwargs={"pk": Product.objects.get(upc="NS0001").pk}), {"quantity": 1}
+    )
+    steps = [
+        ("get", "/checkout/", None),
+        ("post", "/checkout/shipping-address/", GOOD),
+        ("get", "/checkout/payment-details/", None),
+        ("post", "/checkout/preview/", {"method": "cod"}),
+        ("post", "/checkout/preview/", {"action": "place_order"}),
+    ]
+    untranslated = {}
+    for method, url, data in steps:
+        with record_untranslated("vi") as missing:
+            response = getattr(client, method)(url, data or {}, follow=True)
+        assert response.status_code == 200, url
+        if missing:
+            untranslated[f"{method} {url}"] = sorted(missing)
+    assert response.redirect_chain[-1][0] == "/checkout/thank-you/"
+    assert untranslated == {}
