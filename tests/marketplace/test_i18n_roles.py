@@ -14,6 +14,7 @@ from tests.i18n import record_untranslated
 
 Order = get_model("order", "Order")
 Product = get_model("catalogue", "Product")
+Category = get_model("catalogue", "Category")
 
 BUYER = "nguoimua@nongsan.test"
 FARMER = "nongdan@nongsan.test"
@@ -43,6 +44,8 @@ def role_pages() -> dict[str, list[str]]:
     staff = get_user_model().objects.get(email=ASSOCIATION)
     member = scope_of(staff).members().order_by("pk").first()
     certificate = Certificate.objects.filter(producer=farmer).order_by("pk").first()
+    category = Category.objects.order_by("pk").first()
+    buyer = get_user_model().objects.get(email=BUYER)
     return {
         BUYER: [
             "/accounts/orders/",
@@ -100,6 +103,17 @@ def role_pages() -> dict[str, list[str]]:
             f"/dashboard/orders/{order.number}/",
             "/dashboard/catalogue/",
             "/dashboard/catalogue/categories/",
+            f"/dashboard/catalogue/products/{product.pk}/",
+            f"/dashboard/catalogue/categories/{category.pk}/update/",
+            "/dashboard/catalogue/product-types/",
+            "/dashboard/catalogue/stock-alerts/",
+            "/dashboard/catalogue/attribute-option-group/",
+            f"/dashboard/partners/{farmer.partner_id}/",
+            f"/dashboard/users/{buyer.pk}/",
+            "/dashboard/vouchers/create/",
+            "/dashboard/vouchers/sets/",
+            "/dashboard/orders/statistics/",
+            "/dashboard/pages/create/",
             "/dashboard/users/",
             "/dashboard/partners/",
             "/dashboard/shipping/weight-based/",
