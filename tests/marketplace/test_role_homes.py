@@ -105,6 +105,8 @@ def test_a_wrong_sign_in_gets_a_clear_vietnamese_message(client, demo, login, pa
 def test_the_sign_in_page_says_e_mail_or_phone(client, demo):
     html = client.get("/accounts/login/").content.decode()
     assert "E-mail hoặc số điện thoại" in html
+    assert "Nông dân đăng nhập bằng số điện thoại" in html
+    assert f'href="{reverse("farmers:activate")}"' in html  # farmers' first time
 
 
 @pytest.mark.django_db
