@@ -275,3 +275,23 @@ def test_the_association_home_counts_members_by_status(client, demo, django_asse
     html = client.get("/can-bo/").content.decode()
     for url in ("/can-bo/hoi-vien/?status=submitted", "/can-bo/nhap-hoi-vien/", "/can-bo/bao-cao/"):
         assert f'href="{url}' in html, url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "path", "english"),
+    [
+        (FARMER, "/en/cua-hang/", "Seller channel"),
+        (ASSOCIATION, "/en/can-bo/", "Applications to verify"),
+        (POST_OFFICE, "/en/buu-dien/", "Parcels to pick up"),
+        (OPERATOR, "/en/quan-tri/", "Listings to approve"),
+    ],
+)
+def test_the_homes_speak_english_at_en(client, demo, email, path, english):
+    client.force_login(user(email))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Content-Language"] == "en"
+    html = response.content.decode()
+    assert english in html
+    assert f'href="{path}"' in html  # the header's home link stays in English
