@@ -111,6 +111,7 @@ OSCAR_DASHBOARD_NAVIGATION = [
         "label": _("Marketplace"),
         "icon": "fas fa-seedling",
         "children": [
+            {"label": _("Operator's home"), "url_name": "operator:home"},
             {"label": _("Products waiting for approval"), "url_name": "shop:listing-queue"},
             {"label": _("Certificates to verify"), "url_name": "certificates:queue"},
             {"label": _("Bank transfers awaited"), "url_name": "transfers:awaiting"},

@@ -96,14 +96,14 @@ def seed(stdout) -> list[str]:
     approvers = {66: (province_staff, services.PROVINCE), 52: (operator, services.OPERATOR)}
     farmers = _seed_members(branches, approvers=approvers)
     return [
-        f"  Assoc.    {ASSOCIATION_STAFF[0]:<28} {DEMO_PASSWORD}  ({ea_kiet.name})",
+        f"  Assoc.    {ASSOCIATION_STAFF[0]:<28} {DEMO_PASSWORD}  ({ea_kiet.name}; /can-bo/)",
         f"  Province  {PROVINCE_STAFF[0]:<28} {DEMO_PASSWORD}  ({dak_lak.name}: approves)",
         f"  Assoc.    {GIA_LAI_STAFF[0]:<28} {DEMO_PASSWORD}  ({chu_se.name})",
         *(
-            f"  Member    {phone:<28} {DEMO_PASSWORD}  ({name}, {status}; /can-bo/dang-nhap/)"
+            f"  Member    {phone:<28} {DEMO_PASSWORD}  ({name}, {status}; signs in by phone)"
             for phone, name, status in farmers
         ),
-        f"  Post      {POST_OFFICE_STAFF[0]:<28} {DEMO_PASSWORD}  ({post_office.name})",
+        f"  Post      {POST_OFFICE_STAFF[0]:<28} {DEMO_PASSWORD}  ({post_office.name}; /buu-dien/)",
     ]
 
 

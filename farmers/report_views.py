@@ -245,8 +245,9 @@ def _table(kind, data) -> tuple[list, list]:
         rows = [[c.name, *c.by_status, c.total, c.shops] for c in report.communes]
         return header, rows
     if kind == "weeks":
-        header = [_("ISO week"), _("Week starting"), _("Members approved")]
-        rows = [[row.iso, row.monday.isoformat(), row.approvals] for row in data["weeks"]]
+        # Dates as everywhere else, day first, and the header says so.
+        header = [_("ISO week"), _("Week starting (dd/mm/yyyy)"), _("Members approved")]
+        rows = [[row.iso, f"{row.monday:%d/%m/%Y}", row.approvals] for row in data["weeks"]]
         return header, rows
     listing_labels = [ProductListing.Status(s).label for s in reports.LISTING_STATUSES]
     header = [_("Commune / ward"), _("Shops opened"), *listing_labels]

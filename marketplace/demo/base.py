@@ -319,6 +319,6 @@ def seed(stdout) -> list[str]:
     return [
         f"  {len(PRODUCTS)} products, {len(CATEGORIES)} categories, {len(PRODUCERS)} producers",
         f"  Buyer     {USERS['buyer'][0]:<28} {DEMO_PASSWORD}",
-        f"  Farmer    {USERS['farmer'][0]:<28} {DEMO_PASSWORD}  (shop: {shop})",
-        f"  Operator  {USERS['operator'][0]:<28} {DEMO_PASSWORD}",
+        f"  Farmer    {USERS['farmer'][0]:<28} {DEMO_PASSWORD}  (shop: {shop}; /cua-hang/)",
+        f"  Operator  {USERS['operator'][0]:<28} {DEMO_PASSWORD}  (/quan-tri/)",
     ]

@@ -404,17 +404,16 @@ def post_home(request, scope):
             "hint": fulfilment.money(todo.cod_amount),
             "url": f"{parcels}?{urlencode({STATUS_PARAM: Parcel.Status.DELIVERED})}",
         },
-        {
-            "count": todo.producers,
-            "label": _("Producers in your province"),
-            "url": reverse("farmers:listings"),
-        },
     ]
     pages = [
         {"label": _("Parcels"), "url": parcels},
         {"label": _("Members in your province"), "url": reverse("farmers:members")},
         {"label": _("Register a member"), "url": reverse("farmers:member-create")},
-        {"label": _("Products of producers in your province"), "url": reverse("farmers:listings")},
+        {
+            "label": _("Products of producers in your province"),
+            "url": reverse("farmers:listings"),
+            "hint": _("%(count)s producers") % {"count": todo.producers},
+        },
     ]
     return render(
         request,

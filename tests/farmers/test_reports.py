@@ -243,9 +243,13 @@ def test_each_role_sees_exactly_its_scope(populated, role):
     assert commune_rows[0][0] == "Commune / ward"
     assert sum(int(row[-2]) for row in commune_rows[1:]) == sum(expected["status"].values())
     assert sum(int(row[-1]) for row in commune_rows[1:]) == expected["shops"]
-    assert week_rows[0] == ["ISO week", "Week starting", "Members approved"]
+    assert week_rows[0] == ["ISO week", "Week starting (dd/mm/yyyy)", "Members approved"]
     assert len(week_rows) == 1 + reports.DEFAULT_WEEKS
-    csv_weeks = {datetime.date.fromisoformat(d): int(n) for _w, d, n in week_rows[1:] if int(n)}
+    csv_weeks = {
+        datetime.datetime.strptime(d, "%d/%m/%Y").date(): int(n)
+        for _w, d, n in week_rows[1:]
+        if int(n)
+    }
     assert csv_weeks == weeks
     assert shop_rows[0] == [
         "Commune / ward", "Shops opened", "Approved", "Waiting for approval", "Rejected",
@@ -335,6 +339,7 @@ def test_the_period_must_run_forwards_with_a_clear_message(populated):
         english = client.get(
             reverse("farmers:reports"), {"start": "2026-03-10", "end": "2026-03-01"}
         )
+    # One date format in both languages: day first.
     assert "The end of the period must be on or after its start (10/03/2026)." in (
         english.content.decode()
     )

@@ -14,6 +14,7 @@ from tests.i18n import record_untranslated
 
 Order = get_model("order", "Order")
 Product = get_model("catalogue", "Product")
+Category = get_model("catalogue", "Category")
 
 BUYER = "nguoimua@nongsan.test"
 FARMER = "nongdan@nongsan.test"
@@ -43,6 +44,8 @@ def role_pages() -> dict[str, list[str]]:
     staff = get_user_model().objects.get(email=ASSOCIATION)
     member = scope_of(staff).members().order_by("pk").first()
     certificate = Certificate.objects.filter(producer=farmer).order_by("pk").first()
+    category = Category.objects.order_by("pk").first()
+    buyer = get_user_model().objects.get(email=BUYER)
     return {
         BUYER: [
             "/accounts/orders/",
@@ -100,6 +103,17 @@ def role_pages() -> dict[str, list[str]]:
             f"/dashboard/orders/{order.number}/",
             "/dashboard/catalogue/",
             "/dashboard/catalogue/categories/",
+            f"/dashboard/catalogue/products/{product.pk}/",
+            f"/dashboard/catalogue/categories/{category.pk}/update/",
+            "/dashboard/catalogue/product-types/",
+            "/dashboard/catalogue/stock-alerts/",
+            "/dashboard/catalogue/attribute-option-group/",
+            f"/dashboard/partners/{farmer.partner_id}/",
+            f"/dashboard/users/{buyer.pk}/",
+            "/dashboard/vouchers/create/",
+            "/dashboard/vouchers/sets/",
+            "/dashboard/orders/statistics/",
+            "/dashboard/pages/create/",
             "/dashboard/users/",
             "/dashboard/partners/",
             "/dashboard/shipping/weight-based/",
@@ -123,6 +137,8 @@ def test_every_page_of_each_role_is_in_vietnamese(client, demo, email):
         assert response.status_code == 200, (url, response.status_code)
         if missing:
             untranslated[url] = sorted(missing)
+        html = response.content.decode().replace("Thứ tự hiển thị", "")  # display order
+        assert "Thứ tự" not in html, url  # an order is "Đơn hàng"
     assert untranslated == {}
 
 
@@ -158,3 +174,29 @@ def test_an_order_is_a_don_hang_and_the_guest_status_form_is_vietnamese(client, 
     assert "Đơn hàng" in detail
     assert not re.search(r"<td[^>]*>\s*Paid\s*</td>", detail)  # payment events
     assert re.search(r"\d{2}/\d{2}/\d{4}", detail)
+
+
+@pytest.mark.django_db
+def test_every_checkout_step_is_in_vietnamese(client, demo):
+    from tests.marketplace.test_checkout_address import GOOD
+
+    client.force_login(get_user_model().objects.get(email=BUYER))
+    client.post(
+        reverse("basket:add", kwargs={"pk": Product.objects.get(upc="NS0001").pk}), {"quantity": 1}
+    )
+    steps = [
+        ("get", "/checkout/", None),
+        ("post", "/checkout/shipping-address/", GOOD),
+        ("get", "/checkout/payment-details/", None),
+        ("post", "/checkout/preview/", {"method": "cod"}),
+        ("post", "/checkout/preview/", {"action": "place_order"}),
+    ]
+    untranslated = {}
+    for method, url, data in steps:
+        with record_untranslated("vi") as missing:
+            response = getattr(client, method)(url, data or {}, follow=True)
+        assert response.status_code == 200, url
+        if missing:
+            untranslated[f"{method} {url}"] = sorted(missing)
+    assert response.redirect_chain[-1][0] == "/checkout/thank-you/"
+    assert untranslated == {}

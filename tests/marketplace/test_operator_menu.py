@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from tests.marketplace.test_farmer_products import users
 
 PAGES = [
+    "/quan-tri/",
     "/quan-tri/san-pham-cho-duyet/",
     "/quan-tri/chung-nhan/",
     "/quan-tri/chuyen-khoan/",

@@ -105,6 +105,8 @@ def test_a_wrong_sign_in_gets_a_clear_vietnamese_message(client, demo, login, pa
 def test_the_sign_in_page_says_e_mail_or_phone(client, demo):
     html = client.get("/accounts/login/").content.decode()
     assert "E-mail hoặc số điện thoại" in html
+    assert "Nông dân đăng nhập bằng số điện thoại" in html
+    assert f'href="{reverse("farmers:activate")}"' in html  # farmers' first time
 
 
 @pytest.mark.django_db
@@ -258,6 +260,7 @@ def test_the_operator_home_links_queues_settings_and_the_dashboard(client, demo)
 
 @pytest.mark.django_db
 def test_the_association_home_counts_members_by_status(client, demo, django_assert_max_num_queries):
+    from farmers.models import Member
     from farmers.scope import scope_of as farmers_scope
     from farmers.selectors import staff_todo
 
@@ -265,7 +268,30 @@ def test_the_association_home_counts_members_by_status(client, demo, django_asse
     with django_assert_max_num_queries(4):
         todo = staff_todo(scope)
     assert todo["members"].get("submitted", 0) >= 1
+    # Counted in the staff member's scope only.
+    assert sum(todo["members"].values()) == scope.members().count()
+    assert sum(todo["members"].values()) < Member.objects.count()
     client.force_login(user(ASSOCIATION))
     html = client.get("/can-bo/").content.decode()
     for url in ("/can-bo/hoi-vien/?status=submitted", "/can-bo/nhap-hoi-vien/", "/can-bo/bao-cao/"):
         assert f'href="{url}' in html, url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("email", "path", "english"),
+    [
+        (FARMER, "/en/cua-hang/", "Seller channel"),
+        (ASSOCIATION, "/en/can-bo/", "Applications to verify"),
+        (POST_OFFICE, "/en/buu-dien/", "Parcels to pick up"),
+        (OPERATOR, "/en/quan-tri/", "Listings to approve"),
+    ],
+)
+def test_the_homes_speak_english_at_en(client, demo, email, path, english):
+    client.force_login(user(email))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Content-Language"] == "en"
+    html = response.content.decode()
+    assert english in html
+    assert f'href="{path}"' in html  # the header's home link stays in English
