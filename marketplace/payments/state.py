@@ -39,7 +39,7 @@ STATES = {
     "paid": _("Paid"),
     "partly_refunded": _("Partly refunded"),
     "refunded": _("Refunded"),
-    "nothing_due": _("Cancelled: nothing to pay"),
+    "nothing_due": _("Nothing to pay"),
     "none": _("No payment recorded"),
 }
 
