@@ -7,7 +7,11 @@ meet after checkout (run by seed_demo after the other seeders; idempotent):
 - cash on delivery delivered, the cash collected and remitted to the farm (avocado);
 - VietQR transfer received, marked by the operator (macadamia), then delivered, settled in
   the producer settlement ledger (tax withheld from the household) and paid out to the
-  farm in a payout batch.
+  farm in a payout batch;
+- VietQR from two farms, paid, the pepper parcel cancelled by the buyer and its refund
+  transferred back by the operator (partly refunded);
+- cash on delivery whose delivery failed and was returned to the farm (durian);
+- cash on delivery from which the farm cancelled a line it could not supply (macadamia).
 
 Orders go through the same code as the checkout (locked stock, parcels, payment source)
 and the same services as the pages (packing, tracking, delivery, COD, remittance), so the
@@ -21,10 +25,12 @@ from oscar.apps.checkout.calculators import OrderTotalCalculator
 from oscar.core.loading import get_class, get_model
 
 from marketplace.finance import remittances, settlements, transfers
+from marketplace.fulfilment import cancellations
 from marketplace.fulfilment import services as fulfilment
 from marketplace.fulfilment.parcels import set_cash_on_delivery
 from marketplace.fulfilment.shipping import Repository
 from marketplace.models import MarketplaceSettings, ProducerBankAccount
+from marketplace.payments import refunds
 from marketplace.payments.checkout import payment_source
 from marketplace.payments.orders import OrderCreator
 from marketplace.payments.state import COD, VIETQR
@@ -148,11 +154,42 @@ def seed(stdout) -> list[str]:
     for payout in batch.payouts.all():
         settlements.mark_payout_paid(payout=payout, reference="FT25340000456", by=operator)
 
+    # 6. VietQR from two farms, paid; the buyer cancels the pepper parcel; the operator
+    # transfers the refund back.
+    part = place(buyer, {"NS0005": 1, "NS0009": 1}, VIETQR, "durian and pepper, one cancelled")
+    transfers.mark_received(part, operator, part.total_incl_tax, note="FT25329000456")
+    pepper = part.parcels.exclude(partner__users=farmer).get()
+    cancellations.cancel_parcel(parcel=pepper, role="buyer", reason="Đặt nhầm", by=buyer)
+    refunds.record_transfer_back(
+        refund=part.refunds.get(),
+        by=operator,
+        bank_bin="970436",
+        account_number="0123456789",
+        account_name="Nguyen Thi Mai",
+        bank_reference="FT25330000789",
+    )
+
+    # 7. Cash on delivery: the delivery failed, the parcel went back to the farm.
+    returned = place(buyer, {"NS0005": 1}, COD, "durian, returned to the farm")
+    parcel = returned.parcels.get()
+    fulfilment.pack(parcel, farmer)
+    fulfilment.set_tracking(parcel, postman, _tracking(10000004))
+    fulfilment.pick_up(parcel, postman)
+    fulfilment.fail_delivery(parcel=parcel, by=postman, reason="Không liên lạc được người nhận")
+    fulfilment.return_to_sender(parcel=parcel, by=postman, fee=22000)
+
+    # 8. Cash on delivery: the farm cannot supply the macadamia, the rest goes on.
+    short = place(buyer, {"NS0007": 2, "NS0008": 1}, COD, "avocado, macadamia cancelled")
+    macadamia = short.lines.get(product__upc="NS0008")
+    cancellations.cancel_line(line=macadamia, reason="Hết hàng", by=farmer)
+
     return [
         f"  demo orders for {BUYER}: {two_farms.number} (cash on delivery, 2 parcels, one "
         f"picked up), {awaiting.number} (VietQR awaited), {paid.number} (VietQR received), "
-        f"{done.number} (delivered, cash remitted); {paid.number} delivered, settled and "
-        "paid out to the farm",
+        f"{done.number} (delivered, cash remitted; {paid.number} then delivered, settled and "
+        f"paid out to the farm), {part.number} (a parcel cancelled and refunded), "
+        f"{returned.number} (returned to the farm), {short.number} (a line cancelled by the "
+        "farm)",
         f"  post office ({POST_OFFICE}): /buu-dien/buu-gui/; farmer ({FARMER}): "
         "/cua-hang/don-hang/, /cua-hang/quyet-toan/; operator: /quan-tri/chuyen-khoan/, "
         "/quan-tri/doi-soat-cod/, /quan-tri/quyet-toan/",

@@ -36,6 +36,11 @@ StockRecord = get_model("partner", "StockRecord")
 ZERO = Decimal(0)
 
 
+def _d(amount) -> str:
+    """Whole đồng, as the problems name them."""
+    return f"{Decimal(amount or 0):.0f}"
+
+
 def _sums(queryset, key, value="amount") -> dict:
     return {
         row[key]: row["total"] or ZERO
@@ -54,31 +59,31 @@ def check_payments() -> list[str]:
         captured, refunded = source.amount_debited, source.amount_refunded
         if captured != debits.get(source.pk, ZERO):
             problems.append(
-                f"order {number}: captured {captured} but its payment transactions add up "
-                f"to {debits.get(source.pk, ZERO)}"
+                f"order {number}: captured {_d(captured)} but its payment transactions add up "
+                f"to {_d(debits.get(source.pk, ZERO))}"
             )
         if refunded != refunds.get(source.pk, ZERO):
             problems.append(
-                f"order {number}: refunded {refunded} but its refund transactions add up "
-                f"to {refunds.get(source.pk, ZERO)}"
+                f"order {number}: refunded {_d(refunded)} but its refund transactions add up "
+                f"to {_d(refunds.get(source.pk, ZERO))}"
             )
         if captured != paid_events.get(source.order_id, ZERO):
             problems.append(
-                f"order {number}: captured {captured} but its payment events add up to "
-                f"{paid_events.get(source.order_id, ZERO)}"
+                f"order {number}: captured {_d(captured)} but its payment events add up to "
+                f"{_d(paid_events.get(source.order_id, ZERO))}"
             )
         if refunded != refund_events.get(source.order_id, ZERO):
             problems.append(
-                f"order {number}: refunded {refunded} but its refund events add up to "
-                f"{refund_events.get(source.order_id, ZERO)}"
+                f"order {number}: refunded {_d(refunded)} but its refund events add up to "
+                f"{_d(refund_events.get(source.order_id, ZERO))}"
             )
         if captured - refunded < 0:
             problems.append(
-                f"order {number}: paid {captured - refunded} < 0 (captured {captured}, "
-                f"refunded {refunded})"
+                f"order {number}: paid {_d(captured - refunded)} < 0 (captured {_d(captured)}, "
+                f"refunded {_d(refunded)})"
             )
         if source.amount_allocated < 0:
-            problems.append(f"order {number}: {source.amount_allocated} due, below zero")
+            problems.append(f"order {number}: {_d(source.amount_allocated)} due, below zero")
     return problems
 
 
@@ -93,8 +98,8 @@ def check_cash_on_delivery() -> list[str]:
             collected[parcel.order_id] += parcel.cod_collected
             if parcel.cod_collected != parcel.cod_amount:
                 problems.append(
-                    f"parcel {parcel}: collected {parcel.cod_collected} but "
-                    f"{parcel.cod_amount} was to be collected"
+                    f"parcel {parcel}: collected {_d(parcel.cod_collected)} but "
+                    f"{_d(parcel.cod_amount)} was to be collected"
                 )
         if parcel.cod_amount < 0 or parcel.goods_total < 0:
             problems.append(f"parcel {parcel}: a negative amount")
@@ -103,12 +108,12 @@ def check_cash_on_delivery() -> list[str]:
         if due[source.order_id] != source.amount_allocated:
             problems.append(
                 f"order {source.order.number}: its parcels' COD amounts add up to "
-                f"{due[source.order_id]} but {source.amount_allocated} is due on delivery"
+                f"{_d(due[source.order_id])} but {_d(source.amount_allocated)} is due on delivery"
             )
         if collected[source.order_id] != source.amount_debited:
             problems.append(
-                f"order {source.order.number}: {collected[source.order_id]} collected on "
-                f"delivery but {source.amount_debited} recorded as paid"
+                f"order {source.order.number}: {_d(collected[source.order_id])} collected on "
+                f"delivery but {_d(source.amount_debited)} recorded as paid"
             )
     return problems
 
@@ -125,8 +130,8 @@ def check_parcels() -> list[str]:
         expected = totals[(parcel.order_id, parcel.partner_id)]
         if parcel.status != Parcel.Status.CANCELLED and parcel.goods_total != expected:
             problems.append(
-                f"parcel {parcel}: goods {parcel.goods_total} but its lines that are not "
-                f"cancelled add up to {expected}"
+                f"parcel {parcel}: goods {_d(parcel.goods_total)} but its lines that are not "
+                f"cancelled add up to {_d(expected)}"
             )
     return problems
 

@@ -137,7 +137,7 @@ def _cancel_locked(parcels: list[Parcel], *, order, role, reason, by) -> None:
 def _locked(parcels) -> list[Parcel]:
     ids = sorted(parcel.pk for parcel in parcels)
     return list(
-        Parcel.objects.select_for_update()
+        Parcel.objects.select_for_update(of=("self",))
         .select_related("order", "partner")
         .filter(pk__in=ids)
         .order_by("pk")

@@ -197,7 +197,9 @@ def record_transfer_back(
         raise RefundRefused(_("Enter the bank reference of the transfer."))
     with transaction.atomic():
         locked_source(refund.order)  # the order's money first, as every refund does
-        locked = Refund.objects.select_for_update().select_related("order").get(pk=refund.pk)
+        locked = (
+            Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund.pk)
+        )
         if reason := transfer_refusal(locked):
             raise RefundRefused(reason)
         try:

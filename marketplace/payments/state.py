@@ -6,7 +6,9 @@ Transaction) plus a ``PaymentEvent`` "paid" on the order; a card refund is a *re
 on it plus a ``PaymentEvent`` "refunded". ``record_payment`` and ``record_refund`` lock the
 source row first, so two webhooks, a webhook and a member of staff, or two imports of the
 same statement cannot pay an order twice; they refuse what would pay more than the order
-total or refund more than was paid.
+total or refund more than was paid. They lock the source row only (``of=("self",)``): a
+lock on the joined order or source type would block every transaction that writes a row
+pointing at them, and deadlock with a cancellation that holds a parcel.
 
 What an order costs goes down when part of it is cancelled or returned (``reduce_due``:
 the source's ``amount_allocated`` is what is still due for the parcels that go on);
@@ -38,7 +40,7 @@ STATES = {
     "paid": _("Paid"),
     "partly_refunded": _("Partly refunded"),
     "refunded": _("Refunded"),
-    "nothing_due": _("Cancelled: nothing to pay"),
+    "nothing_due": _("Nothing to pay"),
     "none": _("No payment recorded"),
 }
 
@@ -183,7 +185,7 @@ def record_payment(order, *, method: str, amount, reference: str = "") -> Source
         raise PaymentError(_("The amount must be positive."))
     with transaction.atomic():
         source = (
-            Source.objects.select_for_update()
+            Source.objects.select_for_update(of=("self",))
             .select_related("source_type")
             .filter(order=order)
             .first()
@@ -205,7 +207,7 @@ def record_payment(order, *, method: str, amount, reference: str = "") -> Source
 def locked_source(order):
     """The order's payment source, locked (SELECT … FOR UPDATE), with its type; or None."""
     return (
-        Source.objects.select_for_update()
+        Source.objects.select_for_update(of=("self",))
         .select_related("source_type")
         .filter(order=order)
         .order_by("pk")

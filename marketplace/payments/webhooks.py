@@ -113,7 +113,7 @@ def _locked_source(pi_id: str):
     if not pi_id:
         return None
     return (
-        Source.objects.select_for_update()
+        Source.objects.select_for_update(of=("self",))
         .select_related("order", "source_type")
         .filter(source_type__code=CARD, reference=pi_id)
         .first()

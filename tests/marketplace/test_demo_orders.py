@@ -18,9 +18,21 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
     out = io.StringIO()
     call_command("seed_demo", force=True, stdout=out)
     orders = list(Order.objects.order_by("number").prefetch_related("sources__source_type"))
-    assert len(orders) == 4
+    assert len(orders) == 7
     states = [payment_state(o).code for o in orders]
-    assert states == ["on_delivery", "awaiting_transfer", "paid", "paid"]
+    assert states == [
+        "on_delivery",
+        "awaiting_transfer",
+        "paid",
+        "paid",
+        "partly_refunded",
+        "nothing_due",
+        "on_delivery",
+    ]
+    statuses = [sorted(o.parcels.values_list("status", flat=True)) for o in orders[4:]]
+    assert statuses == [["cancelled", "new"], ["returned"], ["new"]]
+    assert orders[6].parcels.get().cancelled_lines.count() == 1
+    call_command("verify_ledger", stdout=io.StringIO())
     for order in orders:
         assert order.number in out.getvalue()
 
@@ -43,4 +55,4 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
     assert orders[2].bank_transfers.get().amount == orders[2].total_incl_tax
 
     call_command("seed_demo", force=True, stdout=io.StringIO())
-    assert Order.objects.count() == 4 and Remittance.objects.count() == 1
+    assert Order.objects.count() == 7 and Remittance.objects.count() == 1

@@ -50,12 +50,17 @@ def test_the_dashboard_order_page_shows_payment_parcels_and_the_next_step(client
     with open("/dev/null", "w") as devnull:
         call_command("seed_demo", force=True, stdout=devnull)
     client.force_login(users()["operator"])
-    two_farms, awaiting, _paid, delivered = Order.objects.order_by("number")
+    two_farms, awaiting, _paid, delivered, *_others = Order.objects.order_by("number")
     html = client.get(f"/dashboard/orders/{awaiting.number}/").content.decode()
     assert f'href="/quan-tri/chuyen-khoan/?q={awaiting.number}"' in html
     html = client.get(f"/dashboard/orders/{two_farms.number}/").content.decode()
     assert len(re.findall(r'href="/buu-dien/buu-gui/\d+/"', html)) == 2
-    assert "/hoan-tien/" not in html  # nothing to refund on cash on delivery
+    # Nothing collected yet: no refund, but the page where parcels are cancelled.
+    with translation.override("vi"):
+        assert gettext("Refunds and cancellations") in html
+        assert f">{gettext('Refund')}</a>" not in html
     html = client.get(f"/dashboard/orders/{delivered.number}/").content.decode()
+    with translation.override("vi"):
+        assert f">{gettext('Refund')}</a>" in html  # the cash collected may be refunded
     with translation.override("vi"):
         assert gettext("Collected on delivery") in html

@@ -1,0 +1,329 @@
+"""Property-based test of money and stock (Hypothesis, stateful): random sequences of
+placing orders (several producers, two buyers, every payment method), paying, packing,
+handing over to the post office, delivering (collecting the cash), failing and returning,
+cancelling (buyer, producer, operator), refunding (part, whole, and more than was paid,
+which must be refused) — with every check of ``verify_ledger`` run after each step.
+
+Every step goes through the real services (row locks, the same code as the pages); each
+example runs in a savepoint rolled back at its end, with a fresh fake Stripe.
+
+Size: the ``ci`` profile (default) runs MAX_EXAMPLES examples of at most STEPS steps;
+set ``NONGSAN_HYPOTHESIS_EXAMPLES`` / ``NONGSAN_HYPOTHESIS_STEPS`` to run more by hand, e.g.
+``NONGSAN_HYPOTHESIS_EXAMPLES=300 NONGSAN_HYPOTHESIS_STEPS=40 pytest -s
+tests/marketplace/test_money_properties.py`` (``NONGSAN_HYPOTHESIS_RANDOM=1`` for a new
+seed each run; CI is derandomized, so a run is reproducible). ``-s`` prints how often each
+step happened and was refused.
+"""
+
+import itertools
+import os
+
+import pytest
+import stripe
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from oscar.apps.order.exceptions import UnableToPlaceOrder
+from oscar.core.loading import get_model
+
+from marketplace.finance.checks import run_checks
+from marketplace.fulfilment import cancellations
+from marketplace.fulfilment import services as fulfilment
+from marketplace.models import Parcel, Refund
+from marketplace.payments import refunds
+from marketplace.payments.state import PaymentError
+from tests.marketplace import test_fulfilment as shared
+from tests.marketplace import test_stripe_fake
+from tests.marketplace.money_world import pay, place, source_of
+from tests.marketplace.test_farmer_products import producer
+from tests.marketplace.test_fulfilment import make_user, s10
+
+Order = get_model("order", "Order")
+StockRecord = get_model("partner", "StockRecord")
+
+people = shared.people
+stripe_keys = test_stripe_fake.stripe_keys
+fake_stripe = test_stripe_fake.fake_stripe
+
+MAX_EXAMPLES = int(os.environ.get("NONGSAN_HYPOTHESIS_EXAMPLES", "15"))
+STEPS = int(os.environ.get("NONGSAN_HYPOTHESIS_STEPS", "20"))
+settings.register_profile(
+    "ci",
+    max_examples=MAX_EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=os.environ.get("NONGSAN_HYPOTHESIS_RANDOM") != "1",
+)
+
+# Three producers: durian and avocado (krongpac, Đắk Lắk), pepper (chuse, Gia Lai), coffee
+# (the Buôn Ma Thuột cooperative, producer "congbang"). Little stock, so orders run out.
+PRODUCTS = ("NS0005", "NS0007", "NS0009", "NS0001")
+STOCK = 6
+METHODS = ("cod", "vietqr", "stripe")
+REASONS = ("Đặt nhầm", "Hết hàng", "Mất mùa", "Không liên lạc được")
+EXPECTED = (
+    cancellations.CancellationError,
+    fulfilment.FulfilmentError,
+    refunds.RefundRefused,
+    PaymentError,
+    UnableToPlaceOrder,
+)
+
+
+class MoneyAndStock(RuleBasedStateMachine):
+    world: dict = {}
+    totals: dict[str, int] = {}
+
+    def __init__(self):
+        super().__init__()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self._previous_stripe = stripe.default_http_client
+        self.stripe = test_stripe_fake.FakeStripe()
+        stripe.default_http_client = self.stripe
+        StockRecord.objects.filter(product__upc__in=PRODUCTS).update(
+            num_in_stock=STOCK, num_allocated=0
+        )
+        self.orders: list = []
+        self.tracking = itertools.count(10_000_000)
+
+    def teardown(self):
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+        stripe.default_http_client = self._previous_stripe
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _note(self, what: str) -> None:
+        self.totals[what] = self.totals.get(what, 0) + 1
+
+    def _try(self, what: str, call):
+        try:
+            result = call()
+        except EXPECTED:
+            self._note(f"{what} refused")
+            return None
+        self._note(what)
+        return result
+
+    def _order(self, i):
+        return Order.objects.get(pk=self.orders[i % len(self.orders)])
+
+    def _parcel(self, i):
+        parcels = list(Parcel.objects.filter(order_id__in=self.orders).order_by("pk"))
+        return parcels[i % len(parcels)]
+
+    def _owner(self, parcel):
+        return parcel.partner.users.order_by("pk").first()
+
+    # --- rules -----------------------------------------------------------------------------
+
+    @rule(
+        buyer=st.sampled_from(("buyer", "buyer2")),
+        items=st.dictionaries(st.sampled_from(PRODUCTS), st.integers(1, 3), min_size=1, max_size=3),
+        method=st.sampled_from(METHODS),
+    )
+    def place_order(self, buyer, items, method):
+        order = self._try("place", lambda: place(self.world[buyer], items, method))
+        if order is not None:
+            self.orders.append(order.pk)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50))
+    def pay_order(self, i):
+        order = self._order(i)
+        source = source_of(order)
+        if source.source_type.code == "cod" or source.amount_debited >= source.amount_allocated:
+            return
+        self._try("pay", lambda: pay(order, self.world["operator"], self.stripe))
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50))
+    def pack(self, i):
+        parcel = self._parcel(i)
+        self._try("pack", lambda: fulfilment.pack(parcel, self._owner(parcel)))
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50))
+    def hand_over(self, i):
+        parcel = self._parcel(i)
+        operator = self.world["operator"]
+
+        def act():
+            if not parcel.tracking_number:
+                fulfilment.set_tracking(parcel, operator, s10(f"{next(self.tracking):08d}"))
+            return fulfilment.pick_up(parcel, operator)
+
+        self._try("hand over", act)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50))
+    def deliver(self, i):
+        parcel = self._parcel(i)
+        operator = self.world["operator"]
+
+        def act():
+            fulfilment.deliver(parcel, operator)
+            if parcel.payment.cod:
+                fulfilment.collect_cod(parcel, operator, parcel.payment.to_collect)
+
+        self._try("deliver", act)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), fails=st.booleans(), fee=st.integers(0, 40_000))
+    def whole_journey(self, i, fails, fee):
+        """One parcel as far as it goes in one step: paid if need be, packed, handed over,
+        then delivered (its cash collected) or failed and returned to the sender."""
+        parcel = self._parcel(i)
+        operator = self.world["operator"]
+        source = source_of(parcel.order)
+        if source.source_type.code != "cod" and source.amount_debited < source.amount_allocated:
+            self._try("pay", lambda: pay(parcel.order, operator, self.stripe))
+        parcel.refresh_from_db()
+        if parcel.status == "new":
+            self._try("pack", lambda: fulfilment.pack(parcel, self._owner(parcel)))
+        if parcel.status == "packed":
+            self.hand_over(i)
+            parcel.refresh_from_db()
+        if parcel.status == "picked_up" and fails:
+            self.fail_and_return(i, fee, REASONS[-1])
+        elif parcel.status == "picked_up":
+            self.deliver(i)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), fee=st.integers(0, 40_000), reason=st.sampled_from(REASONS))
+    def fail_and_return(self, i, fee, reason):
+        parcel = self._parcel(i)
+        operator = self.world["operator"]
+
+        def act():
+            fulfilment.fail_delivery(parcel=parcel, by=operator, reason=reason)
+            fulfilment.return_to_sender(parcel=parcel, by=operator, fee=fee)
+
+        self._try("fail and return", act)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), whole=st.booleans(), reason=st.sampled_from(REASONS))
+    def buyer_cancels(self, i, whole, reason):
+        parcel = self._parcel(i)
+        buyer = parcel.order.user
+        if whole:
+            call = lambda: cancellations.cancel_order(  # noqa: E731
+                order=parcel.order, role="buyer", reason=reason, by=buyer
+            )
+        else:
+            call = lambda: cancellations.cancel_parcel(  # noqa: E731
+                parcel=parcel, role="buyer", reason=reason, by=buyer
+            )
+        self._try("buyer cancels", call)
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), reason=st.sampled_from(REASONS))
+    def farmer_cancels_a_line(self, i, reason):
+        parcel = self._parcel(i)
+        lines = list(fulfilment.active_parcel_lines(parcel))
+        if not lines:
+            return
+        line = lines[i % len(lines)]
+        self._try(
+            "farmer cancels a line",
+            lambda: cancellations.cancel_line(line=line, reason=reason, by=self._owner(parcel)),
+        )
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), reason=st.sampled_from(REASONS))
+    def operator_cancels(self, i, reason):
+        parcel = self._parcel(i)
+        self._try(
+            "operator cancels",
+            lambda: cancellations.cancel_parcel(
+                parcel=parcel, role="operator", reason=reason, by=self.world["operator"]
+            ),
+        )
+
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), part=st.sampled_from(("part", "whole", "over")))
+    def operator_refunds(self, i, part):
+        order = self._order(i)
+        refundable = refunds.refundable_of(source_of(order))
+        if part == "over":
+            before = source_of(order)
+            with pytest.raises(refunds.RefundRefused):
+                refunds.refund(order=order, amount=refundable + 1, by=self.world["operator"])
+            after = source_of(order)
+            assert after.amount_refunded == before.amount_refunded
+            self._note("over-refund refused")
+            return
+        amount = refundable if part == "whole" else (refundable // 3)
+        if amount <= 0:
+            return
+        self._try(
+            f"refund {part}",
+            lambda: refunds.refund(order=order, amount=amount, by=self.world["operator"]),
+        )
+
+    @precondition(lambda self: Refund.objects.filter(status="pending").exists())
+    @rule(i=st.integers(0, 50))
+    def operator_transfers_back(self, i):
+        pending = list(Refund.objects.filter(status="pending", method="transfer").order_by("pk"))
+        if not pending:
+            return
+        refund = pending[i % len(pending)]
+        self._try(
+            "transfer back",
+            lambda: refunds.record_transfer_back(
+                refund=refund,
+                by=self.world["operator"],
+                bank_bin="970436",
+                account_number="0123456789",
+                account_name="Nguyen Thi Mai",
+                bank_reference=f"FT{refund.pk:08d}",
+            ),
+        )
+
+    # --- invariants --------------------------------------------------------------------------
+
+    @invariant()
+    def the_ledger_reconciles(self):
+        problems = run_checks()
+        assert problems == [], problems
+
+    @invariant()
+    def refunds_never_exceed_what_was_paid(self):
+        for order_id in self.orders:
+            source = source_of(Order(pk=order_id))
+            rows = Refund.objects.filter(order_id=order_id)
+            succeeded = sum(r.amount for r in rows if r.status == "succeeded")
+            pending = sum(r.amount for r in rows if r.status == "pending")
+            assert succeeded == source.amount_refunded
+            assert succeeded + pending <= source.amount_debited
+            assert source.amount_allocated >= 0
+
+
+@pytest.fixture
+def world(people, stripe_keys):
+    """The roles, a second buyer, and a user for the coffee cooperative's shop."""
+    coffee = make_user("caphe@nongsan.test")
+    StockRecord.objects.get(product__upc="NS0001").partner.users.add(coffee)
+    found = dict(people)
+    found["buyer2"] = make_user("nguoimua2@nongsan.test")
+    assert producer("krongpac").partner.users.filter(pk=people["farmer"].pk).exists()
+    return found
+
+
+@pytest.mark.django_db
+def test_money_and_stock_reconcile_after_every_step(world):
+    from hypothesis.stateful import run_state_machine_as_test
+
+    MoneyAndStock.world = world
+    MoneyAndStock.totals = {}
+    run_state_machine_as_test(MoneyAndStock, settings=settings.get_profile("ci"))
+    print(f"\n{MAX_EXAMPLES} examples, at most {STEPS} steps:")
+    for what, count in sorted(MoneyAndStock.totals.items()):
+        print(f"  {what}: {count}")
+    # The examples did reach the interesting states.
+    done = MoneyAndStock.totals
+    for step in ("place", "pay", "pack", "hand over", "deliver", "over-refund refused"):
+        assert done.get(step, 0), step
