@@ -107,12 +107,12 @@ class World:
         }
         self.users = {}
         for role, org in orgs.items():
-            self.users[role] = ensure_user(f"{role}@nongsan.test", role, "Staff")
+            self.users[role] = ensure_user(f"{role}@nongsan.test", f"{role} Staff")
             services.assign_staff(user=self.users[role], organisation=org)
         self.users["operator"] = ensure_user(
-            "operator@nongsan.test", "Op", "Erator", is_staff=True, is_superuser=True
+            "operator@nongsan.test", "Op Erator", is_staff=True, is_superuser=True
         )
-        self.users["buyer"] = ensure_user("buyer@nongsan.test", "Bu", "Yer")
+        self.users["buyer"] = ensure_user("buyer@nongsan.test", "Bu Yer")
         clerk = self.users["branch"]
         self.member = services.register_member(actor=clerk, role="branch", data=member_data())
         services.record_consent(
