@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from marketplace.models import Payout, ProducerBankAccount
 from marketplace.payments.state import VIETQR
-from tests.e2e.conftest import browser, live_demo, phone  # noqa: F401 (fixtures)
 from tests.e2e.test_member_onboarding import _sign_in
 from tests.marketplace.settlement_helpers import DURIAN, PEPPER, deliver, order, partner
 
