@@ -110,17 +110,13 @@ def create_batch(request):
 def _qr(payout):
     """The VietQR code to pay `payout` from a banking app (None if its account cannot be
     encoded)."""
-    from marketplace.payments.checkout import qr_svg
-
-    try:
-        text = vietqr.payload(
-            vietqr.Account(bank_bin=payout.bank_bin, number=payout.bank_account),
-            amount=int(payout.amount),
-            purpose=f"NONGSAN CHI TRA {payout.pk}",
-        )
-    except vietqr.VietQRError:
-        return None
-    return qr_svg(text)
+    code = vietqr.transfer_code(
+        bank_bin=payout.bank_bin,
+        number=payout.bank_account,
+        amount=payout.amount,
+        purpose=f"NONGSAN CHI TRA {payout.pk}",
+    )
+    return code["svg"] if code else None
 
 
 @operator_required

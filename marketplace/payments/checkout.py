@@ -246,28 +246,13 @@ def vietqr_for(order, settings_row=None) -> dict | None:
     )
     return {
         "payload": text,
-        "svg": qr_svg(text),
+        "svg": vietqr.qr_svg(text),
         "amount": amount,
         "reference": vietqr.clean_purpose(order.number),
         "bank_name": settings_row.bank_name,
         "account_number": settings_row.bank_account_number,
         "account_name": settings_row.bank_account_name,
     }
-
-
-def qr_svg(text: str) -> str:
-    """A QR code (error correction M, 4-module quiet zone) as one SVG path."""
-    import qrcode
-    import qrcode.image.svg
-
-    qr = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
-        border=4,
-        box_size=10,
-        image_factory=qrcode.image.svg.SvgPathImage,
-    )
-    qr.add_data(text)
-    return qr.make_image().to_string(encoding="unicode")
 
 
 class ThankYouView(OscarThankYouView):

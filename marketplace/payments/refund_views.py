@@ -145,17 +145,16 @@ def refund_qr(order, refund, data) -> dict | None:
     """A VietQR code to pay `refund` into the account typed in the form (None if the
     account is not valid)."""
     from marketplace.payments import vietqr
-    from marketplace.payments.checkout import qr_svg
 
-    try:
-        text = vietqr.payload(
-            vietqr.Account(bank_bin=data["bank_bin"], number=data["account_number"]),
-            amount=int(refund.amount),
-            purpose=f"HOAN TIEN {order.number}",
-        )
-    except (vietqr.VietQRError, KeyError):
+    if "bank_bin" not in data or "account_number" not in data:
         return None
-    return {"payload": text, "svg": qr_svg(text), "amount": refund.amount}
+    code = vietqr.transfer_code(
+        bank_bin=data["bank_bin"],
+        number=data["account_number"],
+        amount=refund.amount,
+        purpose=f"HOAN TIEN {order.number}",
+    )
+    return {**code, "amount": refund.amount} if code else None
 
 
 def _render(request, order, *, form=None, stripe_error="", transfer_forms=None, qr=None):

@@ -122,3 +122,30 @@ def _fields(text: str) -> dict[str, str]:
 
 def subfields(value: str) -> dict[str, str]:
     return _fields(value)
+
+
+def qr_svg(text: str) -> str:
+    """A QR code (error correction M, 4-module quiet zone) as one SVG path."""
+    import qrcode
+    import qrcode.image.svg
+
+    qr = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,
+        box_size=10,
+        image_factory=qrcode.image.svg.SvgPathImage,
+    )
+    qr.add_data(text)
+    return qr.make_image().to_string(encoding="unicode")
+
+
+def transfer_code(*, bank_bin: str, number: str, amount, purpose: str) -> dict | None:
+    """What a banking app scans to pay `amount` into one account (a refund to a buyer, a
+    payout to a producer): {"payload", "svg"}, or None if the account cannot be encoded."""
+    try:
+        text = payload(
+            Account(bank_bin=bank_bin, number=number), amount=int(amount), purpose=purpose
+        )
+    except VietQRError:
+        return None
+    return {"payload": text, "svg": qr_svg(text)}
