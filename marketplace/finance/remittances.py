@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
@@ -204,7 +205,7 @@ def mark_paid(remittance, user, reference="") -> Remittance:
         if locked.paid_at is not None:
             raise RemittanceError(
                 _("This remittance was already marked paid on %(date)s.")
-                % {"date": timezone.localtime(locked.paid_at).strftime("%d/%m/%Y %H:%M")}
+                % {"date": date_format(timezone.localtime(locked.paid_at), "SHORT_DATETIME_FORMAT")}
             )
         locked.paid_at = timezone.now()
         locked.paid_by = user

@@ -35,6 +35,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
@@ -344,7 +345,7 @@ def mark_payout_paid(*, payout, reference, by) -> Payout:
         if locked.paid_at is not None:
             raise SettlementError(
                 _("This payout was already marked paid on %(date)s.")
-                % {"date": timezone.localtime(locked.paid_at).strftime("%d/%m/%Y %H:%M")}
+                % {"date": date_format(timezone.localtime(locked.paid_at), "SHORT_DATETIME_FORMAT")}
             )
         locked.paid_at = timezone.now()
         locked.paid_by = by
