@@ -11,6 +11,7 @@ Three layers, so that a warm request makes no SQL query at all:
 """
 
 import hashlib
+from urllib.parse import quote, urlsplit
 
 from django.core.cache import cache
 
@@ -42,8 +43,28 @@ def invalidate_lot(lot_pk: int) -> None:
     cache.delete(head_key(lot_pk))
 
 
-def fast_key(host: str, path: str) -> str:
-    """The finished response for a trace page URL (traceability.middleware)."""
+def request_path(request) -> tuple[str, bool]:
+    """The request's path exactly as the resolver reads it, and whether it is the decoded
+    form: the raw, still percent-encoded path when the server passes it on (gunicorn:
+    RAW_URI; others: REQUEST_URI), so that "%2F" inside a lot code stays part of it; else
+    (Django's runserver, the test client) the decoded path Django has.
+
+    Both the resolver (traceability.gs1.parse_digital_link) and the page cache key
+    (fast_key) take this one string: "/10/A%2F21%2FB" (lot "A/21/B") and "/10/A/21/B"
+    (lot "A", serial "B") are two paths, never one cache entry."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI") or ""
+    if raw:
+        path = urlsplit(raw).path
+        if path.startswith("/"):
+            return path, False
+    return request.path_info, True
+
+
+def fast_key(host: str, path: str, decoded: bool = False) -> str:
+    """The finished response for a trace page URL (traceability.middleware), keyed on the
+    exact path from request_path (a decoded path is quoted, with a mark of its own)."""
+    if decoded:
+        path = "decoded:" + quote(path, safe="/")
     digest = hashlib.sha256(f"{host}\n{path}".encode()).hexdigest()[:40]
     return f"trace:fast:{digest}"
 

@@ -11,16 +11,22 @@ which renders the new page. A conditional request with the page's ETag gets a 30
 scan); every other hit is recorded as a scan, as the view does, in batches (see
 traceability.scans.schedule_scan).
 
-Only plain GETs without a query string take the shortcut: ?linkType=…, serialised labels
-(their page carries a per-serial scan count) and everything else go through the view.
+Only plain GETs without a query string take the shortcut: ?linkType=…, a request for the
+linkset (Accept: application/linkset+json), serialised labels (their page carries a
+per-serial scan count) and everything else go through the view. The entry is keyed on the
+path exactly as the resolver reads it (caching.request_path: the raw, percent-encoded path
+when the server gives it), never on a decoded form two different links can share.
 
 Language: the page is in Vietnamese at /t/… and in English at /en/t/…. A scanner landing
 on the Vietnamese link whose browser prefers English (Accept-Language) and who has not
 chosen a language (the switch on the page sets Django's language cookie, see
-views.choose_language) is sent to the English page; responses there vary on both.
+views.choose_language) is sent to the English page; responses there vary on both. A
+request for the linkset is not redirected: the linkset is answered in place, its titles in
+the preferred language (views.digital_link).
 """
 
 import re
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,7 +34,7 @@ from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedir
 from django.utils.cache import patch_vary_headers
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import caching, scans
+from . import caching, gs1, scans
 
 PATH_RE = re.compile(r"^/(?:en/)?(?:t/[A-Za-z0-9]{8,10}/|01/[^?#]+)$")
 UNPREFIXED_RE = re.compile(r"^/(?:t/|01/)")
@@ -51,18 +57,31 @@ def preferred_language(request) -> str:
 SKIPPED_HEADERS = {"set-cookie", "content-length"}
 
 
+def wants_linkset(request) -> bool:
+    """Whether the request asks for the linkset rather than the page (traceability.gs1)."""
+    link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM)) if request.GET else None
+    return gs1.wants_linkset(link_type, request.headers.get("Accept", "")) is not None
+
+
 class CachedTracePageMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method in ("GET", "HEAD") and UNPREFIXED_RE.match(request.path_info):
+        if (
+            request.method in ("GET", "HEAD")
+            and UNPREFIXED_RE.match(request.path_info)
+            and not wants_linkset(request)
+        ):
             language = preferred_language(request)
             if language != settings.LANGUAGE_CODE:
-                target = f"/{language}{request.path_info}"
+                path, decoded = caching.request_path(request)
+                target = f"/{language}{quote(path, safe='/') if decoded else path}"
                 if request.META.get("QUERY_STRING"):
                     target += "?" + request.META["QUERY_STRING"]
                 response = HttpResponseRedirect(target)
+                for name, value in gs1.CORS_HEADERS.items():
+                    response[name] = value
             else:
                 response = self._page(request)
             patch_vary_headers(response, ("Accept-Language", "Cookie"))
@@ -74,9 +93,10 @@ class CachedTracePageMiddleware:
             request.method != "GET"
             or request.META.get("QUERY_STRING")
             or not PATH_RE.match(request.path_info)
+            or wants_linkset(request)
         ):
             return self.get_response(request)
-        key = caching.fast_key(request.get_host(), request.path_info)
+        key = caching.fast_key(request.get_host(), *caching.request_path(request))
         entry = cache.get(key)
         if entry is not None:
             lot_pk, head, etag, language, headers, body = entry
@@ -102,7 +122,12 @@ class CachedTracePageMiddleware:
         if caching.etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = HttpResponseNotModified()
             for name, value in headers:
-                if name.lower() in ("etag", "cache-control", "vary"):
+                if name.lower() in (
+                    "etag",
+                    "cache-control",
+                    "vary",
+                    "link",
+                ) or name.lower().startswith("access-control-"):
                     response[name] = value
             return response
         response = HttpResponse(body)

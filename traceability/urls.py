@@ -9,6 +9,8 @@ urlpatterns = [
     # Public: GS1 Digital Link (parsed by traceability.gs1, so a malformed link is a 400
     # with a message, not a 404) and the short link printed under the QR code.
     re_path(r"^01/(?P<rest>.*)$", views.digital_link, name="digital-link"),
+    # What this resolver supports (GS1-Conformant Resolver: a well-known location).
+    path(".well-known/gs1resolver", views.resolver_description, name="gs1resolver"),
     path("t/<str:short_code>/", views.short_link, name="short"),
     path("ngon-ngu/<str:language>/", views.choose_language, name="language"),
     # Farmers and staff.
@@ -22,4 +24,7 @@ urlpatterns = [
     path("", include(urls_epcis)),
     # The transparency log: keys, checkpoints, proofs (public JSON).
     path("", include(urls_log)),
+    # A compressed GS1 Digital Link: one base64url segment at the root (last, so that it
+    # only answers what nothing else does; one that is not a link falls back to "/…/").
+    re_path(r"^(?P<compressed>[A-Za-z0-9_-]{10,})$", views.compressed_link, name="compressed"),
 ]

@@ -10,7 +10,7 @@ Who may do what: traceability.access.
 import hashlib
 import json
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,17 +22,20 @@ from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
-from django.urls import reverse
+from django.urls import is_valid_path, reverse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.encoding import iri_to_uri
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 
-from . import caching, integrity, scans, services
+from . import caching, gs1, integrity, scans, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
@@ -86,63 +89,261 @@ def short_path(lot_or_code) -> str:
     return f"/t/{code}/"
 
 
-def _raw_link_path(request) -> str:
-    """The link's path as it came over the wire (percent-encoded, so that "%2F" inside a
-    lot code stays one segment) when the server passes it on (gunicorn: RAW_URI; others:
-    REQUEST_URI); else Django's decoded path, re-quoted."""
-    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI") or ""
-    raw = urlsplit(raw).path if raw else quote(request.path_info, safe="/")
-    index = raw.find("/01/")
-    return raw[index:] if index >= 0 else raw
-
-
 def _bad_link(message) -> HttpResponse:
     html = loader.get_template("traceability/bad_link.html").render({"message": message})
     return HttpResponse(html, status=400)
 
 
-def _not_found() -> HttpResponse:
-    html = loader.get_template("traceability/not_found.html").render({})
+def _not_found(message=None) -> HttpResponse:
+    html = loader.get_template("traceability/not_found.html").render({"message": message})
     return HttpResponse(html, status=404)
 
 
+# --- The GS1-conformant resolver ---------------------------------------------------------------
+#
+# What a request for /01/{GTIN}/… gets (GS1-Conformant Resolver 1.1; the rules that need no
+# database are in traceability.gs1):
+# - the lot's trace page in place (200; it is the default link, and the traceability link, so
+#   there is no extra redirect for a scanner), cached whole (traceability.middleware);
+# - linkType=linkset (or "all"), or Accept: application/linkset+json: the linkset (RFC 9264)
+#   of every level the link names, up to the GTIN, titles in the visitor's language;
+# - linkType=gs1:pip, and a link with only a GTIN: a 307 to the product page, the query
+#   string passed on; any other link type: a 404 that says so;
+# - a serial (or 235) the lot never printed: a 307 to the lot's link; a lot the GTIN never
+#   had: the GTIN's answer (walking up the tree); a GTIN we do not sell: 404;
+# - every answer carries a Link header to the linkset (and, for a compressed link, the
+#   uncompressed one as owl:sameAs), CORS headers, and answers OPTIONS and HEAD.
+
+PAGE_LINK_TYPES = {None, "defaultLink", "defaultLinkMulti", "traceability"}
+RESOLVER_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+def _options() -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["Allow"] = ", ".join(RESOLVER_METHODS)
+    response["Access-Control-Max-Age"] = "86400"
+    return _cors(response)
+
+
+def _cors(response):
+    for name, value in gs1.CORS_HEADERS.items():
+        response[name] = value
+    return response
+
+
+def _finish(request, response, link: gs1.DigitalLink, *, same_as=None, linkset=False):
+    """The headers every resolver answer carries."""
+    anchor = request.build_absolute_uri(link.path())
+    links = [
+        (
+            f"{anchor}?{gs1.LINK_TYPE_PARAM}=linkset",
+            {"rel": "linkset", "type": gs1.LINKSET_TYPE},
+        )
+    ]
+    if same_as:
+        links.append((same_as, {"rel": "owl:sameAs"}))
+    if linkset:
+        links.append(
+            (gs1.LINKSET_CONTEXT, {"rel": gs1.JSON_LD_CONTEXT_REL, "type": "application/ld+json"})
+        )
+    response["Link"] = gs1.link_header(*links)
+    patch_vary_headers(response, ("Accept",))
+    return _cors(response)
+
+
+def _redirect(request, target: str) -> HttpResponse:
+    """A 307 to `target`, the request's key=value pairs passed on (less linkType)."""
+    query = gs1.query_without_link_type(request.META.get("QUERY_STRING", ""))
+    if query:
+        target += ("&" if "?" in target else "?") + query
+    response = HttpResponse(status=307)
+    response["Location"] = iri_to_uri(target)
+    return response
+
+
+def _request_language(request) -> str:
+    """The answer's language: the address's (/en/…), else for an unprefixed address the
+    visitor's choice or browser (a linkset is answered in place, not redirected)."""
+    language = get_language() or settings.LANGUAGE_CODE
+    path, _decoded = caching.request_path(request)
+    if language == settings.LANGUAGE_CODE and not path.startswith(f"/{language}/"):
+        chosen = translation.get_language_from_request(request)
+        if chosen in LANGUAGE_CODES:
+            return chosen
+    return language
+
+
 @transaction.non_atomic_requests
-@require_safe
+@require_http_methods(RESOLVER_METHODS)
 def digital_link(request, rest=""):
+    if request.method == "OPTIONS":
+        return _options()
+    path, decoded = caching.request_path(request)
+    index = path.find("/01/")
+    path = path[index:] if index >= 0 else path
     try:
-        link = parse_digital_link(_raw_link_path(request))
+        link = parse_digital_link(path, request.META.get("QUERY_STRING", ""), decoded=decoded)
     except LinkError as exc:
-        return _bad_link(exc.message)
-    candidates = upc_candidates(link.gtin14)
-    if link.lot is None:
-        # A GTIN without a lot: the product page, if we sell it.
-        product = Product.objects.filter(upc__in=candidates, is_public=True).first()
-        if product is None:
-            return _not_found()
-        return redirect(product.get_absolute_url())
-    return _trace(
+        return _cors(_bad_link(exc.message))
+    return _resolve(request, link)
+
+
+@transaction.non_atomic_requests
+@require_http_methods(RESOLVER_METHODS)
+def compressed_link(request, compressed):
+    """A compressed GS1 Digital Link (/{base64url}): answered like the uncompressed link,
+    in place (no redirect), which its Link header names as owl:sameAs."""
+    if request.method == "OPTIONS":
+        return _options()
+    try:
+        path, query = gs1.decompressed_link(compressed)
+    except LinkError as exc:
+        if is_valid_path(f"{request.path_info}/"):
+            return redirect(f"{request.path}/", permanent=True)  # as APPEND_SLASH would
+        return _not_found(exc.message)
+    extra = request.META.get("QUERY_STRING", "")
+    try:
+        link = parse_digital_link(path, "&".join(q for q in (query, extra) if q))
+    except LinkError as exc:
+        return _cors(_bad_link(exc.message))
+    same_as = request.build_absolute_uri(link.path()) + (f"?{query}" if query else "")
+    return _resolve(request, link, same_as=same_as)
+
+
+def _resolve(request, link: gs1.DigitalLink, *, same_as=None) -> HttpResponse:
+    link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM))
+    media = gs1.wants_linkset(link_type, request.headers.get("Accept", ""))
+    if media is not None:
+        response = _linkset_answer(request, link, media)
+        return _finish(request, response, link, same_as=same_as, linkset=True)
+    if link_type not in PAGE_LINK_TYPES and link_type != "pip":
+        response = _not_found(
+            _("This product has no link of the type “%(type)s”.")
+            % {"type": request.GET.get(gs1.LINK_TYPE_PARAM)}
+        )
+        return _finish(request, response, link, same_as=same_as)
+    if link.lot is None or link_type == "pip":
+        response = _product_answer(request, link)
+        return _finish(request, response, link, same_as=same_as)
+    if link.extension is not None:  # no lot of ours has 235 extensions: its lot answers
+        return _finish(
+            request, _redirect(request, localized(link.up().path(), get_language())), link
+        )
+
+    def missing(level):
+        if level == "serial":
+            return _redirect(request, localized(link.up().path(), get_language()))
+        return _product_answer(request, link)
+
+    response = _trace(
         request,
         mapping_key=caching.digital_link_key(link.gtin14, link.lot),
-        queryset=Lot.objects.filter(code=link.lot, product__upc__in=candidates),
+        queryset=Lot.objects.filter(code=link.lot, product__upc__in=upc_candidates(link.gtin14)),
         serial=link.serial,
+        missing=missing,
     )
+    return _finish(request, response, link, same_as=same_as)
+
+
+def _product(gtin):
+    return Product.objects.filter(upc__in=upc_candidates(gtin), is_public=True).first()
+
+
+def _product_answer(request, link) -> HttpResponse:
+    """The GTIN's level: its product page, if we sell it."""
+    product = _product(link.gtin14)
+    if product is None:
+        return _not_found()
+    return _redirect(request, product.get_absolute_url())
+
+
+def _linkset_answer(request, link, media) -> HttpResponse:
+    language = _request_language(request)
+    with translation.override(language):
+        if link.lot is not None:
+            response = _trace(
+                request,
+                mapping_key=caching.digital_link_key(link.gtin14, link.lot),
+                queryset=Lot.objects.filter(
+                    code=link.lot, product__upc__in=upc_candidates(link.gtin14)
+                ),
+                variant="linkset",
+                missing=lambda level: None,
+            )
+            if response is not None:
+                if link.serial is not None and response.status_code == 200:
+                    data = json.loads(response.content)
+                    data["linkset"].insert(0, _serial_entry(request, link, data["linkset"][0]))
+                    response.content = _json(data)
+                response["Content-Type"] = f"{media}; charset=utf-8"
+                return response
+        product = _product(link.gtin14)
+        if product is None:
+            return _not_found()
+        data = {"linkset": [product_linkset_entry(request, product, link.gtin14)]}
+    response = HttpResponse(_json(data), content_type=f"{media}; charset=utf-8")
+    response["Content-Language"] = language
+    return response
+
+
+def _serial_entry(request, link, lot_entry) -> dict:
+    """The serial's level of a linkset: the serial's own page, then the lot's links."""
+    page = {
+        "href": request.build_absolute_uri(localized(link.path(), get_language())),
+        "title": lot_entry[gs1.GS1_VOC + "defaultLink"][0]["title"],
+    }
+    typed = dict(page, type="text/html", hreflang=[get_language()])
+    return {
+        "anchor": request.build_absolute_uri(link.path()),
+        "description": lot_entry.get("description", ""),
+        gs1.GS1_VOC + "defaultLink": [page],
+        gs1.GS1_VOC + "traceability": [typed],
+    }
+
+
+def _json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=1)
 
 
 @transaction.non_atomic_requests
-@require_safe
+@require_http_methods(RESOLVER_METHODS)
 def short_link(request, short_code, serial=None):
     """/t/{CODE}/, and /t/{CODE}/{SERIAL}/ for a serialised label."""
+    if request.method == "OPTIONS":
+        return _options()
     code = short_code.upper()
     if not SHORT_CODE_RE.match(code):
-        return _not_found()
+        return _cors(_not_found())
     if serial is not None and not LOT_CODE_RE.match(serial):
-        return _not_found()
-    return _trace(
+        return _cors(_not_found())
+    link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM))
+    media = gs1.wants_linkset(link_type, request.headers.get("Accept", ""))
+    trace = partial(
+        _trace,
         request,
         mapping_key=caching.short_key(code),
         queryset=Lot.objects.filter(short_code=code),
-        serial=serial,
     )
+    if media is not None:
+        with translation.override(_request_language(request)):
+            response = trace(variant="linkset")
+        if response.status_code == 200:
+            response["Content-Type"] = f"{media}; charset=utf-8"
+    elif link_type == "pip":
+        response = trace(variant="pip")
+    elif link_type not in PAGE_LINK_TYPES:
+        response = _not_found(
+            _("This product has no link of the type “%(type)s”.")
+            % {"type": request.GET.get(gs1.LINK_TYPE_PARAM)}
+        )
+    else:
+        response = trace(serial=serial)
+    self_url = request.build_absolute_uri(short_path(code))
+    response["Link"] = gs1.link_header(
+        (f"{self_url}?{gs1.LINK_TYPE_PARAM}=linkset", {"rel": "linkset", "type": gs1.LINKSET_TYPE})
+    )
+    patch_vary_headers(response, ("Accept",))
+    return _cors(response)
 
 
 @dataclass
@@ -177,40 +378,41 @@ def trace_head(lot, evidence) -> str:
     return f"{head}-{verdict.state}-{verdict.log_size or 0}"
 
 
-def _trace(request, *, mapping_key, queryset, serial=None):
-    """The trace page of the lot `queryset` finds. Warm: no SQL query at all (a serial
-    adds one aggregate query). A GET answered with the page is recorded as a scan."""
+def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missing=None):
+    """The trace page of the lot `queryset` finds (`variant`: "html", its "linkset", or
+    "pip": a redirect to its product). Warm: no SQL query at all (a serial adds one
+    aggregate query). A GET answered with the page is recorded as a scan. `missing(level)`
+    answers when the lot ("lot") or the serial ("serial") is not found; else a 404."""
+    missing = missing or (lambda level: _not_found())
     lot = evidence = None
     lot_pk = cache.get(mapping_key)
     if lot_pk is None:
         lot = integrity.with_log_counts(queryset.select_related(*LOT_RELATED)).first()
         if lot is None:
-            return _not_found()
+            return missing("lot")
         lot_pk = lot.pk
         cache.set(mapping_key, lot_pk, caching.MAPPING_TIMEOUT)
     head = cache.get(caching.head_key(lot_pk))
     if head is None:
         lot = lot or _load_lot(lot_pk, mapping_key)
         if lot is None:
-            return _not_found()
+            return missing("lot")
         evidence = load_evidence(lot)
         head = trace_head(lot, evidence)
         cache.set(caching.head_key(lot_pk), head, caching.HEAD_TIMEOUT)
 
     language = get_language() or settings.LANGUAGE_CODE
-    link_type = request.GET.get("linkType", "")
-    if link_type in ("gs1:pip", "pip"):
+    if variant == "pip":
         lot = lot or _load_lot(lot_pk, mapping_key)
         if lot is None:
-            return _not_found()
-        return redirect(lot.product.get_absolute_url())
-    variant = "linkset" if link_type == "all" else "html"
+            return missing("lot")
+        return _redirect(request, lot.product.get_absolute_url())
     visitor = serial_info = None
     if serial is not None:
         visitor = scans.visitor_hash(request)
         serial_info = scans.serial_scans(lot_pk, serial, visitor)
         if serial_info is None:
-            return _not_found()
+            return missing("serial")
     etag = '"{}"'.format(
         hashlib.sha256(
             f"{lot_pk}:{head}:{language}:{variant}:{request.get_host()}".encode()
@@ -224,15 +426,15 @@ def _trace(request, *, mapping_key, queryset, serial=None):
     if body is None:
         lot = lot or _load_lot(lot_pk, mapping_key)
         if lot is None:
-            return _not_found()
+            return missing("lot")
         if variant == "linkset":
-            body = json.dumps(linkset(request, lot), ensure_ascii=False, indent=1)
+            body = _json(linkset(request, lot, language))
         else:
             evidence = evidence or load_evidence(lot)
             body = render_trace_page(request, lot, evidence, language)
         cache.set(key, body, caching.PAGE_TIMEOUT)
     if variant == "linkset":
-        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response = HttpResponse(body, content_type=f"{gs1.LINKSET_TYPE}; charset=utf-8")
     else:
         response = HttpResponse(scans.inject_serial(body, serial_info))
         if request.method == "GET":
@@ -284,36 +486,78 @@ def lot_links(request, lot) -> dict:
     }
 
 
-def linkset(request, lot) -> dict:
-    """GS1 linkset (`?linkType=all`): where this lot's link can take you."""
+def linkset(request, lot, language) -> dict:
+    """The lot's linkset (RFC 9264, GS1-Conformant Resolver): the lot's level (its trace
+    page as the default link, and every form of it: per language, Digital Link and short
+    link) and the GTIN's level (the product page), titles in `language`."""
     links = lot_links(request, lot)
+    title = lot.product.get_title()
+    page_title = _("Traceability of %(product)s, lot %(lot)s") % {
+        "product": title,
+        "lot": lot.code,
+    }
     trace = []
-    for lang in LANGUAGE_CODES:
+    for lang in [language] + [code for code in LANGUAGE_CODES if code != language]:
         for path in (links["digital_link_paths"].get(lang), links["short"][lang]):
             if path:
                 trace.append(
                     {
                         "href": request.build_absolute_uri(path),
-                        "hreflang": [lang],
+                        "title": page_title,
                         "type": "text/html",
-                        "title": lot.product.get_title(),
+                        "hreflang": [lang],
                     }
                 )
-    product_url = request.build_absolute_uri(lot.product.get_absolute_url())
     anchor = links["digital_link"] or request.build_absolute_uri(links["short"]["vi"])
-    return {
-        "linkset": [
-            {
-                "anchor": anchor,
-                "itemDescription": lot.product.get_title(),
-                "https://gs1.org/voc/defaultLink": [trace[0]],
-                "https://gs1.org/voc/traceability": trace,
-                "https://gs1.org/voc/pip": [
-                    {"href": product_url, "type": "text/html", "title": lot.product.get_title()}
-                ],
-            }
-        ]
+    lot_entry = {
+        "anchor": anchor,
+        "description": title,
+        gs1.GS1_VOC + "defaultLink": [{"href": trace[0]["href"], "title": page_title}],
+        gs1.GS1_VOC + "traceability": trace,
+        gs1.GS1_VOC + "pip": [_pip_link(request, lot.product, language)],
     }
+    entries = [lot_entry]
+    if links["gtin"]:
+        entries.append(product_linkset_entry(request, lot.product, links["gtin"]))
+    return {"linkset": entries}
+
+
+def _pip_link(request, product, language) -> dict:
+    return {
+        "href": request.build_absolute_uri(product.get_absolute_url()),
+        "title": _("%(product)s on the marketplace") % {"product": product.get_title()},
+        "type": "text/html",
+        "hreflang": [language],
+    }
+
+
+def product_linkset_entry(request, product, gtin) -> dict:
+    """The GTIN's level of a linkset: the product page, as its default link."""
+    pip = _pip_link(request, product, get_language() or settings.LANGUAGE_CODE)
+    return {
+        "anchor": request.build_absolute_uri(digital_link_path(gtin)),
+        "description": product.get_title(),
+        gs1.GS1_VOC + "defaultLink": [{"href": pip["href"], "title": pip["title"]}],
+        gs1.GS1_VOC + "pip": [pip],
+    }
+
+
+@require_http_methods(RESOLVER_METHODS)
+def resolver_description(request):
+    """/.well-known/gs1resolver: what this resolver supports (GS1-Conformant Resolver)."""
+    if request.method == "OPTIONS":
+        return _options()
+    data = {
+        "name": _("Nông sản marketplace: GS1 Digital Link resolver"),
+        "resolverRoot": request.build_absolute_uri("/").rstrip("/"),
+        "supportedPrimaryKeys": ["01"],
+        "supportedLinkType": [{"namespace": gs1.GS1_VOC, "prefix": "gs1:"}],
+        "linkTypeDefaultCanBeLinkset": False,
+        "jsonLdContextLocation": gs1.LINKSET_CONTEXT,
+    }
+    response = HttpResponse(_json(data), content_type="application/json; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=86400"
+    return _cors(response)
 
 
 def problem_messages(problems) -> list[str]:

@@ -32,6 +32,8 @@ VALID = [
     (f"/01/{G13}/10/A%2DB%2E%5FC", DigitalLink(G14, lot="A-B._C")),
     (f"/01/{G13}/10/{'A' * 20}", DigitalLink(G14, lot="A" * 20)),
     (f"/01/{G13}", DigitalLink(G14)),
+    # Every character of GS1's set 82 may be in a lot code.
+    (f"/01/{G13}/10/L!1", DigitalLink(G14, lot="L!1")),
 ]
 
 INVALID = [
@@ -43,7 +45,7 @@ INVALID = [
     (f"/01/{G13}/10/L%201", "1 to 20 characters"),  # a space
     (f"/01/{G13}/10/L%C3%A01", "1 to 20 characters"),  # "à": not in the set
     (f"/01/{G13}/10/L%FF", "1 to 20 characters"),  # not UTF-8
-    (f"/01/{G13}/10/L!1", "1 to 20 characters"),  # in set 82, but not in our subset
+    (f"/01/{G13}/10/L~1", "1 to 20 characters"),  # "~" is not in set 82
     (f"/01/{G13}/21/S1/10/L1", "wrong order"),  # qualifiers out of order
     (f"/01/{G13}/10/L1/22/V", "wrong order"),
     (f"/01/{G13}/10/L1/10/L2", "wrong order"),  # twice

@@ -86,7 +86,7 @@ def test_not_scans_304_link_lists_head_and_redirects(gtin_lot):
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
     assert client.get(f"{url}?linkType=all").status_code == 200
     assert client.head(url).status_code == 200
-    assert client.get(f"{url}?linkType=pip").status_code == 302
+    assert client.get(f"{url}?linkType=pip").status_code == 307
     assert client.get("/t/ZZZZZZZZ/").status_code == 404
     assert Scan.objects.count() == 1
 
@@ -132,9 +132,11 @@ def test_serials_resolve_by_digital_link_and_short_link_and_unknown_ones_are_404
         assert "A0001" in response.content.decode()
         assert response["Cache-Control"] == "private, no-cache" and not response.has_header("ETag")
     assert Scan.objects.filter(serial=serial, lot=gtin_lot).count() == 3
-    # A serial of another lot, an unknown one, a malformed one: 404, and not a scan.
+    # A serial of another lot, an unknown one, a malformed one: 404, and not a scan; the
+    # Digital Link walks up to the lot's link instead (GS1-Conformant Resolver).
+    walked = phone().get(f"/01/{GTIN13}/10/DEMO-NS0005/21/B0001")
+    assert walked.status_code == 307 and walked["Location"].endswith("/10/DEMO-NS0005")
     for url in (
-        f"/01/{GTIN13}/10/DEMO-NS0005/21/B0001",
         f"/t/{gtin_lot.short_code}/B0001/",
         f"/t/{gtin_lot.short_code}/NOPE/",
         f"/t/{gtin_lot.short_code}/a*b/",

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext
 
 from traceability import services
@@ -24,16 +25,20 @@ def test_gtin13_and_gtin14_links_show_the_lot(client, gtin_lot):
             html = response.content.decode()
             assert "Sầu riêng Ri6 Krông Pắc" in html
             assert "Hộ ông Nguyễn Văn Hùng" in html
-    # A serial number of the lot resolves to the lot too; one the lot never printed is a 404
-    # (tests/traceability/test_scans.py has the rest).
+    # A serial number of the lot resolves to the lot too; one the lot never printed walks
+    # up to the lot's link (tests/traceability/test_scans.py has the rest).
     SerialNumber.objects.create(lot=gtin_lot, serial="0001")
     assert client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0001/").status_code == 200
-    assert client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0002/").status_code == 404
+    unknown = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0002/")
+    assert unknown.status_code == 307 and unknown["Location"] == f"/01/{G14}/10/DEMO-NS0005"
 
 
 CHECK_DIGIT = "The last digit (check digit) of the product code (GTIN) is wrong."
 LENGTH = "The product code (GTIN) must have 8, 12, 13 or 14 digits."
-LOT = "The lot code must have 1 to 20 characters: letters without accents, digits and - . _ / only."
+LOT = (
+    "The lot code must have 1 to 20 characters of GS1's set: letters without accents, "
+    "digits and ! \" % & ' ( ) * + , - . / : ; < = > ? _ only."
+)
 ORDER = (
     "The parts of the link are in the wrong order: after the product code "
     "come the variant (22), then the lot (10), then the serial number (21)."
@@ -47,7 +52,7 @@ ORDER = (
         ("/01/89312345678AB/10/DEMO-NS0005/", LENGTH),
         (f"/01/{GTIN13}/10/{'A' * 21}/", LOT),
         (f"/01/{GTIN13}/10/DEMO%20NS0005/", LOT),
-        (f"/01/{GTIN13}/10/DEMO*NS0005/", LOT),
+        (f"/01/{GTIN13}/10/DEMO~NS0005/", LOT),
         (f"/01/{GTIN13}/21/S1/10/DEMO-NS0005/", ORDER),
     ],
 )
@@ -55,7 +60,7 @@ def test_malformed_links_get_a_400_page_that_says_why(client, gtin_lot, path, wh
     response = client.get(path)
     assert response.status_code == 400
     html = response.content.decode()
-    assert "<html" in html and gettext(why) in html  # in Vietnamese once translated
+    assert "<html" in html and escape(gettext(why)) in html  # in Vietnamese once translated
     assert gettext("This product link is not valid") in html
 
 
@@ -68,8 +73,10 @@ def test_percent_encoded_lot_characters_are_decoded(client, gtin_lot):
     assert client.get(path, RAW_URI=path).status_code == 200
 
 
-def test_unknown_lots_and_short_codes_are_404(client, gtin_lot):
-    assert client.get(f"/01/{GTIN13}/10/NO-SUCH-LOT/").status_code == 404
+def test_unknown_lots_walk_up_to_the_product_and_unknown_short_codes_are_404(client, gtin_lot):
+    unknown = client.get(f"/01/{GTIN13}/10/NO-SUCH-LOT/")
+    assert unknown.status_code == 307
+    assert unknown["Location"] == gtin_lot.product.get_absolute_url()
     assert client.get("/01/8931234567880/10/DEMO-NS0005/").status_code in (400, 404)
     assert client.get("/t/ZZZZZZZZ/").status_code == 404
     assert client.get("/t/not-a-code/").status_code == 404
@@ -78,19 +85,21 @@ def test_unknown_lots_and_short_codes_are_404(client, gtin_lot):
 def test_link_type_all_lists_the_links_as_json(client, gtin_lot):
     response = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/?linkType=all")
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Type"].startswith("application/linkset+json")
     data = json.loads(response.content)["linkset"][0]
     assert data["anchor"] == f"http://testserver/01/{G14}/10/DEMO-NS0005"
-    hrefs = [link["href"] for link in data["https://gs1.org/voc/traceability"]]
+    hrefs = [link["href"] for link in data["https://ref.gs1.org/voc/traceability"]]
     short = gtin_lot.short_code
     assert f"http://testserver/t/{short}/" in hrefs
     assert f"http://testserver/en/t/{short}/" in hrefs
     assert f"http://testserver/en/01/{G14}/10/DEMO-NS0005" in hrefs
-    assert data["https://gs1.org/voc/pip"][0]["href"].startswith("http://testserver/catalogue/")
+    assert data["https://ref.gs1.org/voc/pip"][0]["href"].startswith(
+        "http://testserver/catalogue/"
+    )
     # The short link answers too; a product without GTIN has only /t/ links.
     other = Lot.objects.get(code="DEMO-NS0001")
-    data = client.get(f"/t/{other.short_code}/?linkType=all").json()["linkset"][0]
-    hrefs = [link["href"] for link in data["https://gs1.org/voc/traceability"]]
+    data = json.loads(client.get(f"/t/{other.short_code}/?linkType=all").content)["linkset"][0]
+    hrefs = [link["href"] for link in data["https://ref.gs1.org/voc/traceability"]]
     assert hrefs == [
         f"http://testserver/t/{other.short_code}/",
         f"http://testserver/en/t/{other.short_code}/",
