@@ -93,9 +93,7 @@ def test_link_type_all_lists_the_links_as_json(client, gtin_lot):
     assert f"http://testserver/t/{short}/" in hrefs
     assert f"http://testserver/en/t/{short}/" in hrefs
     assert f"http://testserver/en/01/{G14}/10/DEMO-NS0005" in hrefs
-    assert data["https://ref.gs1.org/voc/pip"][0]["href"].startswith(
-        "http://testserver/catalogue/"
-    )
+    assert data["https://ref.gs1.org/voc/pip"][0]["href"].startswith("http://testserver/catalogue/")
     # The short link answers too; a product without GTIN has only /t/ links.
     other = Lot.objects.get(code="DEMO-NS0001")
     data = json.loads(client.get(f"/t/{other.short_code}/?linkType=all").content)["linkset"][0]
