@@ -588,6 +588,9 @@ def test_a_lot_code_holding_21_never_shares_a_cached_page_with_a_serial(client, 
     assert lot_page.status_code == 200 and "A/21/B" in lot_page.content.decode()
     again = get(f"/01/{G14}/10/A%2F21%2FB")  # from the fast path now
     assert again.content == lot_page.content
+    # The shortcut answers with the resolver's headers too.
+    assert again["Access-Control-Allow-Origin"] == "*" and 'rel="linkset"' in again["Link"]
+    assert again["Link"].startswith(f"<http://testserver/01/{G14}/10/A%2F21%2FB?")
     serial_page = get(f"/01/{G14}/10/A/21/B")
     assert serial_page.status_code == 200
     html = serial_page.content.decode()
