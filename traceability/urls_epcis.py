@@ -11,4 +11,9 @@ urlpatterns = [
         views_epcis.producer_epcis,
         name="producer-epcis",
     ),
+    path(
+        "dia-diem/nha-san-xuat/<int:pk>/",
+        views_epcis.producer_location,
+        name="producer-location",
+    ),
 ]

@@ -1,16 +1,20 @@
-"""EPCIS 2.0 JSON-LD downloads (traceability.epcis): one lot, or all lots of a producer.
+"""EPCIS 2.0 JSON-LD downloads (traceability.epcis): one lot, or all lots of a producer;
+and the producer locations the exports name.
 
-Only for the people who manage the lot or producer (traceability.access): anonymous
-visitors are sent to sign in, anyone else gets 404 (we do not confirm the lot exists).
+Downloads are only for the people who manage the lot or producer (traceability.access):
+anonymous visitors are sent to sign in, anyone else gets 404 (we do not confirm the lot
+exists). The documents' identifiers come from SITE_BASE_URL, never from the request.
 """
 
 import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
+
+from marketplace.models import ProducerProfile
 
 from . import epcis
 from .access import lots_for, producers_for
@@ -30,21 +34,25 @@ def _download(data: dict, filename: str) -> HttpResponse:
     return response
 
 
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 @require_safe
 @login_required
 def lot_epcis(request, pk):
-    lot = get_object_or_404(lots_for(request.user).select_related("product"), pk=pk)
-    data = epcis.lot_document(lot, base_url=_base_url(request))
-    return _download(data, f"epcis-{_safe_name(lot.code)}.jsonld")
+    lots = lots_for(request.user).select_related("product", "producer")
+    lot = get_object_or_404(lots, pk=pk)
+    return _download(epcis.lot_document(lot), f"epcis-{_safe_name(lot.code)}.jsonld")
 
 
 @require_safe
 @login_required
 def producer_epcis(request, pk):
     producer = get_object_or_404(producers_for(request.user), pk=pk)
-    data = epcis.producer_document(producer, base_url=_base_url(request))
-    return _download(data, f"epcis-{_safe_name(producer.slug or str(producer.pk))}.jsonld")
+    name = _safe_name(producer.slug or str(producer.pk))
+    return _download(epcis.producer_document(producer), f"epcis-{name}.jsonld")
+
+
+@require_safe
+def producer_location(request, pk):
+    """The location URI of a producer without a GLN (epcis.producer_location) leads to
+    its public page."""
+    producer = get_object_or_404(ProducerProfile, pk=pk)
+    return redirect("marketplace:producer", slug=producer.slug)
