@@ -535,11 +535,11 @@ def test_event_ids_are_the_reference_event_hash_for_every_kind_of_event(farm, va
     assert any("errorDeclaration" in e for e in events)
     assert [e["eventID"] for e in events] == reference_ids(document)
 
-    ProducerProfile.objects.filter(pk=producer.pk).update(gln="8934567000005")
+    ProducerProfile.objects.filter(pk=producer.pk).update(gln="8934567000000")
     document = epcis.producer_document(ProducerProfile.objects.get(pk=producer.pk))
     assert errors_of(validator, document) == []
     assert by_kind(document, K.HARVEST)[0]["bizLocation"] == {
-        "id": "https://id.gs1.org/414/8934567000005"
+        "id": "https://id.gs1.org/414/8934567000000"
     }
     assert [e["eventID"] for e in events_of(document)] == reference_ids(document)
 
@@ -673,8 +673,8 @@ def test_a_producer_location_is_its_gln_or_a_uri_of_ours_that_leads_to_its_page(
     assert response.status_code == 302
     assert response["Location"] == f"/nha-san-xuat/{producer.slug}/"
     assert client.get("/dia-diem/nha-san-xuat/999999/").status_code == 404
-    producer.gln = "8934567000005"
-    assert epcis.producer_location(producer) == "https://id.gs1.org/414/8934567000005"
+    producer.gln = "8934567000000"
+    assert epcis.producer_location(producer) == "https://id.gs1.org/414/8934567000000"
 
 
 @pytest.mark.parametrize(

@@ -53,9 +53,9 @@ DIGITAL_LINKS = [
     "https://example.com/01/08934567890128/22/V1/10/L1",
     "https://example.com/01/08934567890128/22/V1",
     "https://example.com/01/12345670/21/X",
-    "https://id.gs1.org/414/8934567000005",
-    "https://example.com/gln/8934567000005/254/kho-1",
-    "https://example.com/party/8934567000005",
+    "https://id.gs1.org/414/8934567000000",
+    "https://example.com/gln/8934567000000/254/kho-1",
+    "https://example.com/party/8934567000000",
     "https://example.com/00/389345670000000018",
     "https://example.com/01/1234/10/x",
     "https://nongsan.example/t/AB12CD/",
@@ -122,7 +122,7 @@ BASE_EVENT = {
     "bizStep": "creating_class_instance",
     "disposition": "active",
     "readPoint": {"id": "geo:12.693,108.3"},
-    "bizLocation": {"id": "https://id.gs1.org/414/8934567000005"},
+    "bizLocation": {"id": "https://id.gs1.org/414/8934567000000"},
 }
 EVENTS = [
     BASE_EVENT,
@@ -195,3 +195,22 @@ def test_the_id_ignores_what_the_standard_leaves_out_and_nothing_else():
 def test_fields_it_cannot_hash_are_refused_not_hashed_wrongly():
     with pytest.raises(ValueError):
         epcis_hash.event_hash({**BASE_EVENT, "epcList": ["urn:epc:id:sgtin:1.2.3"]}, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("gln", "message"),
+    [
+        ("893456700000", "Mã GLN (mã địa điểm toàn cầu GS1) gồm 13 chữ số."),
+        ("8934567000003", "Chữ số cuối (số kiểm tra) của mã GLN này không đúng."),
+    ],
+)
+def test_a_wrong_gln_is_refused_with_a_vietnamese_message(gln, message):
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from marketplace.core.validators import validate_gln
+
+    validate_gln("8934567000000")
+    with translation.override("vi"), pytest.raises(ValidationError) as error:
+        validate_gln(gln)
+    assert error.value.messages == [message]
