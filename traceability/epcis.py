@@ -20,7 +20,8 @@ Values from the CBV are written as the bare terms the EPCIS 2.0 JSON-LD context 
 web URIs (``https://ref.gs1.org/cbv/Disp-recalled``). Values the CBV does not have are
 full URIs in our own vocabulary, ``{SITE_BASE_URL}/epcis/voc/`` (prefix ``nongsan:``,
 declared in ``@context``); our event details go in extension properties of that namespace
-(``nongsan:product_name``, …), as EPCIS 2.0 §7.1 allows.
+(``nongsan:product_name``, …), as EPCIS 2.0 §7.1 allows. That address answers with the
+vocabulary in JSON-LD (``vocabulary_document``), so every term of ours can be looked up.
 
 ==============  ==================  ======================================================
 our event       EPCIS event         bizStep / action
@@ -89,7 +90,8 @@ Identifiers
 - Lots are classes: the LGTIN ``https://id.gs1.org/01/{GTIN-14}/10/{LOT}`` when the product
   has a GTIN (``gs1.product_gtin``), else the lot's short link ``{SITE_BASE_URL}/t/{CODE}/``.
 - ``readPoint`` is the lot's GPS point as a ``geo:`` URI (RFC 5870) when known, else the
-  commune, ``{SITE_BASE_URL}/dia-diem/xa/{code}/``. ``bizLocation`` is the producer: its
+  commune, ``{SITE_BASE_URL}/dia-diem/xa/{code}/`` (it answers with the commune and its
+  province in JSON-LD, ``commune_document``). ``bizLocation`` is the producer: its
   GLN as a GS1 Digital Link (``https://id.gs1.org/414/{GLN}``) when it has one, else
   ``{SITE_BASE_URL}/dia-diem/nha-san-xuat/{id}/``, which redirects to the producer's
   page. It is omitted after shipping: the goods are in transit.
@@ -119,13 +121,14 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from marketplace.core import geo
 from marketplace.core.links import absolute_url
 from marketplace.models import Certificate
 
 from .epcis_hash import event_hash
 from .gs1 import product_gtin
 from .models import FarmEvent, Lot, Recall, utc_iso
-from .services import event_local_time, offset_text
+from .services import DETAIL_KEYS, event_local_time, offset_text
 
 Kind = FarmEvent.Kind
 
@@ -218,6 +221,87 @@ def producer_location(producer) -> str:
 
 def commune_location(code) -> str:
     return absolute_url(f"/dia-diem/xa/{code}/")
+
+
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+# Our private business steps: (English, Vietnamese, what it is).
+OWN_TERMS = {
+    "planting": ("Planting", "Gieo trồng", "The crop that becomes the lot is planted or sown."),
+    "crop_monitoring": ("Crop monitoring", "Theo dõi cây trồng", "A note on the growing crop."),
+    "applying_inputs": (
+        "Applying inputs",
+        "Bón phân, phun thuốc",
+        "A fertiliser or plant-protection product is applied (details: product_name, dose, "
+        "unit, applied_on, pre_harvest_interval_days, kind_of_input).",
+    ),
+    "processing": ("Processing", "Sơ chế, chế biến", "Drying, roasting, sorting, milling…"),
+}
+OWN_PROPERTIES = {
+    "lot": "The lot code as printed on the label.",
+    "sequence": "The event's number in the lot's append-only chain.",
+    "chainHash": "SHA-256 of the event in the lot's chain (hex), as the trace page verifies it.",
+    "place": "Where it happened, as the producer wrote it.",
+    "outputLot": "The lot packing produced (its EPC class).",
+    "corrects": "The eventID of the event a corrective event corrects.",
+    "correctionNotes": "Notes given with the correction.",
+    "reason": "Why the event was corrected, or the lot recalled.",
+}
+
+
+def vocabulary_document() -> dict:
+    """Our vocabulary (``{SITE_BASE_URL}/epcis/voc/``) as JSON-LD: the private business
+    steps and the extension properties the export uses, so a URI of ours can be looked up."""
+    base = vocabulary()
+    graph = []
+    for step in OWN_BIZ_STEPS.values():
+        english, vietnamese, comment = OWN_TERMS[step]
+        graph.append(
+            {
+                "@id": f"{base}BizStep-{step}",
+                "@type": "https://ref.gs1.org/cbv/BizStep",
+                "rdfs:label": [
+                    {"@value": english, "@language": "en"},
+                    {"@value": vietnamese, "@language": "vi"},
+                ],
+                "rdfs:comment": comment,
+            }
+        )
+    details = sorted(set().union(*DETAIL_KEYS.values(), {"notes", "photos"}) - {"output_lot"})
+    properties = {**dict.fromkeys(details, "A detail of the farm event."), **OWN_PROPERTIES}
+    for name, comment in sorted(properties.items()):
+        graph.append(
+            {
+                "@id": f"{base}{name}",
+                "@type": "rdf:Property",
+                "rdfs:label": name,
+                "rdfs:comment": comment,
+            }
+        )
+    return {
+        "@context": {"rdfs": RDFS, "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"},
+        "@id": base,
+        "@graph": graph,
+    }
+
+
+def commune_document(code: int) -> dict | None:
+    """What a commune location URI (``commune_location``) names, as JSON-LD; None for a
+    code that is not a Vietnamese commune or ward."""
+    name = geo.commune_name(code)
+    if not name:
+        return None
+    return {
+        "@context": "https://schema.org/",
+        "@id": commune_location(code),
+        "@type": "AdministrativeArea",
+        "name": name,
+        "identifier": str(code),
+        "containedInPlace": {
+            "@type": "AdministrativeArea",
+            "name": geo.province_name(geo.commune_province(code)),
+            "containedInPlace": {"@type": "Country", "name": "Việt Nam", "identifier": "VN"},
+        },
+    }
 
 
 def _number(value):

@@ -718,3 +718,27 @@ def test_the_demo_packs_a_lot_into_a_new_one(traces, validator):
     coffee = Lot.objects.select_related("product", "producer").get(code="DEMO-NS0001")
     harvest = by_kind(epcis.lot_document(coffee), K.HARVEST)[0]
     assert harvest["bizLocation"] == {"id": "https://id.gs1.org/414/8936045000106"}
+
+
+def test_the_uris_of_ours_in_an_export_can_be_looked_up(client, farm):
+    """The vocabulary of our business steps and extension properties, the communes and the
+    producers: public, JSON-LD (or the producer's page), whatever URI the export used."""
+    pepper = Lot.objects.select_related("product", "producer").get(code="DEMO-NS0009")
+    commune = events_of(epcis.lot_document(pepper))[0]["readPoint"]["id"]  # no GPS
+    assert commune == f"{BASE}/dia-diem/xa/{pepper.commune_code}/"
+    response = client.get(commune.removeprefix(BASE))
+    assert response.status_code == 200 and response["Content-Type"] == "application/ld+json"
+    place = json.loads(response.content)
+    assert place["@id"] == commune and place["containedInPlace"]["name"] == "Gia Lai"
+    assert client.get("/dia-diem/xa/999999999/").status_code == 404
+
+    response = client.get("/epcis/voc/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/ld+json"
+    terms = {entry["@id"] for entry in json.loads(response.content)["@graph"]}
+    used = {
+        k.replace("nongsan:", VOC) for e in events_of(epcis.lot_document(farm["lot"])) for k in e
+    }
+    used |= {e["bizStep"] for e in events_of(epcis.lot_document(farm["lot"]))}
+    assert {u for u in used if u.startswith(VOC)} <= terms
+    term = client.get("/epcis/voc/BizStep-planting")
+    assert term.status_code == 302 and term["Location"] == "/epcis/voc/#BizStep-planting"
