@@ -20,6 +20,7 @@ from oscar.core.loading import get_model
 
 from marketplace.demo.base import FARMER_SHOP, PRODUCERS, PRODUCTS, USERS
 
+from . import demo_epcis
 from .models import FarmEvent, Lot
 from .services import create_lot, record_event
 
@@ -197,4 +198,5 @@ def seed(stdout) -> list[str]:
             f"  Trace     http://127.0.0.1:8000/t/{lots[VIOLATING].short_code}/"
             "  (harvested inside the pre-harvest interval)"
         )
+    lines += demo_epcis.seed()
     return lines

@@ -380,14 +380,13 @@ def expire_stale(sheet: LabelSheet) -> LabelSheet:
 
 # --- Demo ----------------------------------------------------------------------------------------
 
-DEMO_BASE_URL = "http://127.0.0.1:8000"
 
-
-def seed_demo(stdout=None, base_url: str = DEMO_BASE_URL) -> list[str]:
+def seed_demo(stdout=None, base_url: str | None = None) -> list[str]:
     """For settings.DEMO_SEEDERS (after traceability.demo.seed): one small serialised sheet
     (24 labels, 24/A4) for the first demo lot whose product has a GTIN. Idempotent: the
     sheet is made once and reused. Returns the lines `seed_demo` prints (none when no demo
-    product has a GTIN)."""
+    product has a GTIN). The QR codes encode the site's configured address (qr.base_url)."""
+    base_url = base_url or qr.base_url()
     sheet = demo_sheet(base_url)
     if sheet is None:
         return []
@@ -397,7 +396,8 @@ def seed_demo(stdout=None, base_url: str = DEMO_BASE_URL) -> list[str]:
     ]
 
 
-def demo_sheet(base_url: str = DEMO_BASE_URL) -> LabelSheet | None:
+def demo_sheet(base_url: str | None = None) -> LabelSheet | None:
+    base_url = base_url or qr.base_url()
     lot = next(
         (
             lot

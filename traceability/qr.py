@@ -8,15 +8,20 @@ and otherwise the lot's short link::
 
     https://HOST/t/{SHORT_CODE}/[{SERIAL}/]
 
-HOST comes from the request (`base_url(request)`); a Celery task has no request, so the
-view passes the base URL to the task. Every QR uses error correction M and a 4-module
-quiet zone (ISO/IEC 18004 minimum), so that it scans from a crumpled bag at a market.
+HOST is the site's one configured address, SITE_BASE_URL (`base_url()`, from
+marketplace.core.links), never the host the request came to: a label printed from any
+address of the site encodes the same link. A Celery task is given the base URL too.
+
+Every QR uses error correction M and a 4-module quiet zone (ISO/IEC 18004 minimum), so
+that it scans from a crumpled bag at a market.
 """
 
 import io
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
+
+from marketplace.core.links import absolute_url
 
 from .gs1 import digital_link_path, product_gtin
 
@@ -25,9 +30,9 @@ QUIET_ZONE = 4  # modules of white around the symbol
 PNG_MODULE_PIXELS = 10
 
 
-def base_url(request) -> str:
-    """ "https://host" (no trailing slash) of the site the request came to."""
-    return request.build_absolute_uri("/").rstrip("/")
+def base_url() -> str:
+    """ "https://host" (no trailing slash): the site's configured address."""
+    return absolute_url("/").rstrip("/")
 
 
 def label_path(lot, serial: str | None = None, *, gtin: str | None = None) -> str:

@@ -11,4 +11,12 @@ urlpatterns = [
         views_epcis.producer_epcis,
         name="producer-epcis",
     ),
+    path(
+        "dia-diem/nha-san-xuat/<int:pk>/",
+        views_epcis.producer_location,
+        name="producer-location",
+    ),
+    path("dia-diem/xa/<int:code>/", views_epcis.commune_location, name="commune-location"),
+    path("epcis/voc/", views_epcis.vocabulary, name="epcis-vocabulary"),
+    path("epcis/voc/<str:term>", views_epcis.vocabulary_term, name="epcis-term"),
 ]

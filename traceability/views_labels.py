@@ -73,7 +73,7 @@ def _file_stem(lot) -> str:
 @require_safe
 def lot_qr(request, pk, fmt):
     lot = _lot(request, pk)
-    url = qr.label_url(lot, qr.base_url(request))
+    url = qr.label_url(lot, qr.base_url())
     if fmt == "png":
         response = HttpResponse(qr.png(url), content_type="image/png")
     else:
@@ -96,7 +96,7 @@ def sheets(request, pk):
             count=form.cleaned_data["count"],
             serialised=form.cleaned_data["serialised"],
             by=request.user,
-            base_url=qr.base_url(request),
+            base_url=qr.base_url(),
             language=get_language() or "vi",
         )
         return redirect("traceability:label-sheet", pk=lot.pk, sheet_pk=sheet.pk)
@@ -107,7 +107,7 @@ def sheets(request, pk):
             "lot": lot,
             "form": form,
             "sheets": lot.label_sheets.all()[:50],
-            "qr_url": qr.label_url(lot, qr.base_url(request)),
+            "qr_url": qr.label_url(lot, qr.base_url()),
         },
     )
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.links import absolute_url
 
 from . import recalls, scans
 from .access import lot_manager_required, lots_for
@@ -108,9 +109,7 @@ def recall_lot(request, pk):
             status=400 if errors else 200,
         )
     try:
-        recalls.recall_lot(
-            lot=lot, by=request.user, reason=reason, base_url=request.build_absolute_uri("/")
-        )
+        recalls.recall_lot(lot=lot, by=request.user, reason=reason, base_url=absolute_url("/"))
     except PermissionDenied:
         raise Http404 from None
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""GS1 identifiers: GTIN (8, 12, 13 or 14 digits) and GlobalGAP's 13-digit GGN."""
+"""GS1 identifiers: GTIN (8, 12, 13 or 14 digits), GLN and GlobalGAP's 13-digit GGN."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -36,4 +36,15 @@ def validate_ggn(value: str) -> None:
     if not has_valid_check_digit(code):
         raise ValidationError(
             _("The last digit (check digit) of this GGN is wrong."), code="ggn_check"
+        )
+
+
+def validate_gln(value: str) -> None:
+    """A GS1 Global Location Number: 13 digits, the last a GS1 check digit."""
+    code = (value or "").strip()
+    if not code.isdigit() or len(code) != 13:
+        raise ValidationError(_("A GLN (GS1 location number) has 13 digits."), code="gln_length")
+    if not has_valid_check_digit(code):
+        raise ValidationError(
+            _("The last digit (check digit) of this GLN is wrong."), code="gln_check"
         )

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.core.places import Place
+from marketplace.core.validators import validate_gln
 
 
 class ProducerProfile(Place):
@@ -22,6 +23,14 @@ class ProducerProfile(Place):
     kind = models.CharField(_("Type"), max_length=20, choices=Kind.choices)
     address_line = models.CharField(_("Street / hamlet"), max_length=255, blank=True)
     story = models.TextField(_("Story"), blank=True)
+    # Where the producer is in EPCIS exports (traceability.epcis.producer_location).
+    gln = models.CharField(
+        _("GLN (GS1 location number)"),
+        max_length=13,
+        blank=True,
+        validators=[validate_gln],
+        help_text=_("13 digits, issued by GS1 Vietnam. Leave empty if the producer has none."),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

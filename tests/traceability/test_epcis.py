@@ -1,5 +1,7 @@
-"""EPCIS 2.0 JSON-LD export: every kind of farm event, validated against GS1's schema with
-format checking on; corrections as error declarations; who may download; query budget."""
+"""EPCIS 2.0 JSON-LD export: every kind of farm event and the recall, validated against GS1's
+schema with format checking on; event IDs equal to GS1's reference CBV 2.0 event hash;
+identifiers from SITE_BASE_URL whatever the request; no lot observed before it is created;
+corrections as error declarations; who may download; query budget."""
 
 import copy
 import json
@@ -14,18 +16,25 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from epcis_event_hash_generator import file_document_loader, hash_generator, json_to_py
 from oscar.core.loading import get_model
+from pyld import jsonld
 
-from marketplace.models import Certificate
-from traceability import epcis
+from marketplace.models import Certificate, ProducerProfile
+from traceability import epcis, qr
+from traceability.demo_epcis import BULK_LOT, PACKED_LOT
 from traceability.models import FarmEvent, Lot
+from traceability.recalls import recall_lot
 from traceability.services import create_lot, record_event
 
 from .conftest import ASSOCIATION, BUYER, FARMER, GTIN13, OPERATOR, POST_OFFICE, sign_in
 
 Product = get_model("catalogue", "Product")
 K = FarmEvent.Kind
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning"),
+]
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2]
@@ -34,7 +43,46 @@ SCHEMA_PATH = (
     / "epcis-json-schema-2.0.1.json"
 )
 G14 = "0" + GTIN13
-BASE = "http://testserver"
+BASE = "https://nongsan.example"  # SITE_BASE_URL; requests come to other hosts
+VOC = f"{BASE}/epcis/voc/"
+KIND_OF_BIZ_STEP = {
+    f"{VOC}BizStep-planting": K.PLANTING,
+    f"{VOC}BizStep-crop_monitoring": K.GROWING_NOTE,
+    f"{VOC}BizStep-applying_inputs": K.INPUT_APPLIED,
+    "creating_class_instance": K.HARVEST,
+    f"{VOC}BizStep-processing": K.PROCESSING,
+    "packing": K.PACKING,
+    "shipping": K.SHIPPING,
+    "receiving": K.RECEIVING,
+}
+RECALL = "recall"
+
+
+@pytest.fixture(autouse=True)
+def site_address(settings):
+    settings.SITE_BASE_URL = BASE
+    settings.ALLOWED_HOSTS = ["testserver", "cho.example", "127.0.0.1"]
+
+
+_files = file_document_loader.file_document_loader()
+
+
+def _offline(url, options=None):
+    """The reference's own copy of the EPCIS context; nothing from the network."""
+    assert url == epcis.EPCIS_CONTEXT, url
+    return _files(url, options or {})
+
+
+jsonld.set_document_loader(_offline)
+
+
+def reference_ids(document) -> list[str]:
+    """The event IDs GS1's reference implementation (epcis-event-hash-generator) gives the
+    events of `document`, in order."""
+    events = json_to_py.event_list_from_epcis_document_json(copy.deepcopy(document))
+    ids = hash_generator.epcis_hashes_from_events(events)
+    assert len(ids) == len(events[2])  # it skips an event it cannot read
+    return ids
 
 
 @pytest.fixture(scope="module")
@@ -164,27 +212,36 @@ def events_of(document):
     return document["epcisBody"]["eventList"]
 
 
+def kind_of(event) -> str:
+    if event.get("disposition") == "recalled":
+        return RECALL
+    return KIND_OF_BIZ_STEP[event["bizStep"]]
+
+
 def by_kind(document, kind):
-    return [e for e in events_of(document) if e["nongsan:kind"] == kind]
+    return [e for e in events_of(document) if kind_of(e) == kind]
 
 
 def test_the_lot_export_validates_with_every_kind_of_event(farm, validator):
-    document = epcis.lot_document(farm["lot"], base_url=BASE)
+    document = epcis.lot_document(farm["lot"])
     assert errors_of(validator, document) == []
     assert document["type"] == "EPCISDocument" and document["schemaVersion"] == "2.0"
-    assert document["@context"][1] == {"nongsan": "urn:nongsan:epcis:"}
-    kinds = {e["nongsan:kind"] for e in events_of(document)}
+    assert document["@context"][1] == {"nongsan": VOC, "cbvmda": "urn:epcglobal:cbv:mda:"}
+    kinds = {kind_of(e) for e in events_of(document)}
     # Corrections become error declarations + corrective events of the corrected kind.
     assert kinds == set(K.values) - {K.CORRECTION}
     lgtin = f"https://id.gs1.org/01/{G14}/10/EPCIS-1"
     for event in events_of(document):
         assert event["eventTimeZoneOffset"] == "+07:00"
         assert event["eventTime"].endswith("Z") and event["recordTime"].endswith("Z")
-        assert event["eventID"].startswith("urn:uuid:")
+        assert event["eventID"].startswith("ni:///sha-256;")
+        assert event["eventID"].endswith("?ver=CBV2.0")
         assert event["readPoint"] == {"id": "geo:12.693,108.3"}
     (planting,) = by_kind(document, K.PLANTING)
-    assert planting["type"] == "ObjectEvent" and planting["action"] == "OBSERVE"
-    assert planting["bizStep"] == "urn:nongsan:epcis:BizStep-planting"
+    # The lot's first event creates its class (ADD); the later ones observe it.
+    assert planting["type"] == "ObjectEvent" and planting["action"] == "ADD"
+    assert planting["bizStep"] == f"{VOC}BizStep-planting"
+    assert by_kind(document, K.GROWING_NOTE)[0]["action"] == "OBSERVE"
     assert planting["nongsan:variety"] == "Ri6" and planting["quantityList"] == [
         {"epcClass": lgtin}
     ]
@@ -193,11 +250,12 @@ def test_the_lot_export_validates_with_every_kind_of_event(farm, validator):
     assert "bizLocation" not in shipping and shipping["nongsan:destination"] == "Hà Nội"
     (receiving,) = by_kind(document, K.RECEIVING)
     assert receiving["bizStep"] == "receiving"
-    assert receiving["bizLocation"] == {"id": f"urn:nongsan:producer:{farm['producer'].pk}"}
+    location = f"{BASE}/dia-diem/nha-san-xuat/{farm['producer'].pk}/"
+    assert receiving["bizLocation"] == {"id": location}
 
 
 def test_harvest_is_an_add_of_the_lot_class_with_its_quantity_and_certificates(farm, validator):
-    document = epcis.lot_document(farm["lot"], base_url=BASE)
+    document = epcis.lot_document(farm["lot"])
     original = by_kind(document, K.HARVEST)[0]
     assert original["type"] == "ObjectEvent" and original["action"] == "ADD"
     assert original["bizStep"] == "creating_class_instance"
@@ -218,7 +276,7 @@ def test_harvest_is_an_add_of_the_lot_class_with_its_quantity_and_certificates(f
 
 
 def test_packing_into_another_lot_is_a_transformation_event(farm, validator):
-    document = epcis.lot_document(farm["lot"], base_url=BASE)
+    document = epcis.lot_document(farm["lot"])
     transformation, in_place = by_kind(document, K.PACKING)
     boxes_class = f"{BASE}/t/{farm['boxes'].short_code}/"  # no GTIN: our short link
     assert transformation["type"] == "TransformationEvent"
@@ -232,13 +290,13 @@ def test_packing_into_another_lot_is_a_transformation_event(farm, validator):
     assert in_place["quantityList"][0]["uom"] == "KGM"
 
     # The output lot's own export shows where it came from; the lot code's "/" is encoded.
-    boxes_document = epcis.lot_document(farm["boxes"], base_url=BASE)
+    boxes_document = epcis.lot_document(farm["boxes"])
     assert errors_of(validator, boxes_document) == []
     assert [e["eventID"] for e in events_of(boxes_document)] == [transformation["eventID"]]
 
 
 def test_corrections_are_error_declarations_with_corrective_events(farm, validator):
-    document = epcis.lot_document(farm["lot"], base_url=BASE)
+    document = epcis.lot_document(farm["lot"])
     harvests = by_kind(document, K.HARVEST)
     # original, declaration, corrective (820), declaration of that, corrective (815)
     assert len(harvests) == 5
@@ -252,7 +310,8 @@ def test_corrections_are_error_declarations_with_corrective_events(farm, validat
     assert first["quantityList"][0]["quantity"] == 820
     assert first["eventTime"] == original["eventTime"] and first["action"] == "ADD"
     assert first["nongsan:corrects"] == original["eventID"]
-    assert first["eventID"] == epcis.event_id(farm["corrections"][0].hash)
+    assert first["nongsan:chainHash"] == farm["corrections"][0].hash
+    assert second["nongsan:corrects"] == original["eventID"]
     assert declared_again["eventID"] == first["eventID"]
     assert declared_again["errorDeclaration"]["correctiveEventIDs"] == [second["eventID"]]
     assert second["quantityList"][0]["quantity"] == 815
@@ -263,7 +322,7 @@ def test_corrections_are_error_declarations_with_corrective_events(farm, validat
 
 
 def test_the_format_checker_is_really_on(farm, validator):
-    document = epcis.lot_document(farm["lot"], base_url=BASE)
+    document = epcis.lot_document(farm["lot"])
     assert errors_of(validator, document) == []
     broken_time = copy.deepcopy(document)
     events_of(broken_time)[0]["eventTime"] = "2026-13-45T25:61:00Z"
@@ -314,7 +373,7 @@ def test_uris_are_checked_without_the_gpl_rfc3987(validator):
 
 def test_the_producer_export_has_all_its_lots_and_no_one_elses(farm, validator):
     producer = farm["producer"]
-    document = epcis.producer_document(producer, base_url=BASE)
+    document = epcis.producer_document(producer)
     assert errors_of(validator, document) == []
     lots = {e["nongsan:lot"] for e in events_of(document)}
     own = set(
@@ -328,9 +387,14 @@ def test_the_producer_export_has_all_its_lots_and_no_one_elses(farm, validator):
     )
 
 
-def test_every_demo_lot_exports_valid(traces, validator):
-    for lot in Lot.objects.select_related("product"):
-        assert errors_of(validator, epcis.lot_document(lot, base_url=BASE)) == [], lot.code
+def test_every_demo_lot_exports_valid_in_order_and_without_a_urn_of_ours(traces, validator):
+    """Valid, no event observing a lot before the event that creates it (the ADD, or the
+    packing that produced it), no private URN namespace."""
+    for lot in Lot.objects.select_related("product", "producer"):
+        document = epcis.lot_document(lot)
+        assert errors_of(validator, document) == [], lot.code
+        assert epcis.ordering_faults(document) == [], lot.code
+        assert "urn:nongsan" not in json.dumps(document), lot.code
 
 
 @pytest.mark.parametrize("email", [FARMER, POST_OFFICE, OPERATOR])
@@ -398,11 +462,11 @@ def test_query_count_does_not_grow_with_events_or_lots(
 ):
     lot, producer = farm["lot"], farm["producer"]
     with django_assert_max_num_queries(5):
-        epcis.lot_document(lot, base_url=BASE)
+        epcis.lot_document(lot)
     with django_assert_max_num_queries(4):
-        epcis.producer_document(producer, base_url=BASE)
-    lot_before = _queries(lambda: epcis.lot_document(lot, base_url=BASE))
-    producer_before = _queries(lambda: epcis.producer_document(producer, base_url=BASE))
+        epcis.producer_document(producer)
+    lot_before = _queries(lambda: epcis.lot_document(lot))
+    producer_before = _queries(lambda: epcis.producer_document(producer))
 
     farmer = django_user_model.objects.get(email=FARMER)
     for days in range(12, 2, -1):
@@ -423,8 +487,8 @@ def test_query_count_does_not_grow_with_events_or_lots(
         record_event(
             lot=extra, by=farmer, kind=K.HARVEST, event_time=at(5), details={"quantity": "5"}
         )
-    assert _queries(lambda: epcis.lot_document(lot, base_url=BASE)) == lot_before
-    assert _queries(lambda: epcis.producer_document(producer, base_url=BASE)) == producer_before
+    assert _queries(lambda: epcis.lot_document(lot)) == lot_before
+    assert _queries(lambda: epcis.producer_document(producer)) == producer_before
 
 
 def test_the_download_makes_as_many_queries_for_a_long_history_as_for_a_short_one(
@@ -445,3 +509,236 @@ def test_the_download_makes_as_many_queries_for_a_long_history_as_for_a_short_on
     assert _queries(lambda: client.get(url)) == before
     assert _queries(lambda: client.get(producer_url)) == producer_before
     assert before <= 12
+
+
+# --- Event IDs: the CBV 2.0 event hash, as GS1's reference implementation computes it ----
+
+
+def _expanded(document, event, field):
+    """The value of a CBV field as a JSON-LD processor reads it (its CBV web URI)."""
+    expanded = jsonld.expand({"@context": document["@context"], **event})[0]
+    return expanded[f"https://ref.gs1.org/epcis/{field}"][0]["@id"]
+
+
+def test_event_ids_are_the_reference_event_hash_for_every_kind_of_event(farm, validator):
+    """ObjectEvents (ADD, OBSERVE), the TransformationEvent, error declarations and
+    corrective events, and the recall; a producer with a GLN and one without."""
+    lot, producer = farm["lot"], farm["producer"]
+    recall_lot(lot=lot, by=None, reason="Phát hiện dư lượng vượt mức cho phép")
+    document = epcis.lot_document(Lot.objects.select_related("product", "producer").get(pk=lot.pk))
+    assert errors_of(validator, document) == []
+    events = events_of(document)
+    kinds = {kind_of(e) for e in events}
+    assert kinds == set(K.values) - {K.CORRECTION} | {RECALL}
+    assert {e["type"] for e in events} == {"ObjectEvent", "TransformationEvent"}
+    assert {e.get("action") for e in events} == {"ADD", "OBSERVE", None}
+    assert any("errorDeclaration" in e for e in events)
+    assert [e["eventID"] for e in events] == reference_ids(document)
+
+    ProducerProfile.objects.filter(pk=producer.pk).update(gln="8934567000000")
+    document = epcis.producer_document(ProducerProfile.objects.get(pk=producer.pk))
+    assert errors_of(validator, document) == []
+    assert by_kind(document, K.HARVEST)[0]["bizLocation"] == {
+        "id": "https://id.gs1.org/414/8934567000000"
+    }
+    assert [e["eventID"] for e in events_of(document)] == reference_ids(document)
+
+
+def test_a_recall_is_an_event_with_the_cbv_disposition_recalled(farm, validator):
+    lot = farm["lot"]
+    recall_lot(lot=lot, by=None, reason="Phát hiện dư lượng vượt mức cho phép")
+    document = epcis.lot_document(lot)
+    assert errors_of(validator, document) == []
+    recall = events_of(document)[-1]
+    assert recall["type"] == "ObjectEvent" and recall["action"] == "OBSERVE"
+    assert recall["disposition"] == "recalled"
+    assert _expanded(document, recall, "disposition") == "https://ref.gs1.org/cbv/Disp-recalled"
+    assert recall["quantityList"] == [{"epcClass": f"https://id.gs1.org/01/{G14}/10/EPCIS-1"}]
+    assert recall["nongsan:reason"] == "Phát hiện dư lượng vượt mức cho phép"
+    assert recall["eventTimeZoneOffset"] == "+07:00"
+    # In the producer's export as well, with the same eventID.
+    producer_ids = [e["eventID"] for e in events_of(epcis.producer_document(farm["producer"]))]
+    assert recall["eventID"] in producer_ids
+
+
+def test_one_event_has_one_id_in_every_export(farm):
+    """The packing seen from the input lot and from the lot it produced, and every event
+    in the producer's export, carry the same eventID."""
+    lot_ids = {e["eventID"] for e in events_of(epcis.lot_document(farm["lot"]))}
+    (transformation,) = events_of(epcis.lot_document(farm["boxes"]))
+    assert transformation["eventID"] in lot_ids
+    producer_ids = {e["eventID"] for e in events_of(epcis.producer_document(farm["producer"]))}
+    assert lot_ids <= producer_ids
+
+
+def test_demo_producer_exports_have_the_reference_ids(traces, validator):
+    """Every event of every demo lot, through its producer's export (the lots' own exports
+    are checked in test_every_demo_lot_exports_valid)."""
+    producers = ProducerProfile.objects.filter(lots__isnull=False).distinct()
+    assert producers.count() >= 5
+    for producer in producers:
+        document = epcis.producer_document(producer)
+        assert errors_of(validator, document) == []
+        assert epcis.ordering_faults(document) == []
+        assert [e["eventID"] for e in events_of(document)] == reference_ids(document)
+
+
+# --- The lot is created before it is observed ---------------------------------------------
+
+
+def test_no_event_observes_a_lot_before_the_event_that_creates_it(farm, django_user_model):
+    lot = farm["lot"]
+    assert epcis.ordering_faults(epcis.lot_document(lot)) == []
+    assert epcis.ordering_faults(epcis.lot_document(farm["boxes"])) == []
+    assert epcis.ordering_faults(epcis.producer_document(farm["producer"])) == []
+
+    # A note dated before the planting, recorded last: it becomes the creating event.
+    farmer = django_user_model.objects.get(email=FARMER)
+    note = record_event(
+        lot=lot, by=farmer, kind=K.GROWING_NOTE, event_time=at(320), details={"notes": "Làm đất."}
+    )
+    document = epcis.lot_document(lot)
+    assert epcis.ordering_faults(document) == []
+    first = min(events_of(document), key=lambda e: e["eventTime"])
+    assert first["nongsan:sequence"] == note.sequence and first["action"] == "ADD"
+    assert by_kind(document, K.PLANTING)[0]["action"] == "OBSERVE"
+
+    # The check itself: an OBSERVE before the ADD is reported.
+    broken = copy.deepcopy(document)
+    for event in events_of(broken):
+        if event.get("action") == "ADD":
+            event["action"] = "OBSERVE"
+    assert epcis.ordering_faults(broken)
+
+
+def test_the_lot_packing_produced_is_created_by_the_transformation(farm, django_user_model):
+    boxes = farm["boxes"]
+    farmer = django_user_model.objects.get(email=FARMER)
+    record_event(
+        lot=boxes, by=farmer, kind=K.SHIPPING, event_time=at(17, hour=9), details={"carrier": "x"}
+    )
+    document = epcis.lot_document(boxes)
+    transformation, shipping = events_of(document)
+    assert transformation["type"] == "TransformationEvent"
+    assert shipping["action"] == "OBSERVE"  # created by the packing the day before
+    assert epcis.ordering_faults(document) == []
+
+
+# --- Identifiers do not depend on the request ------------------------------------------------
+
+
+def _without_creation_date(response) -> dict:
+    document = json.loads(response.content)
+    document.pop("creationDate")
+    return document
+
+
+def test_exports_are_the_same_whatever_host_or_language_the_request_came_through(client, farm):
+    lot = farm["lot"]
+    sign_in(client, FARMER)
+    lot_url = f"/lo-hang/{lot.pk}/epcis/"
+    producer_url = f"/lo-hang/nha-san-xuat/{lot.producer_id}/epcis/"
+    for url in (lot_url, producer_url):
+        here = client.get(url, HTTP_HOST="cho.example")
+        there = client.get(url, HTTP_HOST="127.0.0.1", secure=True)
+        english = client.get("/en" + url)
+        assert here.status_code == there.status_code == english.status_code == 200
+        document = _without_creation_date(here)
+        assert document == _without_creation_date(there) == _without_creation_date(english)
+        text = json.dumps(document)
+        assert "cho.example" not in text and "127.0.0.1" not in text and "/en/" not in text
+    certificates = by_kind(_without_creation_date(here), K.HARVEST)[0]["certificationInfo"]
+    assert f"{BASE}/chung-nhan/{farm['valid'].pk}/" in certificates
+
+
+def test_qr_codes_encode_the_configured_address_whatever_the_host(client, farm):
+    boxes = farm["boxes"]
+    sign_in(client, FARMER)
+    url = f"/lo-hang/{boxes.pk}/ma-qr.svg"
+    here = client.get(url, HTTP_HOST="cho.example")
+    there = client.get(url, HTTP_HOST="127.0.0.1")
+    assert here.status_code == there.status_code == 200
+    assert here.content == there.content == qr.svg(f"{BASE}/t/{boxes.short_code}/")
+    assert qr.base_url() == BASE
+
+
+# --- Locations and units ---------------------------------------------------------------------
+
+
+def test_a_producer_location_is_its_gln_or_a_uri_of_ours_that_leads_to_its_page(client, farm):
+    producer = farm["producer"]
+    location = epcis.producer_location(producer)
+    assert location == f"{BASE}/dia-diem/nha-san-xuat/{producer.pk}/"
+    response = client.get(f"/dia-diem/nha-san-xuat/{producer.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/nha-san-xuat/{producer.slug}/"
+    assert client.get("/dia-diem/nha-san-xuat/999999/").status_code == 404
+    producer.gln = "8934567000000"
+    assert epcis.producer_location(producer) == "https://id.gs1.org/414/8934567000000"
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "expected"),
+    [
+        ("8.5", "tạ", (850, "KGM")),
+        ("3", "yến", (30, "KGM")),
+        ("2", "lạng", (200, "GRM")),
+        ("1,5", "tấn", (1.5, "TNE")),
+        ("850", "kg", (850, "KGM")),
+        ("500", "g", (500, "GRM")),
+        ("1200", "kg quả tươi", (1200, "KGM")),
+        ("2", "Tạ", (200, "KGM")),
+        ("10", "ml/bình 16 lít", (10, "MLT")),
+        ("3", "tá", (3, None)),  # a dozen, counted: not tạ
+        ("80", "hộp", (80, None)),
+        ("nhiều", "kg", (None, None)),
+    ],
+)
+def test_vietnamese_units_become_un_ece_rec_20_codes(quantity, unit, expected):
+    assert epcis.rec20_quantity(quantity, unit) == expected
+
+
+def test_the_demo_packs_a_lot_into_a_new_one(traces, validator):
+    """Demo data: 2 tạ of the bulk Gia Lai Robusta (a GTIN) packed into a new lot, then
+    shipped; the cooperative of Ea Kiết has a GLN."""
+    packed = Lot.objects.select_related("product", "producer").get(code=PACKED_LOT)
+    document = epcis.lot_document(packed)
+    assert errors_of(validator, document) == []
+    transformation, shipping = events_of(document)
+    gtin = "0" + packed.product.upc
+    assert transformation["type"] == "TransformationEvent"
+    assert transformation["inputQuantityList"] == [
+        {"epcClass": f"https://id.gs1.org/01/{gtin}/10/{BULK_LOT}"}
+    ]
+    assert transformation["outputQuantityList"] == [
+        {"epcClass": f"https://id.gs1.org/01/{gtin}/10/{PACKED_LOT}", "quantity": 200, "uom": "KGM"}
+    ]
+    assert transformation["nongsan:unit"] == "tạ"
+    assert shipping["bizStep"] == "shipping" and shipping["action"] == "OBSERVE"
+    coffee = Lot.objects.select_related("product", "producer").get(code="DEMO-NS0001")
+    harvest = by_kind(epcis.lot_document(coffee), K.HARVEST)[0]
+    assert harvest["bizLocation"] == {"id": "https://id.gs1.org/414/8936045000106"}
+
+
+def test_the_uris_of_ours_in_an_export_can_be_looked_up(client, farm):
+    """The vocabulary of our business steps and extension properties, the communes and the
+    producers: public, JSON-LD (or the producer's page), whatever URI the export used."""
+    pepper = Lot.objects.select_related("product", "producer").get(code="DEMO-NS0009")
+    commune = events_of(epcis.lot_document(pepper))[0]["readPoint"]["id"]  # no GPS
+    assert commune == f"{BASE}/dia-diem/xa/{pepper.commune_code}/"
+    response = client.get(commune.removeprefix(BASE))
+    assert response.status_code == 200 and response["Content-Type"] == "application/ld+json"
+    place = json.loads(response.content)
+    assert place["@id"] == commune and place["containedInPlace"]["name"] == "Gia Lai"
+    assert client.get("/dia-diem/xa/999999999/").status_code == 404
+
+    response = client.get("/epcis/voc/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/ld+json"
+    terms = {entry["@id"] for entry in json.loads(response.content)["@graph"]}
+    used = {
+        k.replace("nongsan:", VOC) for e in events_of(epcis.lot_document(farm["lot"])) for k in e
+    }
+    used |= {e["bizStep"] for e in events_of(epcis.lot_document(farm["lot"]))}
+    assert {u for u in used if u.startswith(VOC)} <= terms
+    term = client.get("/epcis/voc/BizStep-planting")
+    assert term.status_code == 302 and term["Location"] == "/epcis/voc/#BizStep-planting"

@@ -24,8 +24,13 @@ Product = get_model("catalogue", "Product")
 
 pytestmark = pytest.mark.django_db
 
-HOST = "http://testserver"
+HOST = "https://nongsan.example"  # SITE_BASE_URL: labels never use the request's host
 NAME = "Sầu riêng Ri6 Krông Pắc"
+
+
+@pytest.fixture(autouse=True)
+def site_address(settings):
+    settings.SITE_BASE_URL = HOST
 
 
 @pytest.fixture
