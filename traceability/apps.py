@@ -24,7 +24,7 @@ class TraceabilityConfig(AppConfig):
         )
         register_operator_page(
             label=_("Banned active ingredients"),
-            url_name="admin:traceability_bannedingredient_changelist",
+            url_name="traceability:banned-ingredients",
         )
 
         from django.conf import settings

@@ -19,6 +19,7 @@ urlpatterns = [
     # The operator: lots harvested inside a pre-harvest interval, to clear or refuse.
     path("quan-tri/lo-can-xem-xet/", views_safety.queue, name="safety-queue"),
     path("quan-tri/lo-can-xem-xet/<int:pk>/", views_safety.review, name="safety-review"),
+    path("quan-tri/hoat-chat-cam/", views_safety.banned_ingredients, name="banned-ingredients"),
     # Labels and QR codes; scans, recalls and order lines; EPCIS export.
     path("", include(urls_labels)),
     path("", include(urls_recalls)),

@@ -12,7 +12,7 @@ from marketplace.core.access import operator_required
 
 from . import safety, services
 from .forms import SafetyReviewForm
-from .models import FarmEvent, Lot
+from .models import BannedIngredient, FarmEvent, Lot
 
 PAGE_SIZE = 20
 
@@ -66,4 +66,14 @@ def review(request, pk):
             "refusals": safety.sale_refusals(lot, events=events),
             "rows": services.timeline(events),
         },
+    )
+
+
+@operator_required
+def banned_ingredients(request):
+    """The list of banned active ingredients as it stands (kept in the admin)."""
+    return render(
+        request,
+        "traceability/banned_ingredients.html",
+        {"ingredients": BannedIngredient.objects.order_by("-active", "name")},
     )

@@ -302,11 +302,25 @@ def test_a_banned_ingredient_is_refused_with_the_reason_and_the_list_is_data(cli
     # The operator keeps the list: an ingredient no longer listed is accepted.
     client.logout()
     sign_in(client, OPERATOR)
-    assert client.get("/admin/traceability/bannedingredient/").status_code == 200
-    assert (
-        'href="/admin/traceability/bannedingredient/"' in client.get("/quan-tri/").content.decode()
+    assert 'href="/quan-tri/hoat-chat-cam/"' in client.get("/quan-tri/").content.decode()
+    listing = client.get("/quan-tri/hoat-chat-cam/").content.decode()
+    assert "Glyphosate" in listing and 'href="/admin/traceability/bannedingredient/"' in listing
+    change = f"/admin/traceability/bannedingredient/{glyphosate.pk}/change/"
+    form = client.get(change)
+    assert form.status_code == 200
+    response = client.post(
+        change,
+        {
+            "name": glyphosate.name,
+            "aliases": glyphosate.aliases,
+            "group": glyphosate.group,
+            "source": glyphosate.source,
+            "note": "Hết hiệu lực (thử)",
+            # "active" left out: unticked
+        },
     )
-    BannedIngredient.objects.filter(name="Glyphosate").update(active=False)
+    assert response.status_code == 302
+    assert not BannedIngredient.objects.get(pk=glyphosate.pk).active
     client.logout()
     sign_in(client, FARMER)
     assert client.post(f"/lo-hang/{a_lot.pk}/su-kien/", post).status_code == 302
