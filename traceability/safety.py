@@ -249,14 +249,21 @@ def refusal_changes_at(lot) -> datetime | None:
     return moment if moment > timezone.now() else None
 
 
-def sellable(lots, *, on: date | None = None) -> list:
-    """The lots of `lots` (an iterable of Lot with `recall` selected) that may be sold,
-    reading all their events in one query."""
+def refusals_of(lots, *, on: date | None = None) -> dict[int, list[Refusal]]:
+    """{lot pk: sale_refusals} for `lots` (Lot rows with `recall` selected), reading all
+    their events in one query."""
     lots = list(lots)
     by_lot: dict[int, list] = {lot.pk: [] for lot in lots}
     for event in FarmEvent.objects.filter(lot_id__in=list(by_lot)).order_by("lot_id", "sequence"):
         by_lot[event.lot_id].append(event)
-    return [lot for lot in lots if sale_refusal(lot, on=on, events=by_lot[lot.pk]) is None]
+    return {lot.pk: sale_refusals(lot, on=on, events=by_lot[lot.pk]) for lot in lots}
+
+
+def sellable(lots, *, on: date | None = None) -> list:
+    """The lots of `lots` (Lot rows with `recall` selected) that may be sold (one query)."""
+    lots = list(lots)
+    refusals = refusals_of(lots, on=on)
+    return [lot for lot in lots if not refusals[lot.pk]]
 
 
 # --- The operator's review --------------------------------------------------------------------

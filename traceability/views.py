@@ -486,12 +486,16 @@ def render_trace_page(request, lot, evidence, language) -> str:
 def my_lots(request):
     lots = (
         lots_for(request.user)
-        .select_related("product", "producer__partner")
+        .select_related("product", "producer__partner", "recall")
         .annotate(event_count=Count("events"), last_event=Max("events__event_time"))
         .order_by("-created_at", "-pk")
     )
     page = Paginator(lots, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "traceability/lots.html", {"page_obj": page, "lots": page.object_list})
+    rows = list(page.object_list)
+    refusals = safety.refusals_of(rows)  # "not for sale", and why (one query)
+    for lot in rows:
+        lot.refusals = refusals[lot.pk]
+    return render(request, "traceability/lots.html", {"page_obj": page, "lots": rows})
 
 
 @lot_manager_required

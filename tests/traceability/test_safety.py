@@ -486,3 +486,28 @@ def test_the_trace_page_stays_within_its_budget_with_the_safety_rules(
         assert client.get(url).status_code == 200
     with django_assert_num_queries(0 + 1):
         assert client.get(url).status_code == 200
+
+
+def test_the_farmer_sees_which_of_their_lots_are_not_for_sale(client, traces):
+    sign_in(client, FARMER)
+    html = client.get("/lo-hang/").content.decode()
+    rows = {
+        code: html.split(f"{vi('Lot')} {code}")[1].split("</a>")[0]
+        for code in ("DEMO-NS0005", "DEMO-NS0006", "DEMO-NS0007")
+    }
+    assert vi("Not for sale") not in rows["DEMO-NS0005"]
+    assert str(safety.MESSAGES[safety.PRE_HARVEST_PENDING]) in rows["DEMO-NS0006"]
+    assert str(safety.MESSAGES[safety.EXPIRED]) in rows["DEMO-NS0007"]
+
+
+def test_lots_harvested_inside_an_interval_before_the_upgrade_wait_for_review(traces):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("traceability.migrations.0004_lot_safety")
+    Lot.objects.update(safety_review="")
+    migration.flag_pre_harvest_breaches(apps, None)
+    assert list(Lot.objects.filter(safety_review="pending").values_list("code", flat=True)) == [
+        "DEMO-NS0006"
+    ]

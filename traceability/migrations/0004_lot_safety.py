@@ -25,6 +25,24 @@ def seed_banned_ingredients(apps, schema_editor):
     )
 
 
+def flag_pre_harvest_breaches(apps, schema_editor):
+    """Lots already harvested inside a pre-harvest interval wait for the operator's
+    review, as lots recorded from now on do (traceability.safety)."""
+    from traceability.services import pre_harvest_status
+
+    Lot = apps.get_model("traceability", "Lot")
+    FarmEvent = apps.get_model("traceability", "FarmEvent")
+    lot_ids = (
+        FarmEvent.objects.filter(kind="input_applied").values_list("lot_id", flat=True).distinct()
+    )
+    flagged = []
+    for lot_id in lot_ids:
+        events = list(FarmEvent.objects.filter(lot_id=lot_id).order_by("sequence"))
+        if any(p.ok is False for p in pre_harvest_status(None, events)):
+            flagged.append(lot_id)
+    Lot.objects.filter(pk__in=flagged).update(safety_review="pending")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -93,4 +111,5 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('safety_review', 'pending')), fields=['safety_review'], name='lot_review_pending'),
         ),
         migrations.RunPython(seed_banned_ingredients, migrations.RunPython.noop),
+        migrations.RunPython(flag_pre_harvest_breaches, migrations.RunPython.noop),
     ]
