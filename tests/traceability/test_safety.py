@@ -468,6 +468,11 @@ def test_the_farmer_gives_standards_and_brand_and_the_page_shows_them(client, tr
     assert response.status_code == 302
     made = Lot.objects.filter(product=product).order_by("-pk").select_related("product").first()
     assert made.standards == "tcvn 11892-1:2017; TCCS 01:2025/KP"
+    # Signed with the lot, as its other facts (the verifier prints them too).
+    from traceability.models import TraceRecord
+
+    body = TraceRecord.objects.get(lot=made, type="lot").body
+    assert "TCCS 01:2025/KP" in body and "Bơ Krông Pắc" in body
     html = page(client, made)
     assert "TCCS 01:2025/KP" in html and "Bơ Krông Pắc" in html
     assert vi("Standards applied") in html and vi("Brand") in html
