@@ -13,6 +13,20 @@ class TraceabilityConfig(AppConfig):
 
         register_lot_provider(LineLots())
 
+        from marketplace.core.queues import register_operator_page, register_operator_queue
+
+        from .safety import count_to_review
+
+        register_operator_queue(
+            label=_("Lots to review (harvested inside a pre-harvest interval)"),
+            url_name="traceability:safety-queue",
+            count=count_to_review,
+        )
+        register_operator_page(
+            label=_("Banned active ingredients"),
+            url_name="traceability:banned-ingredients",
+        )
+
         from django.conf import settings
 
         if not settings.DEBUG:

@@ -5,9 +5,14 @@ Runs after marketplace.demo.base.seed (and the certificates): settings.DEMO_SEED
 lot code ("DEMO-" + the product's code), and left alone once it exists. Dates are counted
 back from today, so the certificates valid today were valid at harvest too.
 
-One lot (Sầu riêng Monthong, NS0006) was sprayed with Abamectin 1.8EC three days before
-harvest although its pre-harvest interval is 7 days: its trace page flags that in red.
-Another (Sầu riêng Ri6, NS0005) carries a correction of its harvest quantity.
+Food safety (traceability.safety), each shown on its trace page with no "buy" link:
+- Sầu riêng Monthong (NS0006) was sprayed with Abamectin 1.8EC three days before harvest
+  although its pre-harvest interval is 7 days: the harvest was recorded with the farmer's
+  confirmation, and the lot waits for the operator's review (/quan-tri/lo-can-xem-xet/);
+- Bơ booth (NS0007) is past its expiry date;
+- Quế Trà Bồng bột (NS0018) is recalled (traceability.recalls.seed_demo).
+Sầu riêng Ri6 (NS0005) carries a correction of its harvest quantity. Lots carry the
+standards they apply and their brand (Circular 02/2024/TT-BKHCN).
 """
 
 from datetime import datetime, time, timedelta
@@ -45,6 +50,14 @@ ABAMECTIN = {
 WITHOUT_LOT = {"NS0004", "NS0022", "NS0035"}
 VIOLATING = "NS0006"
 CORRECTED = "NS0005"
+EXPIRED = "NS0007"
+# Standards each category's lots apply (Vietnamese national standards, and the producer's
+# own standard where it has one).
+STANDARDS = {
+    "coffee": "TCVN 5250:2015; TCCS 01:2025/HTX-EAKIET",
+    "fruit": "TCVN 11892-1:2017",
+    "rice": "TCVN 11888:2017",
+}
 # Approximate farm positions for a few producers.
 GPS = {"krongpac": ("12.693000", "108.300000"), "eakiet": ("12.805000", "108.107000")}
 
@@ -150,6 +163,11 @@ def seed(stdout) -> list[str]:
         by = farmer if producer_key == FARMER_SHOP else operator
         plan = _plan(upc, category, unit)
         latitude, longitude = GPS.get(producer_key, (None, None))
+        produced = _at(plan[-1][0]).date()
+        if upc == EXPIRED:
+            expiry = produced + timedelta(days=10)  # past: the trace page says so
+        else:
+            expiry = produced + timedelta(days=365 if category != "fruit" else 30)
         lot = create_lot(
             product=product,
             producer=producer,
@@ -161,9 +179,10 @@ def seed(stdout) -> list[str]:
             commune_code=producer.commune_code,
             latitude=Decimal(latitude) if latitude else None,
             longitude=Decimal(longitude) if longitude else None,
-            production_date=_at(plan[-1][0]).date(),
-            expiry_date=_at(plan[-1][0]).date()
-            + timedelta(days=365 if category != "fruit" else 10),
+            production_date=produced,
+            expiry_date=expiry,
+            standards=STANDARDS.get(category, ""),
+            brand=PRODUCERS[producer_key][0] if category in STANDARDS else "",
         )
         for days_ago, hour, kind, details, location in plan:
             details = {
@@ -176,6 +195,9 @@ def seed(stdout) -> list[str]:
                 event_time=_at(days_ago, hour),
                 details=details,
                 location=location or PRODUCERS[producer_key][4],
+                # The Monthong lot's harvest falls inside Abamectin's interval: recorded
+                # as a farmer would, after the warning (then it waits for review).
+                confirm_pre_harvest=upc == VIOLATING,
             )
             if upc == CORRECTED and kind == K.HARVEST:
                 record_event(
@@ -196,7 +218,12 @@ def seed(stdout) -> list[str]:
     if VIOLATING in lots:
         lines.append(
             f"  Trace     http://127.0.0.1:8000/t/{lots[VIOLATING].short_code}/"
-            "  (harvested inside the pre-harvest interval)"
+            "  (harvested inside the pre-harvest interval, waiting for review: not sold)"
+        )
+    if EXPIRED in lots:
+        lines.append(
+            f"  Trace     http://127.0.0.1:8000/t/{lots[EXPIRED].short_code}/"
+            "  (past its expiry date: not sold)"
         )
     lines += demo_epcis.seed()
     return lines

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.core import geo
 
-from .models import LOT_CODE_MAX_LENGTH, FarmEvent, Lot, validate_lot_code
+from . import safety
+from .models import LOT_CODE_MAX_LENGTH, FarmEvent, Lot, SafetyReview, validate_lot_code
 
 Kind = FarmEvent.Kind
 
@@ -77,10 +78,24 @@ class LotForm(ServiceErrorsMixin, forms.Form):
         decimal_places=6,
         widget=forms.NumberInput(attrs={**NUMBER, "step": "any"}),
     )
-    production_date = forms.DateField(label=_("Production date"), required=False, widget=DATE_INPUT)
+    production_date = forms.DateField(
+        label=_("Production date"),
+        required=False,
+        widget=DATE_INPUT,
+        validators=[safety.validate_event_date],
+    )
     expiry_date = forms.DateField(label=_("Expiry date"), required=False, widget=DATE_INPUT)
+    standards = forms.CharField(
+        label=_("Standards applied (TCVN, QCVN, TCCS)"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "Printed on the package: e.g. TCVN 5251:2015; TCCS 01:2025/HTX. Separate them with “;”."
+        ),
+    )
+    brand = forms.CharField(label=_("Brand"), max_length=120, required=False)
 
-    def __init__(self, *args, producer, **kwargs):
+    def __init__(self, *args, producer, previous=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["province_code"].choices = geo.province_choices()
         self.fields["province_code"].initial = producer.province_code
@@ -92,6 +107,9 @@ class LotForm(ServiceErrorsMixin, forms.Form):
         self.fields["commune_code"].choices = communes_of(province)
         if not self.is_bound:
             self.fields["production_date"].initial = timezone.localdate()
+            if previous is not None:  # the producer's last lot of this product
+                self.fields["standards"].initial = previous.standards
+                self.fields["brand"].initial = previous.brand
 
     def clean(self):
         data = super().clean()
@@ -103,6 +121,11 @@ class LotForm(ServiceErrorsMixin, forms.Form):
         production, expiry = data.get("production_date"), data.get("expiry_date")
         if production and expiry and expiry <= production:
             self.add_error("expiry_date", _("The expiry date must be after the production date."))
+        elif expiry:
+            try:
+                safety.validate_expiry_date(expiry, production_date=production)
+            except ValidationError as exc:
+                self.add_error("expiry_date", exc)
         return data
 
     def service_kwargs(self) -> dict:
@@ -119,6 +142,8 @@ class LotForm(ServiceErrorsMixin, forms.Form):
                 "longitude",
                 "production_date",
                 "expiry_date",
+                "standards",
+                "brand",
             )
         }
 
@@ -129,6 +154,7 @@ KIND_FIELDS = {
     Kind.GROWING_NOTE: [],
     Kind.INPUT_APPLIED: [
         "product_name",
+        "active_ingredient",
         "dose",
         "dose_unit",
         "applied_on",
@@ -177,7 +203,9 @@ class PhotosField(forms.FileField):
 class EventForm(ServiceErrorsMixin, forms.Form):
     """An event of one kind (chosen on the page before): only that kind's fields."""
 
-    event_date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    event_date = forms.DateField(
+        label=_("Date"), widget=DATE_INPUT, validators=[safety.validate_event_date]
+    )
     event_clock = forms.TimeField(label=_("Time"), widget=TIME_INPUT)
     location = forms.CharField(
         label=_("Place (plot, field, warehouse)"), max_length=200, required=False
@@ -194,6 +222,14 @@ class EventForm(ServiceErrorsMixin, forms.Form):
         max_length=200,
         help_text=_("For example: Phân hữu cơ vi sinh, Abamectin 1.8EC."),
     )
+    active_ingredient = forms.CharField(
+        label=_("Active ingredient (hoạt chất)"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "As printed on the label, e.g. Abamectin. Ingredients banned in Vietnam are refused."
+        ),
+    )
     dose = forms.DecimalField(
         label=_("Dose"),
         min_value=0.0001,
@@ -204,7 +240,9 @@ class EventForm(ServiceErrorsMixin, forms.Form):
     dose_unit = forms.CharField(
         label=_("Dose unit (e.g. ml/bình 16 lít, kg/ha)"), max_length=50, required=False
     )
-    applied_on = forms.DateField(label=_("Date applied"), widget=DATE_INPUT)
+    applied_on = forms.DateField(
+        label=_("Date applied"), widget=DATE_INPUT, validators=[safety.validate_event_date]
+    )
     pre_harvest_interval_days = forms.IntegerField(
         label=_("Pre-harvest interval (days)"),
         min_value=0,
@@ -238,11 +276,21 @@ class EventForm(ServiceErrorsMixin, forms.Form):
         required=False,
         help_text=_("Take them with the phone camera: the field, the sprayer, the harvest."),
     )
+    # Shown only after the first submit found the harvest inside a pre-harvest interval
+    # (ask_confirmation): ticked, the event is recorded and the lot waits for review.
+    confirm_pre_harvest = forms.BooleanField(
+        label=_(
+            "I confirm these dates are right. I understand the lot will not be sold until "
+            "the marketplace has reviewed it."
+        ),
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args, lot, kind, target=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lot, self.kind = lot, kind
-        keep = COMMON_FIELDS + KIND_FIELDS[kind]
+        keep = COMMON_FIELDS + KIND_FIELDS[kind] + ["confirm_pre_harvest"]
         if kind == Kind.CORRECTION:
             # The corrected values, all optional: the fields of the corrected event's kind
             # when it is known (the "correct" link of an event), else those of every kind.
@@ -282,6 +330,14 @@ class EventForm(ServiceErrorsMixin, forms.Form):
                 self.initial.setdefault("unit", lot.unit)
 
     field_for_key = {"event_time": "event_date", "kind": None}
+    pre_harvest_warning = None
+
+    def ask_confirmation(self, warning) -> None:
+        """The service found the harvest inside a pre-harvest interval: show why, and the
+        box to tick to record it anyway."""
+        self.pre_harvest_warning = warning.messages
+        field = self.fields["confirm_pre_harvest"]
+        field.widget = forms.CheckboxInput()
 
     @staticmethod
     def event_label(event) -> str:
@@ -318,6 +374,7 @@ class EventForm(ServiceErrorsMixin, forms.Form):
         if data.get("notes"):
             details["notes"] = data["notes"]
         return {
+            "confirm_pre_harvest": bool(data.get("confirm_pre_harvest")),
             "kind": self.kind,
             "event_time": when,
             "location": data.get("location") or "",
@@ -335,3 +392,21 @@ def _jsonable(value):
     if isinstance(value, int):
         return value
     return str(value)
+
+
+class SafetyReviewForm(forms.Form):
+    """The operator's decision on a lot harvested inside a pre-harvest interval."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            (SafetyReview.CLEARED, _("May be sold (e.g. a residue test passed)")),
+            (SafetyReview.REFUSED, _("Not to be sold")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("What the decision rests on"),
+        max_length=safety.MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -6,7 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from marketplace.core.lots import NoLots
 
-from . import recalls
+from . import recalls, safety
 from .models import LineLot, Lot
 
 
@@ -29,10 +29,11 @@ class LineLots(NoLots):
                     product_id__in=product_ids,
                     recall__isnull=True,
                 )
-                .only("pk", "code", "product_id", "production_date", "quantity", "unit")
+                .select_related("recall")
                 .order_by("-created_at", "-pk")
             )
-            for lot in lots:
+            # Only lots that may be sold today (expired, pre-harvest: traceability.safety).
+            for lot in safety.sellable(lots):
                 by_product.setdefault(lot.product_id, []).append(lot)
         return by_product
 

@@ -89,6 +89,12 @@ class ImmutableEventError(Exception):
     """Farm events are append-only: record a correction instead of changing one."""
 
 
+class SafetyReview(models.TextChoices):
+    PENDING = "pending", _("Waiting for the operator's review")
+    CLEARED = "cleared", _("Cleared for sale by the operator")
+    REFUSED = "refused", _("Not for sale (operator's review)")
+
+
 class Lot(Place):
     product = models.ForeignKey(
         "catalogue.Product",
@@ -135,6 +141,31 @@ class Lot(Place):
     )
     production_date = models.DateField(_("Production date"), null=True, blank=True)
     expiry_date = models.DateField(_("Expiry date"), null=True, blank=True)
+    # Circular 02/2024/TT-BKHCN's consumer elements beside origin and dates: the standards
+    # the product is made to (TCVN, QCVN, or the producer's own TCCS) and its brand. Set
+    # when the lot is created and signed with it (traceability.transparency.lot_data).
+    standards = models.CharField(
+        _("Standards applied"),
+        max_length=200,
+        blank=True,
+        help_text=_("TCVN, QCVN or TCCS numbers, separated by “;”, e.g. TCVN 5251:2015."),
+    )
+    brand = models.CharField(_("Brand"), max_length=120, blank=True)
+    # The operator's review of a lot harvested inside a pre-harvest interval
+    # (traceability.safety: such a lot is not sold until the operator clears it).
+    safety_review = models.CharField(
+        _("Safety review"), max_length=10, choices=SafetyReview.choices, blank=True, default=""
+    )
+    safety_review_note = models.TextField(_("Review note"), blank=True)
+    safety_reviewed_at = models.DateTimeField(_("Reviewed at"), null=True, blank=True)
+    safety_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Reviewed by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -170,6 +201,13 @@ class Lot(Place):
                 condition=models.Q(longitude__isnull=True)
                 | models.Q(longitude__gte=-180, longitude__lte=180),
                 name="lot_longitude_range",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["safety_review"],
+                name="lot_review_pending",
+                condition=models.Q(safety_review="pending"),
             ),
         ]
 
@@ -427,6 +465,9 @@ class Scan(models.Model):
     language = models.CharField(_("Language"), max_length=10, blank=True)
     province_code = models.PositiveIntegerField(_("Province"), null=True, blank=True)
     visitor = models.CharField(max_length=64)
+    # Keyed hash of the scanner's network (IPv4 /24, IPv6 /48), without the browser: what
+    # the counterfeit warning counts (traceability.scans). "" for scans recorded before.
+    network = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("Scan")
@@ -608,3 +649,38 @@ class Checkpoint(models.Model):
             "key_id": self.key_id,
             "signature": self.signature,
         }
+
+
+# --- Banned active ingredients ------------------------------------------------------------------
+
+
+class BannedIngredient(models.Model):
+    """An active ingredient banned from use in Vietnam. Seeded from
+    traceability/data/banned_ingredients.csv (which cites its sources) by a data
+    migration; the operator keeps the list current in the admin. A fertiliser or
+    pesticide whose name or active ingredient contains one is refused
+    (traceability.safety.banned_ingredient)."""
+
+    name = models.CharField(_("Active ingredient"), max_length=100, unique=True)
+    aliases = models.CharField(
+        _("Other names"),
+        max_length=500,
+        blank=True,
+        help_text=_("Other spellings and trade names, separated by “;”."),
+    )
+    group = models.CharField(_("Group"), max_length=100, blank=True)
+    source = models.CharField(_("Legal source"), max_length=300)
+    note = models.TextField(_("Note"), blank=True)
+    active = models.BooleanField(_("In force"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("Banned active ingredient")
+        verbose_name_plural = _("Banned active ingredients")
+
+    def __str__(self):
+        return self.name
+
+    def names(self) -> list[str]:
+        return [self.name] + [a.strip() for a in self.aliases.split(";") if a.strip()]

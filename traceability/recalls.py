@@ -32,7 +32,7 @@ from oscar.core.loading import get_model
 
 from marketplace.models import ProductListing
 
-from . import caching, scans, transparency  # noqa: F401 - scans registers record_scan
+from . import caching, safety, scans, transparency  # noqa: F401 - scans registers record_scan
 from .access import lots_for, producers_for
 from .models import LineLot, Lot, Recall, RecallNotice
 
@@ -194,11 +194,18 @@ def link_line(*, line, lot_id, by) -> LineLot:
         lot_id = int(lot_id)
     except (TypeError, ValueError):
         lot_id = None
-    lot = lots_for_line(by, line).filter(pk=lot_id).first() if lot_id else None
+    lot = (
+        lots_for_line(by, line).select_related("recall").filter(pk=lot_id).first()
+        if lot_id
+        else None
+    )
     if lot is None:
         raise ValidationError(
             {"lot": [_("Choose a lot of this product that you manage and that is not recalled.")]}
         )
+    refusal = safety.sale_refusal(lot)  # expired, or harvested inside a pre-harvest interval
+    if refusal is not None:
+        raise ValidationError({"lot": [refusal.message]})
     try:
         with transaction.atomic():
             return LineLot.objects.create(line=line, lot=lot, linked_by=by)

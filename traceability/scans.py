@@ -9,9 +9,10 @@
 - The scan is written by the Celery task `traceability.record_scan`, sent with `.delay()`:
   in production the broker takes it and the trace page request makes no SQL query at all;
   with eager tasks (tests, `make run`) the task's single INSERT runs inside the request.
-- A serialised label (/21/{SERIAL}, /t/{CODE}/{SERIAL}/) reads its scan count with one
-  aggregate query; past COUNTERFEIT_SCANS scans from more than one visitor the page warns
-  that the code may have been copied.
+- A serialised label (/21/{SERIAL}, /t/{CODE}/{SERIAL}/) reads its scans with one
+  aggregate query, and warns that the code may have been copied when its scans look like
+  more packages than one (see "Serialised labels" below: distinct scanners over time,
+  never browsers).
 - The scanner may share a province (never asked automatically): it is stored on that
   visitor's latest scan of the lot.
 """
@@ -20,6 +21,7 @@ import atexit
 import functools
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -28,7 +30,7 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min
 from django.db.models.functions import TruncDate
 from django.template import loader
 from django.utils import timezone
@@ -39,12 +41,23 @@ from .models import Scan, SerialNumber
 
 logger = logging.getLogger(__name__)
 
-# A genuine label is scanned a few times: in the shop, by the buyer, by family at home.
-# A code scanned more than this many times by more than one phone has probably been
-# printed on more packages than one: the page then warns the buyer. One visitor opening
-# their own label again and again is not suspicious, whatever the count.
-COUNTERFEIT_SCANS = 5
-COUNTERFEIT_VISITORS = 1
+# How a copied code is told from a genuine label (SerialScans.suspicious):
+#
+# A genuine label is scanned in a few places over its life: in the shop, then at the
+# buyer's home (family members share its Wi-Fi), perhaps once more at work. A scanner is
+# therefore a *network*, not a browser: the scanner's address cut to its network prefix
+# (IPv4 /24, IPv6 /48, NETWORK_PREFIX), keyed-hashed like `visitor`. One person reloading
+# with other browsers, private windows or cleared cookies stays one scanner, whatever
+# the count. A phone hopping between Wi-Fi and mobile data (or a carrier handing out
+# addresses from several ranges) can show several networks within minutes: networks first
+# seen less than SIGHTING_GAP after the previous counted one fold into it. So a scanner
+# counts as new only when it is a network not seen before, first seen more than
+# SIGHTING_GAP after the last counted one: that is what a second sale of the same code
+# looks like (another buyer, elsewhere, later). From COUNTERFEIT_SIGHTINGS such sightings
+# (shop + home + a third place, hours apart) the page warns the buyer.
+NETWORK_PREFIX = {4: 24, 6: 48}
+SIGHTING_GAP = timedelta(hours=6)
+COUNTERFEIT_SIGHTINGS = 3
 # Where the trace page leaves room for the per-serial part (the cached body is shared
 # by every serial of the lot; this marker is replaced per request).
 SERIAL_MARKER = "<!--nongsan:serial-->"
@@ -80,8 +93,27 @@ def visitor_hash(request) -> str:
     return hmac.new(_visitor_key(), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def network_prefix(address: str) -> str:
+    """The network an address belongs to ("203.0.113.0/24", "2001:db8:1::/48"); the
+    address itself when it is not one."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ipaddress.ip_network(f"{ip}/{NETWORK_PREFIX[ip.version]}", strict=False))
+
+
+def network_hash(request) -> str:
+    """Keyed hash of the scanner's network prefix, without the browser (64 hex digits):
+    what the counterfeit warning counts."""
+    message = "network\n" + network_prefix(client_ip(request))
+    return hmac.new(_visitor_key(), message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 @shared_task(name="traceability.record_scan", ignore_result=True)
-def record_scan(lot_id, serial_id, language, visitor, scanned_at):
+def record_scan(lot_id, serial_id, language, visitor, scanned_at, network=""):
     """One INSERT. `scanned_at` is an ISO 8601 time (the moment of the request, not of
     the worker)."""
     Scan.objects.create(
@@ -90,10 +122,11 @@ def record_scan(lot_id, serial_id, language, visitor, scanned_at):
         scanned_at=datetime.fromisoformat(scanned_at),
         language=(language or "")[:10],
         visitor=visitor,
+        network=network or "",
     )
 
 
-def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False) -> None:
+def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False, network="") -> None:
     """Send the scan to Celery. A broker outage must not break the trace page.
 
     With `batch` (the cached-page shortcut in traceability.middleware, where handing each
@@ -105,7 +138,7 @@ def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False) -> None:
     """
     item = (lot_id, serial_id, language, visitor, timezone.now().isoformat())
     if not batch or settings.CELERY_TASK_ALWAYS_EAGER:
-        _send(record_scan, *item)
+        _send(record_scan, *item, *([network] if network else []))  # serial scans only
         return
     with _lock:
         if not _buffer:
@@ -166,41 +199,60 @@ def record_scans(items):
 # --- Serialised labels ------------------------------------------------------------------------
 
 
+def count_sightings(first_seen) -> int:
+    """How many distinct scanners, over time, the first-seen times of a label's networks
+    show: each network first seen more than SIGHTING_GAP after the last counted one is a
+    new sighting; the others fold into it (see COUNTERFEIT_SIGHTINGS)."""
+    sightings, last = 0, None
+    for moment in sorted(first_seen):
+        if last is None or moment - last > SIGHTING_GAP:
+            sightings += 1
+            last = moment
+    return sightings
+
+
 @dataclass(frozen=True)
 class SerialScans:
     serial_id: int
     serial: str
     count: int  # including this scan
     first_at: datetime
-    visitors: int  # distinct, including this visitor
+    sightings: int  # distinct scanners over time, including this one (count_sightings)
 
     @property
     def suspicious(self) -> bool:
-        return self.count > COUNTERFEIT_SCANS and self.visitors > COUNTERFEIT_VISITORS
+        return self.sightings >= COUNTERFEIT_SIGHTINGS
 
 
-def serial_scans(lot_id: int, serial: str, visitor: str) -> SerialScans | None:
-    """The serial of the lot with its scan counts, this scan included (one query);
-    None when the lot has no such serial."""
-    row = (
+def serial_scans(
+    lot_id: int, serial: str, visitor: str, network: str = "", *, now=None
+) -> SerialScans | None:
+    """The serial of the lot with its scans, this scan (from `network`) included: one
+    aggregate query, a row per network that scanned it (scans recorded before networks
+    were, per visitor). None when the lot has no such serial."""
+    now = now or timezone.now()
+    rows = list(
         SerialNumber.objects.filter(lot_id=lot_id, serial=serial)
-        .annotate(
-            n=Count("scans"),
-            first=Min("scans__scanned_at"),
-            visitors=Count("scans__visitor", distinct=True),
-            mine=Count("scans", filter=Q(scans__visitor=visitor)),
-        )
-        .values("pk", "serial", "n", "first", "visitors", "mine")
-        .first()
+        .values("pk", "serial", "scans__network", "scans__visitor")
+        .annotate(n=Count("scans"), first=Min("scans__scanned_at"))
+        .order_by()
     )
-    if row is None:
+    if not rows:
         return None
+    first_seen: dict[str, datetime] = {}
+    for row in rows:
+        if row["first"] is None:  # the serial has no scan yet
+            continue
+        key = row["scans__network"] or f"visitor:{row['scans__visitor']}"
+        first_seen[key] = min(row["first"], first_seen.get(key, row["first"]))
+    key = network or f"visitor:{visitor}"
+    first_seen.setdefault(key, now)
     return SerialScans(
-        serial_id=row["pk"],
-        serial=row["serial"],
-        count=row["n"] + 1,
-        first_at=row["first"] or timezone.now(),
-        visitors=row["visitors"] + (0 if row["mine"] else 1),
+        serial_id=rows[0]["pk"],
+        serial=rows[0]["serial"],
+        count=sum(row["n"] for row in rows) + 1,
+        first_at=min(first_seen.values()),
+        sightings=count_sightings(first_seen.values()),
     )
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from . import caching, transparency
+from . import caching, safety, transparency
 from .models import (
     SHORT_CODE_ALPHABET,
     SHORT_CODE_LENGTH,
@@ -48,6 +48,7 @@ DETAIL_KEYS = {
         "applied_on",
         "pre_harvest_interval_days",
         "kind_of_input",
+        "active_ingredient",
     },
     Kind.HARVEST: {"quantity", "unit"},
     Kind.PROCESSING: {"method"},
@@ -96,6 +97,8 @@ def create_lot(
     longitude=None,
     production_date=None,
     expiry_date=None,
+    standards="",
+    brand="",
 ) -> Lot:
     """A new lot of `product` from `producer`, which must sell it. Raises ValidationError
     (with field names) on anything wrong; nothing is saved then."""
@@ -114,6 +117,20 @@ def create_lot(
             )
     else:
         code = new_lot_code(product=product, on=production_date)
+    date_errors = {}
+    for field, check in (
+        ("production_date", lambda: safety.validate_event_date(production_date)),
+        (
+            "expiry_date",
+            lambda: safety.validate_expiry_date(expiry_date, production_date=production_date),
+        ),
+    ):
+        try:
+            check()
+        except ValidationError as exc:
+            date_errors[field] = exc.messages
+    if date_errors:
+        raise ValidationError(date_errors)
     lot = Lot(
         product=product,
         producer=producer,
@@ -126,6 +143,8 @@ def create_lot(
         longitude=longitude,
         production_date=production_date,
         expiry_date=expiry_date,
+        standards=clean_standards(standards),
+        brand=(brand or "").strip(),
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )
     if lot.quantity is not None and Decimal(lot.quantity) <= 0:
@@ -144,6 +163,35 @@ def create_lot(
         ) from exc
     transparency.record_lot(lot=lot)  # signed and logged (traceability.transparency)
     return lot
+
+
+STANDARD_PREFIXES = ("TCVN", "QCVN", "TCCS")
+
+
+def standard_list(text: str) -> list[str]:
+    """The standards of a lot's `standards` text, one per item ("TCVN 5251:2015; TCCS 01")."""
+    return [part.strip() for part in str(text or "").replace("\n", ";").split(";") if part.strip()]
+
+
+def clean_standards(text) -> str:
+    """The standards a lot applies, as "TCVN …; QCVN …; TCCS …" (each naming a Vietnamese
+    national standard, national technical regulation or the producer's own standard)."""
+    items = standard_list(text)
+    for item in items:
+        if not item.upper().startswith(STANDARD_PREFIXES):
+            raise ValidationError(
+                {
+                    "standards": _(
+                        "“%(item)s” is not a TCVN, QCVN or TCCS number: write each standard "
+                        "as e.g. TCVN 5251:2015, separated by “;”."
+                    )
+                    % {"item": item}
+                }
+            )
+    text = "; ".join(items)
+    if len(text) > 200:
+        raise ValidationError({"standards": _("At most %(n)s characters.") % {"n": 200}})
+    return text
 
 
 # --- Events ----------------------------------------------------------------------------------
@@ -242,10 +290,20 @@ def clean_details(kind: str, details: dict | None, *, lot: Lot) -> dict:
         out["applied_on"] = _date(
             details, "applied_on", errors, required=True, label=_("the date applied")
         )
+        if out["applied_on"] and "applied_on" not in errors:
+            try:
+                safety.validate_event_date(date.fromisoformat(out["applied_on"]))
+            except ValidationError as exc:
+                errors["applied_on"] = exc.messages[0]
         out["pre_harvest_interval_days"] = _interval(details, "pre_harvest_interval_days", errors)
-        kind_of_input = _text(details, "kind_of_input", errors)
-        if kind_of_input:
-            out["kind_of_input"] = kind_of_input
+        for key in ("kind_of_input", "active_ingredient"):
+            value = _text(details, key, errors)
+            if value:
+                out[key] = value
+        banned = safety.banned_ingredient(out.get("product_name"), out.get("active_ingredient"))
+        if banned is not None:
+            key = "active_ingredient" if out.get("active_ingredient") else "product_name"
+            errors[key] = safety.banned_message(banned)
     elif kind == Kind.HARVEST:
         out["quantity"] = _positive_decimal(
             details, "quantity", errors, required=True, label=_("Quantity harvested")
@@ -298,11 +356,16 @@ def parse_offset(text: str) -> dt_timezone:
 
 
 def event_local_time(event: FarmEvent) -> datetime:
-    """The event's time where it happened (its recorded offset)."""
+    """The event's time where it happened (its recorded offset). A time at the edge of
+    the calendar (a row of year 9999 recorded before dates were bounded) stays in UTC
+    rather than overflow."""
     try:
         return event.event_time.astimezone(parse_offset(event.event_timezone))
-    except (ValueError, AttributeError):
-        return timezone.localtime(event.event_time)
+    except (ValueError, AttributeError, OverflowError):
+        try:
+            return timezone.localtime(event.event_time)
+        except (ValueError, OverflowError):
+            return event.event_time
 
 
 @transaction.atomic
@@ -318,6 +381,7 @@ def record_event(
     corrects: FarmEvent | None = None,
     event_timezone: str | None = None,
     photos: list | None = None,
+    confirm_pre_harvest: bool = False,
 ) -> FarmEvent:
     """Append an event to the lot's chain and return it, with sequence and hashes set.
 
@@ -327,13 +391,18 @@ def record_event(
 
     The lot row is locked (SELECT … FOR UPDATE) so concurrent appends get consecutive
     sequence numbers and each links to the one before. Raises ValidationError (nothing
-    saved) on anything wrong."""
+    saved) on anything wrong: a date outside safety.validate_event_date, a banned active
+    ingredient (safety.banned_ingredient), and safety.PreHarvestWarning when the event
+    puts the harvest inside a pre-harvest interval and `confirm_pre_harvest` is not set;
+    confirmed, the lot then waits for the operator's review (safety.mark_for_review)."""
     if kind not in Kind.values:
         raise ValidationError({"kind": _("Unknown kind of event.")})
     if not isinstance(event_time, datetime) or timezone.is_naive(event_time):
         raise ValidationError({"event_time": _("Please give the date and time of the event.")})
-    if event_time > timezone.now() + timedelta(days=1):
-        raise ValidationError({"event_time": _("The event cannot be in the future.")})
+    try:
+        safety.validate_event_date(event_time)
+    except ValidationError as exc:
+        raise ValidationError({"event_time": exc.messages}) from None
     event_timezone = event_timezone or offset_text(timezone.localtime(event_time))
     if not TIMEZONE_OFFSET_RE.match(event_timezone):
         raise ValidationError({"event_timezone": _("Unknown time zone offset.")})
@@ -381,9 +450,8 @@ def record_event(
     if photos:
         cleaned["photos"] = [store_photo(photo) for photo in photos]
 
-    last = (
-        FarmEvent.objects.filter(lot=locked).order_by("-sequence").only("sequence", "hash").first()
-    )
+    before = list(FarmEvent.objects.filter(lot=locked).order_by("sequence"))
+    last = before[-1] if before else None
     event = FarmEvent(
         lot=locked,
         sequence=(last.sequence + 1) if last else 1,
@@ -397,8 +465,13 @@ def record_event(
         corrects=corrects,
         previous_hash=last.hash if last else ZERO_HASH,
     )
+    breached = safety.check_new_breaches(
+        lot=locked, before=before, after=[*before, event], confirmed=confirm_pre_harvest
+    )
     event.hash = compute_hash(event, lot=locked)
     event.save()
+    if breached:
+        safety.mark_for_review(lot=locked)
     harvested_on = None
     if (
         kind == Kind.HARVEST
@@ -508,8 +581,9 @@ def pre_harvest_status(lot: Lot, events=None) -> list[PreHarvest]:
         try:
             applied_on = date.fromisoformat(row.details["applied_on"])
             interval = int(row.details.get("pre_harvest_interval_days") or 0)
-        except (KeyError, TypeError, ValueError):
-            continue
+            safe_from = applied_on + timedelta(days=interval)
+        except (KeyError, TypeError, ValueError, OverflowError):
+            continue  # not a date, or at the edge of the calendar (9999-12-31)
         harvest = next((h for h in harvests if h.local_time.date() >= applied_on), None)
         harvested_on = harvest.local_time.date() if harvest else None
         days = (harvested_on - applied_on).days if harvest else None
@@ -519,7 +593,7 @@ def pre_harvest_status(lot: Lot, events=None) -> list[PreHarvest]:
                 product_name=row.details.get("product_name", ""),
                 applied_on=applied_on,
                 interval_days=interval,
-                safe_from=applied_on + timedelta(days=interval),
+                safe_from=safe_from,
                 harvest_event=harvest.event if harvest else None,
                 harvest_date=harvested_on,
                 days=days,

@@ -71,7 +71,7 @@ def product_title(product) -> str:
 
 def lot_data(lot: Lot) -> dict:
     product, producer = lot.product, lot.producer
-    return {
+    data = {
         "code": lot.code,
         "short_code": lot.short_code,
         "product": {"id": lot.product_id, "title": product_title(product), "gtin": product.upc},
@@ -85,6 +85,12 @@ def lot_data(lot: Lot) -> dict:
         "production_date": _date(lot.production_date),
         "expiry_date": _date(lot.expiry_date),
     }
+    # Circular 02/2024's standards and brand: stated only when given, so that the records
+    # of lots made before these fields existed still read as they were signed.
+    for key in ("standards", "brand"):
+        if getattr(lot, key, ""):
+            data[key] = getattr(lot, key)
+    return data
 
 
 # Names change legitimately (a shop renamed, a product retitled, a GTIN added): the records

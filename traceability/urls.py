@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from . import urls_epcis, urls_labels, urls_log, urls_recalls, views
+from . import urls_epcis, urls_labels, urls_log, urls_recalls, views, views_safety
 
 app_name = "traceability"
 urlpatterns = [
@@ -18,6 +18,10 @@ urlpatterns = [
     path("lo-hang/tao/", views.create_lot, name="lot-create"),
     path("lo-hang/<int:pk>/", views.lot_detail, name="lot"),
     path("lo-hang/<int:pk>/su-kien/", views.add_event, name="event-add"),
+    # The operator: lots harvested inside a pre-harvest interval, to clear or refuse.
+    path("quan-tri/lo-can-xem-xet/", views_safety.queue, name="safety-queue"),
+    path("quan-tri/lo-can-xem-xet/<int:pk>/", views_safety.review, name="safety-review"),
+    path("quan-tri/hoat-chat-cam/", views_safety.banned_ingredients, name="banned-ingredients"),
     # Labels and QR codes; scans, recalls and order lines; EPCIS export.
     path("", include(urls_labels)),
     path("", include(urls_recalls)),

@@ -497,6 +497,7 @@ def summary(records: list[dict]) -> list[str]:
                 f"lot {data.get('code')} of {product.get('title')} by {producer.get('name')}, "
                 f"origin {data.get('province_code')}/{data.get('commune_code')}, "
                 f"produced {data.get('production_date')}, expires {data.get('expiry_date')}"
+                + "".join(f", {key} {data[key]}" for key in ("brand", "standards") if data.get(key))
             )
         elif body["type"] == "event":
             lines.append(

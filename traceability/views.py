@@ -23,7 +23,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import is_valid_path, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import iri_to_uri
 from django.utils.translation import get_language
@@ -35,7 +35,7 @@ from marketplace.core import geo
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 
-from . import caching, gs1, integrity, scans, services
+from . import caching, gs1, integrity, safety, scans, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
@@ -369,13 +369,27 @@ def load_evidence(lot) -> Evidence:
 def trace_head(lot, evidence) -> str:
     """What the cached page depends on besides the lot's fixed fields: the lot's last
     signed record, whether the lot is recalled (so a recall changes the page and its
-    ETag), and the verdict with the log position it was reached at."""
+    ETag), whether it may be sold today (safety.sale_refusals: expired, pre-harvest
+    review) and the verdict with the log position it was reached at."""
     records = evidence.records
     head = records[-1].hash if records else ZERO_HASH
     if getattr(lot, "recall", None) is not None:
         head += "-recalled"
+    refusals = safety.sale_refusals(lot, events=evidence.events)
+    if refusals:
+        head += "-" + "+".join(r.code for r in refusals)
     verdict = evidence.verdict
     return f"{head}-{verdict.state}-{verdict.log_size or 0}"
+
+
+def head_timeout(lot) -> int:
+    """How long a lot's head may be cached: HEAD_TIMEOUT, or less when the lot expires
+    sooner (so its page stops offering it for sale from the first minute after)."""
+    changes_at = safety.refusal_changes_at(lot)
+    if changes_at is None:
+        return caching.HEAD_TIMEOUT
+    seconds = int((changes_at - timezone.now()).total_seconds()) + 1
+    return max(1, min(caching.HEAD_TIMEOUT, seconds))
 
 
 def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missing=None):
@@ -399,7 +413,7 @@ def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missi
             return missing("lot")
         evidence = load_evidence(lot)
         head = trace_head(lot, evidence)
-        cache.set(caching.head_key(lot_pk), head, caching.HEAD_TIMEOUT)
+        cache.set(caching.head_key(lot_pk), head, head_timeout(lot))
 
     language = get_language() or settings.LANGUAGE_CODE
     if variant == "pip":
@@ -408,9 +422,11 @@ def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missi
             return missing("lot")
         return _redirect(request, lot.product.get_absolute_url())
     visitor = serial_info = None
+    network = ""
     if serial is not None:
         visitor = scans.visitor_hash(request)
-        serial_info = scans.serial_scans(lot_pk, serial, visitor)
+        network = scans.network_hash(request)  # who counts as another scanner: scans.py
+        serial_info = scans.serial_scans(lot_pk, serial, visitor, network)
         if serial_info is None:
             return missing("serial")
     etag = '"{}"'.format(
@@ -443,6 +459,7 @@ def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missi
                 serial_id=serial_info.serial_id if serial_info else None,
                 language=language,
                 visitor=visitor or scans.visitor_hash(request),
+                network=network,
             )
     response["Content-Language"] = language
     if serial_info is not None:
@@ -620,6 +637,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
             .order_by("kind", "pk")
         )
     verdict = evidence.verdict
+    refusals = safety.sale_refusals(lot, events=events)
     # The names as the lot's signed record states them (a shop renamed later, or a name
     # changed behind the application's back, does not change what the page states).
     signed = integrity.signed_lot(evidence.records) or {}
@@ -656,6 +674,9 @@ def render_trace_page(request, lot, evidence, language) -> str:
     }
     if links["gtin"]:
         ld["gtin"] = links["gtin"]
+    brand = signed.get("brand", lot.brand)
+    if brand:
+        ld["brand"] = {"@type": "Brand", "name": brand}
     if image is not None:
         ld["image"] = request.build_absolute_uri(image.original.url)
     ld = {k: v for k, v in ld.items() if v is not None}
@@ -672,6 +693,10 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "checkpoint_url": reverse("traceability:checkpoint"),
         "pre_harvest": pre_harvest,
         "pre_harvest_violation": any(p.ok is False for p in pre_harvest),
+        # Not sold (recalled, expired, pre-harvest interval): a warning, no "buy" link.
+        "refusals": refusals,
+        "standards": services.standard_list(signed.get("standards", lot.standards)),
+        "brand": signed.get("brand", lot.brand),
         "harvested_on": harvested_on,
         "certificates": certificates or [],
         "image_url": image.original.url if image is not None else "",
@@ -704,12 +729,16 @@ def render_trace_page(request, lot, evidence, language) -> str:
 def my_lots(request):
     lots = (
         lots_for(request.user)
-        .select_related("product", "producer__partner")
+        .select_related("product", "producer__partner", "recall")
         .annotate(event_count=Count("events"), last_event=Max("events__event_time"))
         .order_by("-created_at", "-pk")
     )
     page = Paginator(lots, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "traceability/lots.html", {"page_obj": page, "lots": page.object_list})
+    rows = list(page.object_list)
+    refusals = safety.refusals_of(rows)  # "not for sale", and why (one query)
+    for lot in rows:
+        lot.refusals = refusals[lot.pk]
+    return render(request, "traceability/lots.html", {"page_obj": page, "lots": rows})
 
 
 @lot_manager_required
@@ -732,7 +761,13 @@ def create_lot(request):
     if record is None:
         raise Http404
     product, producer = record.product, record.partner.producer_profile
-    form = LotForm(request.POST or None, producer=producer)
+    previous = (
+        Lot.objects.filter(product=product, producer=producer)
+        .only("standards", "brand")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    form = LotForm(request.POST or None, producer=producer, previous=previous)
     if request.method == "POST" and form.is_valid():
         try:
             lot = services.create_lot(
@@ -767,8 +802,10 @@ def lot_detail(request, pk):
         FarmEvent.objects.filter(lot=lot).select_related("recorded_by").order_by("sequence")
     )
     records = integrity.load_records(lot)
+    full = integrity.with_log_counts(Lot.objects.select_related(*LOT_RELATED).filter(pk=lot.pk))
+    full = full.get()
     verdict = integrity.lot_verdict(
-        integrity.with_log_counts(Lot.objects.select_related(*LOT_RELATED).filter(pk=lot.pk)).get(),
+        full,
         records=records,
         events=events,
         certificates=integrity.snapshot_certificates(records),
@@ -779,6 +816,7 @@ def lot_detail(request, pk):
         "traceability/lot_detail.html",
         {
             "lot": lot,
+            "refusals": safety.sale_refusals(full, events=events),
             "rows": services.timeline(events),
             "pre_harvest": services.pre_harvest_status(lot, events),
             "verdict": verdict,
@@ -813,6 +851,8 @@ def add_event(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             event = services.record_event(lot=lot, by=request.user, **form.service_kwargs())
+        except safety.PreHarvestWarning as warning:
+            form.ask_confirmation(warning)  # shown with a box to tick; nothing saved
         except ValidationError as exc:
             form.add_service_error(exc)
         else:
@@ -821,6 +861,14 @@ def add_event(request, pk):
                 _("%(event)s is recorded for lot %(code)s.")
                 % {"event": event.get_kind_display(), "code": lot.code},
             )
+            if form.cleaned_data.get("confirm_pre_harvest"):
+                messages.warning(
+                    request,
+                    _(
+                        "The lot was harvested inside a pre-harvest interval: it is not sold "
+                        "until the marketplace has reviewed it."
+                    ),
+                )
             return redirect("traceability:lot", pk=lot.pk)
     return render(
         request,

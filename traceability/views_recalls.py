@@ -21,7 +21,7 @@ from oscar.core.loading import get_model
 from marketplace.core import geo
 from marketplace.core.links import absolute_url
 
-from . import recalls, scans
+from . import recalls, safety, scans
 from .access import lot_manager_required, lots_for
 from .models import SHORT_CODE_RE, Lot, Recall
 
@@ -137,7 +137,7 @@ def order_lines(request):
     )
     page = Paginator(lines, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    # The lots to choose from, for every line of the page at once (one query).
+    # The lots to choose from, for every line of the page at once (two queries).
     keys = {(line.product_id, line.partner_id) for line in rows}
     lots_by_key = {}
     if rows:
@@ -148,10 +148,11 @@ def order_lines(request):
                 producer__partner_id__in={k[1] for k in keys},
                 recall__isnull=True,
             )
-            .select_related("producer")
+            .select_related("producer", "recall")
             .order_by("-created_at", "-pk")
         )
-        for lot in candidates:
+        # Only lots that may be sold (not expired, not waiting for a safety review).
+        for lot in safety.sellable(candidates):
             lots_by_key.setdefault((lot.product_id, lot.producer.partner_id), []).append(lot)
     for line in rows:
         line.lot_choices = lots_by_key.get((line.product_id, line.partner_id), [])

@@ -21,8 +21,8 @@ class NoLots:
         return None
 
     def choices(self, *, partner_id, product_ids) -> dict:
-        """{product id: [lots of this producer and product that may be packed, newest
-        first]}, in one query."""
+        """{product id: [lots of this producer and product that may be packed (that may
+        be sold today), newest first]}, in at most two queries."""
         return {}
 
     def linked(self, line_ids) -> dict:

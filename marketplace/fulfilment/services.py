@@ -215,7 +215,8 @@ def cancelled_lines(parcel) -> list:
 
 def lot_choices(parcel, lines) -> dict[int, list]:
     """For each line (by id): the lots it may be packed from — lots of the parcel's producer
-    and of the line's product, not recalled, newest first (one query; marketplace.core.lots)."""
+    and of the line's product that may be sold (not recalled, not expired, not waiting for
+    a safety review), newest first (two queries; marketplace.core.lots)."""
     product_ids = {line.product_id for line in lines if line.product_id}
     by_product = lot_provider().choices(partner_id=parcel.partner_id, product_ids=product_ids)
     return {line.pk: by_product.get(line.product_id, []) for line in lines}

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from marketplace.core import queues as queues_of_apps
 from marketplace.core.access import operator_required
 from marketplace.core.banks import BANKS
 from marketplace.core.money import DongField
@@ -144,6 +145,7 @@ def operator_home(request):
             "label": _("Cash on delivery to remit"),
             "url": reverse("remittances:ledger"),
         },
+        *queues_of_apps.operator_tasks(),  # registered by the other apps
     ]
     pages = [
         {"label": _("Payment and delivery settings"), "url": reverse("shop:payment-settings")},
@@ -154,6 +156,7 @@ def operator_home(request):
             "label": _("Catalogue administration (Oscar dashboard)"),
             "url": reverse("dashboard:index"),
         },
+        *queues_of_apps.operator_pages(),
     ]
     return render(
         request,

@@ -91,7 +91,7 @@ def test_the_farmer_links_their_lines_and_only_theirs(client, order):
     assert f'id="line-{coffee.pk}"' not in body  # Ea Kiết's line
     # The durian line offers the durian lot only (same product), not the avocado lot.
     assert f'<option value="{lot.pk}">DEMO-NS0005' in body
-    assert body.count("DEMO-NS0007") == 1
+    assert "DEMO-NS0007" not in body  # the avocado lot is past its expiry date
 
     response = client.post(f"{LINES_URL}{durian.pk}/", {"lot": lot.pk}, follow=True)
     assert response.status_code == 200
@@ -123,6 +123,27 @@ def test_a_recalled_lot_is_not_offered_and_is_refused(client, order):
     assert vi("Choose a lot of this product that you manage and that is not recalled.") in text(
         response
     )
+    assert not LineLot.objects.exists()
+
+
+def test_a_lot_that_may_not_be_sold_is_not_offered_and_is_refused_with_why(client, order):
+    """Expired (the avocado lot) or waiting for the operator's review after a harvest
+    inside a pre-harvest interval (the Monthong lot): not offered, and refused saying why."""
+    from traceability import safety
+
+    buyer = get_user_model().objects.get(email=BUYER)
+    monthong_order = make_order("NS-200009", buyer, ["NS0006"])
+    cases = [
+        (line_of(order, "NS0007"), "DEMO-NS0007", safety.EXPIRED),
+        (line_of(monthong_order, "NS0006"), "DEMO-NS0006", safety.PRE_HARVEST_PENDING),
+    ]
+    sign_in(client, FARMER)
+    body = text(client.get(LINES_URL))
+    for line, code, reason in cases:
+        lot = Lot.objects.get(code=code)
+        assert f'id="line-{line.pk}"' in body and f'<option value="{lot.pk}">' not in body
+        response = client.post(f"{LINES_URL}{line.pk}/", {"lot": lot.pk}, follow=True)
+        assert str(safety.MESSAGES[reason]) in text(response), code
     assert not LineLot.objects.exists()
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
@@ -148,33 +148,90 @@ def test_serials_resolve_by_digital_link_and_short_link_and_unknown_ones_are_404
     assert "A0001" not in html and scans.SERIAL_MARKER not in html
 
 
-def make_scans(serial, visitors, *, days_ago=10):
+def make_scans(serial, visitors, *, days_ago=10, networks=None, gaps=None):
+    """Scans of `serial` by `visitors`, the first `days_ago` days ago, an hour apart (or
+    `gaps`, timedeltas after the first), from `networks` (none: recorded before networks)."""
     first = timezone.now() - timedelta(days=days_ago)
+    gaps = gaps or [timedelta(hours=i) for i in range(len(visitors))]
+    networks = networks or [""] * len(visitors)
     Scan.objects.bulk_create(
         [
-            Scan(lot=serial.lot, serial=serial, scanned_at=first + timedelta(hours=i), visitor=v)
-            for i, v in enumerate(visitors)
+            Scan(
+                lot=serial.lot,
+                serial=serial,
+                scanned_at=first + gap,
+                visitor=v,
+                network=n,
+            )
+            for v, n, gap in zip(visitors, networks, gaps, strict=True)
         ]
     )
     return first
 
 
-def test_a_serial_scanned_too_often_by_several_phones_warns_of_a_copy(gtin_lot):
+def net(ip) -> str:
+    """The network hash a scan from `ip` is recorded with."""
+    return scans.network_hash(RequestFactory().get("/", REMOTE_ADDR=ip))
+
+
+def test_a_code_seen_in_a_third_place_hours_later_warns_of_a_copy(gtin_lot):
+    """The shop, then the buyer's home 7 hours later: a genuine label. The same code in a
+    third place days later looks like a second package: the warning."""
     serial = SerialNumber.objects.create(lot=gtin_lot, serial="C0001")
     url = f"/t/{gtin_lot.short_code}/C0001/"
-    first = make_scans(serial, ["a" * 64, "b" * 64, "a" * 64, "b" * 64])
-    # 5 scans including this one: still fine.
-    assert not warned(phone().get(url).content.decode())
-    # The 6th, from a third phone: the warning, with the count and the first date.
-    html = phone(ip="198.51.100.1").get(url).content.decode()
+    shop, home = "192.0.2.10", "198.51.100.20"
+    first = make_scans(
+        serial,
+        ["a" * 64, "b" * 64, "b" * 64],
+        networks=[net(shop), net(home), net(home)],
+        gaps=[timedelta(0), timedelta(hours=7), timedelta(hours=8)],
+    )
+    # Back home (same network, another browser): still two places, no warning.
+    assert not warned(phone(ip="198.51.100.21", agent="Firefox").get(url).content.decode())
+    # A third place: the warning, with the count and the first date.
+    html = phone(ip="203.0.113.99").get(url).content.decode()
     date = timezone.localtime(first).strftime("%d/%m/%Y")
-    assert warned(html) and vi(*SERIAL_WARNING, 6) % {"n": 6, "date": date} in html
+    assert warned(html) and vi(*SERIAL_WARNING, 5) % {"n": 5, "date": date} in html
     assert 'role="alert"' in html
+
+
+def test_one_visitor_reloading_with_other_browsers_is_not_a_copy(gtin_lot):
+    SerialNumber.objects.create(lot=gtin_lot, serial="F0001")
+    url = f"/t/{gtin_lot.short_code}/F0001/"
+    agents = ["Chrome", "Firefox", "Zalo in-app", "Cốc Cốc", "Samsung Internet", "Opera"]
+    # Ten openings, six browsers, addresses of one network: one scanner.
+    for i in range(10):
+        html = phone(ip=f"203.0.113.{i + 1}", agent=agents[i % len(agents)]).get(url)
+        assert not warned(html.content.decode()), i
+    assert Scan.objects.filter(serial__serial="F0001").values("visitor").distinct().count() > 1
+    assert Scan.objects.filter(serial__serial="F0001").values("network").distinct().count() == 1
+
+
+def test_networks_seen_within_minutes_are_one_scanner(gtin_lot):
+    """A phone hopping between Wi-Fi and mobile data in the shop shows three networks in
+    forty minutes: one sighting. With the buyer's home later, two: no warning."""
+    serial = SerialNumber.objects.create(lot=gtin_lot, serial="G0001")
+    make_scans(
+        serial,
+        ["a" * 64, "b" * 64, "c" * 64],
+        networks=[net("192.0.2.1"), net("198.51.100.1"), net("100.64.0.1")],
+        gaps=[timedelta(0), timedelta(minutes=20), timedelta(minutes=40)],
+    )
+    html = phone(ip="203.0.113.50").get(f"/t/{gtin_lot.short_code}/G0001/").content.decode()
+    assert not warned(html)
+    assert scans.count_sightings([timezone.now()] * 3) == 1
+
+
+def test_network_prefixes():
+    assert scans.network_prefix("203.0.113.7") == "203.0.113.0/24"
+    assert scans.network_prefix("2001:db8:1:2::7") == "2001:db8:1::/48"
+    assert scans.network_prefix("::ffff:203.0.113.7") == "203.0.113.0/24"
+    assert scans.network_prefix("not an address") == "not an address"
 
 
 def test_one_phone_reopening_its_own_label_is_not_a_copy(gtin_lot):
     serial = SerialNumber.objects.create(lot=gtin_lot, serial="D0001")
-    make_scans(serial, [expected_visitor()] * 10)
+    make_scans(serial, [expected_visitor()] * 10, networks=[net(IP)] * 10)
     html = phone().get(f"/t/{gtin_lot.short_code}/D0001/").content.decode()
     assert not warned(html) and "D0001" in html
 

@@ -206,9 +206,14 @@ def test_the_english_page_has_english_labels(client, traces):
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="en">' in html
-    for label in ("Record intact", "Producer", "Expiry date", "Buy this product", "Harvest"):
+    for label in ("Record intact", "Producer", "Expiry date", "Harvest", "Standards applied"):
         assert label in html
     assert "Harvested before the pre-harvest interval ended" in html
+    # Waiting for the operator's review: a warning in English, and nothing to buy.
+    assert "Not for sale: do not buy or eat this lot" in html
+    assert "Buy this product" not in html
+    fresh = Lot.objects.get(code="DEMO-NS0005")
+    assert "Buy this product" in client.get(f"/en/t/{fresh.short_code}/").content.decode()
     assert f'href="/t/{lot.short_code}/"' in html  # back to Vietnamese
     assert response["Content-Language"] == "en"
 

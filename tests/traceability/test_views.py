@@ -143,10 +143,12 @@ def test_the_farmer_creates_a_lot_and_records_events(client, traces):
     event = lot.events.get()
     assert event.details["pre_harvest_interval_days"] == 7
     assert event.details["unit"] == "ml/bình" and event.recorded_by.email == FARMER
-    response = client.post(
-        f"/lo-hang/{lot.pk}/su-kien/",
-        {"kind": "harvest", "event_date": today, "event_clock": "09:00", "quantity": "100"},
-    )
+    harvest = {"kind": "harvest", "event_date": today, "event_clock": "09:00", "quantity": "100"}
+    # Harvested on the day of the spray, inside its 7 days: a warning first, nothing saved.
+    response = client.post(f"/lo-hang/{lot.pk}/su-kien/", harvest)
+    assert response.status_code == 200 and 'id="pre-harvest-warning"' in response.content.decode()
+    assert lot.events.count() == 1
+    response = client.post(f"/lo-hang/{lot.pk}/su-kien/", {**harvest, "confirm_pre_harvest": "on"})
     assert response.status_code == 302
     html = client.get(f"/lo-hang/{lot.pk}/").content.decode()
     assert "Abamectin 1.8EC" in html and 'class="nongsan-flag"' not in html
