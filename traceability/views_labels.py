@@ -8,12 +8,14 @@ media URL).
 import re
 
 from django import forms
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
+
+from marketplace.core.storage import serve_private
 
 from . import labels, qr
 from .access import lot_manager_required, lots_for
@@ -167,13 +169,5 @@ def sheet_pdf(request, pk, sheet_pk):
     lot, sheet = _sheet(request, pk, sheet_pk)
     if sheet.status != LabelSheet.Status.DONE or not sheet.file:
         raise Http404
-    try:
-        handle = sheet.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
     filename = _("labels-%(code)s-%(number)s.pdf") % {"code": _file_stem(lot), "number": sheet.pk}
-    response = FileResponse(
-        handle, as_attachment=True, filename=filename, content_type="application/pdf"
-    )
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    return serve_private(sheet.file, filename=filename, as_attachment=True)
