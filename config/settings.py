@@ -381,6 +381,10 @@ STORAGES = {
 # Django serves media from MEDIA_ROOT only in the embedded default (local folder, DEBUG);
 # in the compose shape the proxy serves /media/ from the media bucket.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG and not S3_ENDPOINT_URL)
+
+# --- Backups (operations; marketplace.core.backups, README "Backups") -----------------------
+# Where `python manage.py backup` writes its archives unless given --output.
+BACKUP_DIR = env.path("BACKUP_DIR", default=VAR_DIR / "backups")
 # -------------------------------------------------------------------------------------------
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

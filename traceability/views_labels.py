@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.core.storage import serve_private
 
@@ -131,7 +131,21 @@ def _status(lot, sheet) -> dict:
             else None
         ),
         "error": sheet.error if sheet.status == LabelSheet.Status.FAILED else "",
+        "retry_url": (
+            reverse("traceability:label-sheet-retry", kwargs={"pk": lot.pk, "sheet_pk": sheet.pk})
+            if sheet.status == LabelSheet.Status.FAILED
+            else None
+        ),
     }
+
+
+@lot_manager_required
+@require_POST
+def sheet_retry(request, pk, sheet_pk):
+    """Make a failed sheet again (its worker died, or it failed): same labels, same serials."""
+    lot, sheet = _sheet(request, pk, sheet_pk)
+    labels.retry_sheet(sheet=sheet, base_url=qr.base_url(request), language=get_language() or "vi")
+    return redirect("traceability:label-sheet", pk=lot.pk, sheet_pk=sheet.pk)
 
 
 @lot_manager_required
