@@ -7,6 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -101,6 +102,11 @@ def back_up_drop_and_restore(tmp_path):
     assert "The ledger reconciles." in ledger.getvalue()
 
 
+# Decided before the SQLite test starts, so that skipping it on PostgreSQL does not empty
+# the database.
+ON_SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_backup_then_restore_after_losing_everything_on_postgresql(demo, tmp_path):
@@ -108,10 +114,9 @@ def test_backup_then_restore_after_losing_everything_on_postgresql(demo, tmp_pat
     back_up_drop_and_restore(tmp_path)
 
 
+@pytest.mark.skipif(not ON_SQLITE, reason="SQLite only (the test above covers pg_dump)")
 @pytest.mark.django_db(transaction=True)
 def test_backup_then_restore_after_losing_everything_on_sqlite(demo, tmp_path):
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only (the PostgreSQL test above covers pg_dump and pg_restore)")
     back_up_drop_and_restore(tmp_path)
 
 
