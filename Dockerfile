@@ -16,6 +16,15 @@ RUN groupadd --system --gid 1000 app \
     && useradd --system --uid 1000 --gid app --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin app
 
+# pg_dump and pg_restore of the server's major version (PostgreSQL 16, docker-compose.yml),
+# for `manage.py backup` and `restore`: from the PostgreSQL project's Debian repository,
+# set up by Debian's postgresql-common (its signing key ships in that package).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends postgresql-client-16 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 # Dependencies first (the pinned full closure), so code changes reuse this layer.
@@ -33,8 +42,8 @@ COPY templates ./templates
 COPY static ./static
 COPY locale ./locale
 COPY locale_oscar ./locale_oscar
-RUN mkdir -p /app/media /app/private /app/var /app/staticfiles \
-    && chown app:app /app/media /app/private /app/var /app/staticfiles
+RUN mkdir -p /app/media /app/private /app/var /app/staticfiles /backups \
+    && chown app:app /app/media /app/private /app/var /app/staticfiles /backups
 
 USER app
 

@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 PG_URL ?= postgres://postgres@127.0.0.1:5432/nongsan
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-sqlite test-postgres lint format bench lock messages install browser clean
+.PHONY: run test test-sqlite test-postgres lint format bench lock messages install browser clean backup
 
 ## make run: install, migrate, load demo data, serve http://127.0.0.1:8000 (SQLite, eager Celery)
 run: install
@@ -30,6 +30,11 @@ format: install
 ## make bench: benchmarks (see bench/README.md)
 bench: install
 	@bash scripts/bench.sh
+
+## make backup: a dated archive of the database, media and private files (README, Backups);
+## like make run, the embedded default unless DEBUG and the production variables are set
+backup: install
+	DEBUG="$${DEBUG:-1}" $(PY) manage.py backup
 
 ## make messages: compile locale/*.po to .mo with Babel (no gettext tools needed)
 messages: install

@@ -309,10 +309,67 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = "/media/"
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+
+# --- Files: public media and private files (operations; marketplace.core.storage) ----------
+# "default": public media (product, producer and trace-page photos), at MEDIA_URL.
+# "private": files that are not public (certificate scans, label PDFs, member documents,
+# import files): no URL, read only by permission-checked views (serve_private).
+# Embedded default: local folders MEDIA_ROOT and PRIVATE_MEDIA_ROOT. With S3_ENDPOINT_URL:
+# two buckets of an S3-compatible store (django-storages; MinIO in docker-compose.yml), so
+# several web and worker replicas share the files; the media bucket is read anonymously by
+# the proxy in front of the app (docker-compose.yml, deploy/nginx.conf), the private one
+# by nobody but the app.
+S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="")
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="")
+S3_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="")
+S3_REGION = env.str("S3_REGION", default="us-east-1")
+S3_MEDIA_BUCKET = env.str("S3_MEDIA_BUCKET", default="nongsan-media")
+S3_PRIVATE_BUCKET = env.str("S3_PRIVATE_BUCKET", default="nongsan-private")
+
+
+def s3_storages(endpoint_url, access_key, secret_key, region, media_bucket, private_bucket):
+    """STORAGES entries "default" and "private" on an S3-compatible server (also used by
+    the tests, against a local S3 API server)."""
+    common = {
+        "endpoint_url": endpoint_url,
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "region_name": region,
+        "addressing_style": "path",
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "file_overwrite": False,
+    }
+    return {
+        "default": {
+            "BACKEND": "marketplace.core.storage_s3.PublicS3Storage",
+            "OPTIONS": {**common, "bucket_name": media_bucket, "querystring_auth": False},
+        },
+        "private": {
+            "BACKEND": "marketplace.core.storage_s3.PrivateS3Storage",
+            "OPTIONS": {**common, "bucket_name": private_bucket},
+        },
+    }
+
+
+if S3_ENDPOINT_URL:
+    _FILE_STORAGES = s3_storages(
+        S3_ENDPOINT_URL,
+        S3_ACCESS_KEY_ID,
+        S3_SECRET_ACCESS_KEY,
+        S3_REGION,
+        S3_MEDIA_BUCKET,
+        S3_PRIVATE_BUCKET,
+    )
+else:
+    _FILE_STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "private": {"BACKEND": "marketplace.core.storage.LocalPrivateStorage"},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **_FILE_STORAGES,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -321,8 +378,14 @@ STORAGES = {
         )
     },
 }
-# Serve uploaded media from Django in the embedded default; behind a proxy in production.
-SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
+# Django serves media from MEDIA_ROOT only in the embedded default (local folder, DEBUG);
+# in the compose shape the proxy serves /media/ from the media bucket.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG and not S3_ENDPOINT_URL)
+
+# --- Backups (operations; marketplace.core.backups, README "Backups") -----------------------
+# Where `python manage.py backup` writes its archives unless given --output.
+BACKUP_DIR = env.path("BACKUP_DIR", default=VAR_DIR / "backups")
+# -------------------------------------------------------------------------------------------
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from . import access, imports
 from .models import MemberImport
@@ -205,6 +205,10 @@ def _state(record: MemberImport) -> dict:
         "report_url": reverse("farmers:import-report", args=[record.pk])
         if record.finished
         else None,
+        # A failed import (its worker died, say) may be run again from its stored file.
+        "retry_url": reverse("farmers:import-retry", args=[record.pk])
+        if imports.may_retry(record)
+        else None,
     }
 
 
@@ -247,6 +251,15 @@ def import_detail(request, pk):
             ],
         },
     )
+
+
+@login_required
+@require_POST
+def import_retry(request, pk):
+    record, _membership, _role = _import(request, pk, light=True)
+    if imports.retry_import(record=record):
+        messages.success(request, _("The import runs again."))
+    return redirect("farmers:import-detail", pk=record.pk)
 
 
 @login_required

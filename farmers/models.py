@@ -475,6 +475,10 @@ class MemberImport(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker took it up, and which one last ("host:pid";
+    # marketplace.core.jobs).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
     finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
 
     class Meta:

@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 import yaml
@@ -249,36 +249,48 @@ def test_database_data_is_on_a_named_volume(compose):
     assert "/var/lib/postgresql/data" in mounts
 
 
-def test_media_is_on_a_named_volume_shared_by_web_and_worker_at_media_root(compose):
+def test_media_and_private_files_are_two_minio_buckets_shared_by_web_and_worker(compose):
+    """Every replica reads and writes the same files through the storage API: both app
+    services use MinIO, with a public media bucket and a separate private one."""
     services = compose["services"]
-    volumes = set()
-    for name in ("web", "worker"):
-        media_root = service_env(services[name]).get("MEDIA_ROOT")
-        assert media_root, f"{name} has no MEDIA_ROOT"
-        mounts = named_volume_mounts(services[name], compose)
-        target = str(PurePosixPath(media_root))
-        assert target in mounts, f"{name}: no named volume mounted at MEDIA_ROOT={media_root}"
-        volumes.add(mounts[target])
-    assert len(volumes) == 1, f"web and worker mount different media volumes: {volumes}"
-
-
-def test_private_member_documents_are_on_their_own_volume_outside_media(compose):
-    """ID photos live under PRIVATE_MEDIA_ROOT: a named volume shared by web and worker,
-    never inside MEDIA_ROOT (which a proxy may serve)."""
-    services = compose["services"]
-    volumes = set()
-    for name in ("web", "worker"):
+    assert "minio" in services
+    assert "/data" in named_volume_mounts(services["minio"], compose)
+    buckets = set()
+    for name in ("web", "worker", "backup"):
         env = service_env(services[name])
-        private, media = PurePosixPath(env["PRIVATE_MEDIA_ROOT"]), PurePosixPath(env["MEDIA_ROOT"])
-        assert not private.is_relative_to(media) and not media.is_relative_to(private)
-        mounts = named_volume_mounts(services[name], compose)
-        assert str(private) in mounts, f"{name}: no named volume at PRIVATE_MEDIA_ROOT"
-        volumes.add(mounts[str(private)])
-    assert len(volumes) == 1 and volumes != {
-        named_volume_mounts(services["web"], compose)[
-            str(PurePosixPath(service_env(services["web"])["MEDIA_ROOT"]))
-        ]
-    }
+        assert env["S3_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["S3_MEDIA_BUCKET"] != env["S3_PRIVATE_BUCKET"]
+        assert ":?" in env["S3_SECRET_ACCESS_KEY"]
+        buckets.add((env["S3_MEDIA_BUCKET"], env["S3_PRIVATE_BUCKET"]))
+    assert len(buckets) == 1
+    init = command_text(services["minio-init"]) + str(services["minio-init"].get("entrypoint"))
+    media, private = buckets.pop()
+    assert f"mc anonymous set download store/{media}" in init
+    assert f"mc anonymous set none store/{private}" in init
+
+
+def test_the_proxy_serves_media_from_the_public_bucket_and_nothing_private(compose):
+    services = compose["services"]
+    published = {name for name, spec in services.items() if spec.get("ports")}
+    assert published == {"proxy"}, "only the proxy may be reachable from outside"
+    volumes = " ".join(services["proxy"].get("volumes") or [])
+    assert "deploy/nginx.conf" in volumes
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    env = service_env(services["web"])
+    assert "location /media/" in conf
+    assert f"proxy_pass http://minio:9000/{env['S3_MEDIA_BUCKET']}/;" in conf
+    assert env["S3_PRIVATE_BUCKET"] not in conf
+    assert "proxy_pass http://nongsan_web;" in conf and "server web:8000;" in conf
+
+
+def test_a_daily_backup_keeps_the_newest_archives(compose):
+    backup = compose["services"]["backup"]
+    command = command_text(backup)
+    assert "manage.py backup" in command and "--keep" in command and "sleep 86400" in command
+    assert "/backups" in named_volume_mounts(backup, compose)
+    assert "--output /backups" in command
+    dockerfile = DOCKERFILE.read_text()
+    assert "postgresql-client-16" in dockerfile  # pg_dump of the server's major version
 
 
 def test_production_requires_the_personal_data_key(compose):
@@ -331,6 +343,7 @@ def test_docker_compose_config_accepts_the_file():
             "SECRET_KEY": "compose-config-check-" + "k" * 40,
             "PERSONAL_DATA_KEY": "compose-config-check-" + "p" * 40,
             "TRACE_SIGNING_KEY": "Y29tcG9zZS1jb25maWctY2hlY2sta2V5LTMyYnl0ZXM=",
+            "S3_SECRET_ACCESS_KEY": "compose-config-check-" + "s" * 20,
         },
         capture_output=True,
         text=True,

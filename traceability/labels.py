@@ -13,20 +13,20 @@ transaction commits. The task:
    lot code and producer in DejaVu Sans Condensed, a font with every Vietnamese letter
    (vendored in static/fonts with its licence). The parts that are the same on every
    label are drawn once as a PDF form and reused;
-3. stores the file under a random name, and sets the sheet done, or failed with a
-   readable error (it never stays "running": `expire_stale` fails a sheet whose worker
-   died).
+3. stores the file, in the private storage under a random name, and sets the sheet done,
+   or failed with a readable error. It never stays "running": the task is retried when its
+   worker dies, and a screen that sees no heartbeat for two minutes fails it with the true
+   reason and offers to make it again (`expire_stale`, `retry_sheet`,
+   marketplace.core.jobs).
 """
 
 import logging
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache, partial
 from io import BytesIO
 
-from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -34,6 +34,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from marketplace.core import jobs
 
 from . import qr
 from .gs1 import product_gtin
@@ -45,7 +47,6 @@ MAX_LABELS = 5000
 SERIAL_ALPHABET = SHORT_CODE_ALPHABET  # no 0/O, 1/I/L: readable off a label
 SERIAL_LENGTH = 10  # 31^10 ≈ 8 × 10^14 serials per lot; GS1 AI 21 allows up to 20
 PROGRESS_EVERY = 100  # labels between two progress writes
-STALE_AFTER = timedelta(minutes=30)
 FONT = "NongsanLabel"
 FONT_BOLD = "NongsanLabel-Bold"
 FONT_DIR = os.path.join(settings.BASE_DIR, "static", "fonts")
@@ -287,8 +288,32 @@ def request_sheet(
         sheet = LabelSheet.objects.create(
             lot=lot, size=size, count=count, serialised=serialised, created_by=by
         )
-        transaction.on_commit(partial(make_label_sheet.delay, sheet.pk, base_url, language))
+        _enqueue(sheet, base_url, language)
     return sheet
+
+
+def _enqueue(sheet: LabelSheet, base_url: str, language: str) -> None:
+    from . import tasks  # the task wraps make_label_sheet below
+
+    transaction.on_commit(partial(tasks.make_label_sheet.delay, sheet.pk, base_url, language))
+
+
+def retry_sheet(*, sheet: LabelSheet, base_url: str, language: str) -> bool:
+    """Make a failed sheet again (its serial numbers are kept). False if it had not failed."""
+    with transaction.atomic():
+        updated = LabelSheet.objects.filter(pk=sheet.pk, status=LabelSheet.Status.FAILED).update(
+            status=LabelSheet.Status.PENDING,
+            error="",
+            progress=0,
+            attempts=0,
+            worker="",
+            started_at=None,
+            heartbeat_at=timezone.now(),  # queued now: "no worker took it up" counts from here
+            finished_at=None,
+        )
+        if updated:
+            _enqueue(sheet, base_url, language)
+    return bool(updated)
 
 
 def _readable(exc: BaseException) -> str:
@@ -316,7 +341,7 @@ def build_sheet(sheet: LabelSheet, base_url: str) -> None:
     )
 
     def progress(done):
-        LabelSheet.objects.filter(pk=sheet.pk).update(progress=done)
+        LabelSheet.objects.filter(pk=sheet.pk).update(progress=done, heartbeat_at=timezone.now())
 
     pdf = render_pdf(layout, text, urls, serials=serials, progress=progress)
     if sheet.file:
@@ -333,21 +358,18 @@ def build_sheet(sheet: LabelSheet, base_url: str) -> None:
     )
 
 
-@shared_task(name="traceability.make_label_sheet", soft_time_limit=20 * 60, time_limit=25 * 60)
 def make_label_sheet(sheet_id: int, base_url: str, language: str = "vi") -> str:
-    """Make one label sheet. Safe to run again: a finished sheet is left alone and the
-    serial numbers of an unfinished one are reused. Never raises for a broken sheet: the
-    error goes into the sheet for the farmer to read."""
-    sheet = (
-        LabelSheet.objects.select_related("lot__product", "lot__producer__partner")
-        .filter(pk=sheet_id)
-        .first()
-    )
-    if sheet is None or sheet.status == LabelSheet.Status.DONE:
+    """Make one label sheet (the work of the task traceability.tasks.make_label_sheet).
+    Safe to run again: a finished sheet is left alone, one a live worker is making too, and
+    a sheet whose worker died is taken up again with its serial numbers reused
+    (marketplace.core.jobs.claim). Never raises for a broken sheet: the error goes into the
+    sheet for the farmer to read."""
+    if jobs.claim(LabelSheet, sheet_id) is None:
         return "skipped"
-    LabelSheet.objects.filter(pk=sheet.pk).update(
-        status=LabelSheet.Status.RUNNING, progress=0, error=""
+    sheet = LabelSheet.objects.select_related("lot__product", "lot__producer__partner").get(
+        pk=sheet_id
     )
+    LabelSheet.objects.filter(pk=sheet.pk).update(progress=0, error="")
     with translation.override(language or settings.LANGUAGE_CODE):
         try:
             build_sheet(sheet, base_url)
@@ -363,19 +385,10 @@ def make_label_sheet(sheet_id: int, base_url: str, language: str = "vi") -> str:
 
 
 def expire_stale(sheet: LabelSheet) -> LabelSheet:
-    """A sheet waiting or running for longer than STALE_AFTER lost its worker: fail it so
-    the farmer sees why and can ask again."""
-    if sheet.status in (LabelSheet.Status.PENDING, LabelSheet.Status.RUNNING) and (
-        sheet.created_at < timezone.now() - STALE_AFTER
-    ):
-        was = sheet.status
-        sheet.status = LabelSheet.Status.FAILED
-        sheet.error = _("It took too long and was stopped.")
-        sheet.finished_at = timezone.now()
-        LabelSheet.objects.filter(pk=sheet.pk, status=was).update(
-            status=sheet.status, error=sheet.error, finished_at=sheet.finished_at
-        )
-    return sheet
+    """For the sheet's screens: a sheet whose worker died (no heartbeat for
+    jobs.DEAD_AFTER) or that no worker took up is failed with that reason, so the farmer
+    sees why and can make it again (retry_sheet)."""
+    return jobs.fail_stalled(LabelSheet, sheet)
 
 
 # --- Demo ----------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.core.places import Place
+from marketplace.core.storage import get_private_storage
 
 ZERO_HASH = "0" * 64
 # The name of the transparency log, signed into every checkpoint (traceability.transparency).
@@ -403,7 +404,8 @@ class LabelSheet(models.Model):
         _("Status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     progress = models.PositiveIntegerField(_("Labels done"), default=0)
-    file = models.FileField(_("PDF"), upload_to="labels/", blank=True)
+    # Private storage: served only by the lot's checked view (views_labels.sheet_pdf).
+    file = models.FileField(_("PDF"), upload_to="labels/", storage=get_private_storage, blank=True)
     error = models.TextField(_("Error"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -414,6 +416,12 @@ class LabelSheet(models.Model):
         verbose_name=_("Created by"),
     )
     created_at = models.DateTimeField(_("Created at"), auto_now_add=True)
+    # The worker that makes it (marketplace.core.jobs): when it started, its last sign of
+    # life, how many times a worker took it up, and which one ("host:pid").
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
     finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
 
     class Meta:

@@ -5,7 +5,24 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from marketplace.core import jobs
+
 from . import labels, recalls  # noqa: F401
+from .models import LabelSheet
+
+
+@shared_task(
+    name="traceability.make_label_sheet",
+    bind=True,
+    soft_time_limit=20 * 60,
+    time_limit=25 * 60,
+    **jobs.TASK_OPTIONS,
+)
+def make_label_sheet(self, sheet_id: int, base_url: str, language: str = "vi") -> str:
+    """A label sheet (traceability.labels.make_label_sheet), with a heartbeat on its row
+    while a worker makes it; taken up again if that worker dies."""
+    with jobs.heartbeat(LabelSheet, sheet_id, task=self):
+        return labels.make_label_sheet(sheet_id, base_url, language)
 
 
 @shared_task(name="traceability.make_checkpoint")

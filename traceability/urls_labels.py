@@ -19,6 +19,11 @@ urlpatterns = [
         name="label-sheet-json",
     ),
     path(
+        "lo-hang/<int:pk>/nhan/<int:sheet_pk>/lam-lai/",
+        views_labels.sheet_retry,
+        name="label-sheet-retry",
+    ),
+    path(
         "lo-hang/<int:pk>/nhan/<int:sheet_pk>/tai-ve.pdf",
         views_labels.sheet_pdf,
         name="label-sheet-pdf",

@@ -8,12 +8,14 @@ media URL).
 import re
 
 from django import forms
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
+
+from marketplace.core.storage import serve_private
 
 from . import labels, qr
 from .access import lot_manager_required, lots_for
@@ -129,7 +131,21 @@ def _status(lot, sheet) -> dict:
             else None
         ),
         "error": sheet.error if sheet.status == LabelSheet.Status.FAILED else "",
+        "retry_url": (
+            reverse("traceability:label-sheet-retry", kwargs={"pk": lot.pk, "sheet_pk": sheet.pk})
+            if sheet.status == LabelSheet.Status.FAILED
+            else None
+        ),
     }
+
+
+@lot_manager_required
+@require_POST
+def sheet_retry(request, pk, sheet_pk):
+    """Make a failed sheet again (its worker died, or it failed): same labels, same serials."""
+    lot, sheet = _sheet(request, pk, sheet_pk)
+    labels.retry_sheet(sheet=sheet, base_url=qr.base_url(request), language=get_language() or "vi")
+    return redirect("traceability:label-sheet", pk=lot.pk, sheet_pk=sheet.pk)
 
 
 @lot_manager_required
@@ -167,13 +183,5 @@ def sheet_pdf(request, pk, sheet_pk):
     lot, sheet = _sheet(request, pk, sheet_pk)
     if sheet.status != LabelSheet.Status.DONE or not sheet.file:
         raise Http404
-    try:
-        handle = sheet.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
     filename = _("labels-%(code)s-%(number)s.pdf") % {"code": _file_stem(lot), "number": sheet.pk}
-    response = FileResponse(
-        handle, as_attachment=True, filename=filename, content_type="application/pdf"
-    )
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    return serve_private(sheet.file, filename=filename, as_attachment=True)

@@ -27,7 +27,7 @@ farmers.imports, as it was when this was one module):
 - validation: reading a row's cells (dates, digits, areas, places, banks, branches);
 - importer: Importer, which decides each row's outcome and writes it;
 - jobs: may_import, create_import, start_import, run_import (the Celery task's
-  work), expire_stale;
+  work), expire_stale, retry_import;
 - report: report_csv; template: template_xlsx.
 """
 
@@ -55,6 +55,8 @@ from .jobs import (
     create_import,
     expire_stale,
     may_import,
+    may_retry,
+    retry_import,
     run_import,
     start_import,
 )
@@ -192,6 +194,8 @@ __all__ = [
     "create_import",
     "start_import",
     "expire_stale",
+    "may_retry",
+    "retry_import",
     "_counts",
     "run_import",
     "_FORMULA_START",

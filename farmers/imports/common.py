@@ -1,8 +1,8 @@
 """Limits of an import, its row outcomes and the error staff read for an unusable file."""
 
-import datetime
-
 from django.utils.translation import gettext_lazy
+
+from marketplace.core.jobs import DEAD_AFTER
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -10,7 +10,8 @@ MAX_COLUMNS = 60
 MAX_UNPACKED = 150 * 1024 * 1024  # an .xlsx of 20,000 rows unpacks to a few tens of MB
 HEADER_SCAN = 10  # the header row is looked for among the first rows (titles come first)
 BATCH = 500
-STALE_AFTER = datetime.timedelta(minutes=30)
+# An import whose worker gave no sign of life for this long lost it (marketplace.core.jobs).
+STALE_AFTER = DEAD_AFTER
 EXAMPLE_CCCD = "001080012345"  # the template's example row: never imported
 
 OUTCOMES = {

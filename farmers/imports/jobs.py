@@ -10,9 +10,11 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from marketplace.core import jobs
+
 from .. import selectors, services
 from ..models import MemberImport
-from .common import MAX_BYTES, STALE_AFTER, ImportFileError
+from .common import MAX_BYTES, ImportFileError
 from .importer import Importer
 from .mapping import check_mapping
 from .reading import read_table
@@ -76,20 +78,42 @@ def start_import(*, record: MemberImport, mapping: dict[str, int], options=None)
 
 
 def expire_stale(record: MemberImport) -> MemberImport:
-    """An import queued or running without news for STALE_AFTER lost its worker."""
+    """For the import's screens: an import whose worker died (no heartbeat for
+    jobs.DEAD_AFTER) or that no worker took up is failed with that reason, and may be run
+    again (retry_import)."""
     if record.finished or record.queued_at is None:
         return record
-    last = record.heartbeat_at or record.started_at or record.queued_at
-    if last < timezone.now() - STALE_AFTER:
-        was = record.status
-        with translation.override(record.language):
-            message = _("The import stopped before the end. Upload the file again.")
-        updated = MemberImport.objects.filter(pk=record.pk, status=was).update(
-            status=MemberImport.Status.FAILED, error=message, finished_at=timezone.now()
-        )
-        if updated:
-            record.status, record.error = MemberImport.Status.FAILED, message
-    return record
+    with translation.override(record.language or "vi"):
+        return jobs.fail_stalled(MemberImport, record)
+
+
+def may_retry(record: MemberImport) -> bool:
+    return record.status == MemberImport.Status.FAILED and record.queued_at is not None
+
+
+@transaction.atomic
+def retry_import(*, record: MemberImport) -> bool:
+    """Run a failed import again from its stored file and mapping (rows already imported
+    are matched by CCCD and come out unchanged). False if it had not failed."""
+    from .. import tasks
+
+    updated = MemberImport.objects.filter(
+        pk=record.pk, status=MemberImport.Status.FAILED, queued_at__isnull=False
+    ).update(
+        status=MemberImport.Status.PENDING,
+        queued_at=timezone.now(),
+        started_at=None,
+        heartbeat_at=None,
+        finished_at=None,
+        attempts=0,
+        worker="",
+        error="",
+        processed_rows=0,
+        report=[],
+    )
+    if updated:
+        transaction.on_commit(partial(tasks.run_member_import.delay, record.pk))
+    return bool(updated)
 
 
 def _counts(importer: Importer) -> dict:
@@ -105,12 +129,11 @@ def _counts(importer: Importer) -> dict:
 
 def run_import(import_id: int) -> str:
     """Run a queued import (the Celery task's work). Never raises: a failure is written
-    on the import. Runs once: an import that is not queued and waiting is left alone."""
-    now = timezone.now()
-    claimed = MemberImport.objects.filter(
-        pk=import_id, status=MemberImport.Status.PENDING, queued_at__isnull=False
-    ).update(status=MemberImport.Status.RUNNING, started_at=now, heartbeat_at=now)
-    if not claimed:
+    on the import. Runs once: an import that is done, failed or run by a live worker is
+    left alone; one whose worker died is run again from the start (marketplace.core.jobs),
+    its rows already imported matched by CCCD."""
+    claimed = jobs.claim(MemberImport, import_id, ready=lambda record: record.queued_at is not None)
+    if claimed is None:
         return "skipped"
     record = MemberImport.objects.select_related("created_by", "organisation").get(pk=import_id)
     importer = None

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.core.storage import get_private_storage
+
 
 class CertificateQuerySet(models.QuerySet):
     def badges(self, *, on=None, product=None):
@@ -57,7 +59,14 @@ class Certificate(models.Model):
     scope = models.CharField(_("Scope"), max_length=255, blank=True)
     valid_from = models.DateField(_("Valid from"))
     valid_until = models.DateField(_("Valid until"))
-    scan = models.FileField(_("Scanned certificate"), upload_to="certificates/%Y/%m/", blank=True)
+    # Private until and after verification: read only through the certificate's checked
+    # view (marketplace.certificates.views.certificate_scan), never from public media.
+    scan = models.FileField(
+        _("Scanned certificate"),
+        upload_to="certificates/%Y/%m/",
+        storage=get_private_storage,
+        blank=True,
+    )
     status = models.CharField(
         _("Status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )

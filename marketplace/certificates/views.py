@@ -9,13 +9,12 @@ Who gets what:
 - operator pages: anonymous → sign-in; anyone but the operator → 403.
 """
 
-import mimetypes
 import os
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +25,7 @@ from marketplace.certificates import services
 from marketplace.certificates.forms import CertificateForm, RejectForm
 from marketplace.core.access import operator_required, producer_required
 from marketplace.core.redirects import safe_next
+from marketplace.core.storage import serve_private
 from marketplace.models import Certificate
 
 PAGE_SIZE = 20
@@ -161,23 +161,16 @@ def certificate_detail(request, pk):
 
 
 def certificate_scan(request, pk):
+    """The scan, from the private storage, to whoever may see the certificate
+    (services.can_view: anyone once it is verified, else its producer, staff in scope and
+    the operator)."""
     certificate = _viewable(request, pk)
-    if not certificate.scan:
-        raise Http404
-    try:
-        handle = certificate.scan.open("rb")
-    except OSError as exc:  # the row names a file the storage no longer has
-        raise Http404 from exc
     extension = os.path.splitext(certificate.scan.name)[1].lower() or ".bin"
-    content_type = mimetypes.guess_type(f"x{extension}")[0] or "application/octet-stream"
-    response = FileResponse(
-        handle,
-        content_type=content_type,
+    return serve_private(
+        certificate.scan,
         filename=f"chung-nhan-{certificate.pk}{extension}",
+        public=certificate.shows_badge(),
     )
-    if not certificate.shows_badge():
-        response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- Operator -----------------------------------------------------------------------------

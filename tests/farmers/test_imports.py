@@ -607,17 +607,51 @@ def test_a_running_import_shows_a_progress_bar_that_polls(
 
 
 @pytest.mark.django_db
-def test_an_import_whose_worker_died_is_failed_with_a_message(world):
+def test_an_import_whose_worker_died_is_failed_with_a_message(
+    world, django_capture_on_commit_callbacks
+):
     client = world.client("branch")
-    client.post(reverse("farmers:import-new"),
-                {"file": SimpleUploadedFile("a.xlsx", xlsx([person(120)]))})  # fmt: skip
+    upload = client.post(reverse("farmers:import-new"),
+                         {"file": SimpleUploadedFile("a.xlsx", xlsx([person(120)]))})  # fmt: skip
+    form = client.get(upload["Location"]).context["form"]
+    post = {field: form[field].value() or "" for field in form.fields}
+    with django_capture_on_commit_callbacks(execute=False):  # the worker that will die
+        client.post(upload["Location"], post)
     record = MemberImport.objects.get()
     long_ago = timezone.now() - imports.STALE_AFTER * 2
     MemberImport.objects.filter(pk=record.pk).update(
         status="running", queued_at=long_ago, started_at=long_ago, heartbeat_at=long_ago
     )
     state = client.get(reverse("farmers:import-progress", args=[record.pk])).json()
-    assert state["status"] == "failed" and state["finished"] and state["error"]
+    assert state["status"] == "failed" and state["finished"]
+    assert "ngừng phản hồi lúc" in state["error"]  # the worker "stopped responding at"
+    retry = reverse("farmers:import-retry", args=[record.pk])
+    assert state["retry_url"] == retry
+    page = client.get(reverse("farmers:import-detail", args=[record.pk])).content.decode()
+    assert f'action="{retry}"' in page and "Nhập lại tệp này" in page
+    # Run again from the stored file (in-process here): done, the member imported once.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(retry).status_code == 302
+    state = client.get(reverse("farmers:import-progress", args=[record.pk])).json()
+    assert state["status"] == "done" and state["retry_url"] is None
+    assert Member.objects.filter(full_name="Nguyễn Văn Thử 120").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_with_a_live_heartbeat_keeps_running(world):
+    client = world.client("branch")
+    client.post(reverse("farmers:import-new"),
+                {"file": SimpleUploadedFile("a.xlsx", xlsx([person(121)]))})  # fmt: skip
+    record = MemberImport.objects.get()
+    now = timezone.now()
+    MemberImport.objects.filter(pk=record.pk).update(
+        status="running",
+        queued_at=now - imports.STALE_AFTER * 10,
+        started_at=now - imports.STALE_AFTER * 10,
+        heartbeat_at=now - imports.STALE_AFTER / 2,
+    )
+    state = client.get(reverse("farmers:import-progress", args=[record.pk])).json()
+    assert state["status"] == "running" and not state["finished"] and state["retry_url"] is None
 
 
 @pytest.mark.django_db

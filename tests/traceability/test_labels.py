@@ -306,6 +306,7 @@ def test_the_status_page_and_json_show_progress_then_the_download(
         "finished": True,
         "download_url": base + "tai-ve.pdf",
         "error": "",
+        "retry_url": None,
     }
     html = farmer.get(base).content.decode()
     assert f'href="{base}tai-ve.pdf"' in html and "/media/" not in html

@@ -1,0 +1,155 @@
+"""Backups: `manage.py backup` writes a dated archive (database, media, private files,
+manifest with SHA-256 checksums); `manage.py restore` puts it all back after the data is
+gone, and refuses a damaged archive before changing anything."""
+
+import tarfile
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from farmers.models import Member
+from marketplace.core.backups import prune
+from marketplace.core.storage import walk
+from marketplace.models import Certificate
+from traceability.models import FarmEvent, LabelSheet, Lot, TraceRecord
+
+MODELS = (Member, Certificate, Lot, FarmEvent, TraceRecord, LabelSheet)
+
+
+def files() -> dict:
+    """Every file of both storages, by storage and name, with its bytes."""
+    found = {}
+    for alias in ("default", "private"):
+        storage = storages[alias]
+        for name in walk(storage):
+            with storage.open(name, "rb") as handle:
+                found[(alias, name)] = handle.read()
+    return found
+
+
+def drop_everything() -> None:
+    """What a lost server leaves: no tables, no files."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        else:
+            cursor.execute("PRAGMA foreign_keys = OFF")
+            for table in connection.introspection.table_names(cursor):
+                cursor.execute(f'DROP TABLE "{table}"')
+            cursor.execute("PRAGMA foreign_keys = ON")
+    for alias, name in files():
+        storages[alias].delete(name)
+
+
+def backup(folder: Path) -> Path:
+    out = StringIO()
+    call_command("backup", output=str(folder), stdout=out)
+    assert "Backup written" in out.getvalue()
+    (archive,) = sorted(folder.glob("nongsan-*.tar"))
+    return archive
+
+
+def back_up_drop_and_restore(tmp_path):
+    counts = {model: model._base_manager.count() for model in MODELS}
+    assert all(counts.values()), counts  # the demo has some of each
+    before = files()
+    assert any(alias == "private" for alias, _ in before)  # scans, label PDFs
+    assert any(alias == "default" for alias, _ in before)  # photos
+
+    archive = backup(tmp_path)
+    assert (tmp_path / f"{archive.name}.sha256").is_file()
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert "manifest.json" in names
+    assert {"database.dump", "database.sqlite3"} & names
+    assert {f"{'media' if a == 'default' else 'private'}/{n}" for a, n in before} <= names
+
+    # A damaged copy is refused before anything changes.
+    damaged = tmp_path / "damaged" / archive.name
+    damaged.parent.mkdir()
+    damaged.write_bytes(archive.read_bytes())
+    victim = next(name for name in names if name.startswith("private/"))
+    _flip_a_byte(damaged, victim)
+    with pytest.raises(CommandError) as refused:
+        call_command("restore", str(damaged))
+    message = str(refused.value)
+    assert victim in message and "SHA-256" in message and "Nothing was restored" in message
+    (damaged.parent / f"{archive.name}.sha256").write_text(
+        (tmp_path / f"{archive.name}.sha256").read_text()
+    )
+    with pytest.raises(CommandError, match=r"\.tar does not match its checksum in .*\.sha256"):
+        call_command("restore", str(damaged))
+    assert files() == before
+
+    drop_everything()
+    assert files() == {}
+
+    out, err = StringIO(), StringIO()
+    call_command("restore", str(archive), stdout=out, stderr=err)
+    assert "Restored" in out.getvalue() and err.getvalue() == "", err.getvalue()
+    assert {model: model._base_manager.count() for model in MODELS} == counts
+    assert files() == before
+    traces = StringIO()
+    call_command("verify_traces", stdout=traces)  # raises CommandError when a lot changed
+    assert "INTACT  log" in traces.getvalue()
+    ledger = StringIO()
+    call_command("verify_ledger", stdout=ledger)
+    assert "The ledger reconciles." in ledger.getvalue()
+
+
+# Decided before the SQLite test starts, so that skipping it on PostgreSQL does not empty
+# the database.
+ON_SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_backup_then_restore_after_losing_everything_on_postgresql(demo, tmp_path):
+    assert connection.vendor == "postgresql"
+    back_up_drop_and_restore(tmp_path)
+
+
+@pytest.mark.skipif(not ON_SQLITE, reason="SQLite only (the test above covers pg_dump)")
+@pytest.mark.django_db(transaction=True)
+def test_backup_then_restore_after_losing_everything_on_sqlite(demo, tmp_path):
+    back_up_drop_and_restore(tmp_path)
+
+
+def _flip_a_byte(archive: Path, member: str) -> None:
+    with tarfile.open(archive) as tar:
+        offset = tar.getmember(member).offset_data
+    with open(archive, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_not_an_archive_is_refused_clearly(tmp_path):
+    bogus = tmp_path / "nongsan-20260101-000000.tar"
+    bogus.write_bytes(b"not a tar file at all")
+    with pytest.raises(CommandError, match="not a readable archive"):
+        call_command("restore", str(bogus))
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("restore", str(tmp_path / "missing.tar"))
+
+
+def test_keep_leaves_the_newest_archives(tmp_path):
+    for day in range(1, 6):
+        (tmp_path / f"nongsan-202612{day:02d}-020000.tar").write_bytes(b"x")
+        (tmp_path / f"nongsan-202612{day:02d}-020000.tar.sha256").write_text("x")
+    (tmp_path / "notes.txt").write_text("kept")
+    removed = prune(tmp_path, 2)
+    assert [p.name for p in removed] == [f"nongsan-202612{d:02d}-020000.tar" for d in (1, 2, 3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "nongsan-20261204-020000.tar",
+        "nongsan-20261204-020000.tar.sha256",
+        "nongsan-20261205-020000.tar",
+        "nongsan-20261205-020000.tar.sha256",
+        "notes.txt",
+    ]
