@@ -63,8 +63,10 @@ def handovers_of(user, *, scope=None):
     """The handovers the user may see, newest first, with their parcel counts."""
     scope = scope or scope_of(user)
     rows = CodHandover.objects.annotate(parcel_count=Count("parcels"))
-    return _scoped(rows, scope, province_field="province_code").select_related(
-        "created_by", "received_by"
+    return (
+        _scoped(rows, scope, province_field="province_code")
+        .select_related("created_by", "received_by")
+        .order_by("-created", "-pk")
     )
 
 

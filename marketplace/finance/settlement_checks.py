@@ -156,9 +156,7 @@ def check_payouts() -> list[str]:
 
 def check_refund_charges() -> list[str]:
     problems = []
-    waiting = uncharged_refunds().filter(
-        parcel__settlement_entry__kind=SettlementEntry.Kind.SALE
-    )
+    waiting = uncharged_refunds().filter(parcel__settlement_entry__kind=SettlementEntry.Kind.SALE)
     for refund_id, parcel_id in waiting.values_list("pk", "parcel_id"):
         problems.append(
             f"refund {refund_id}: goods of parcel {parcel_id} refunded, the producer's sale "
