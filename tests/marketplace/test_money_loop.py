@@ -567,3 +567,16 @@ def test_the_handover_pages_by_clicking_from_the_post_office_home(client, people
     handover.refresh_from_db()
     assert handover.received_at is not None and handover.reference == "UNC 7"
     assert client.get("/quan-tri/tien-buu-dien-nop/?page=abc").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_card_page_of_an_order_cancelled_before_payment_offers_nothing_to_pay(
+    client, people, stripe_keys
+):
+    order = place(people["buyer"], DURIAN, CARD)
+    cancellations.cancel_order(order=order, role="buyer", reason="Đổi ý", by=people["buyer"])
+    client.force_login(people["buyer"])
+    with translation.override("vi"):
+        html = client.get(f"/thanh-toan/the/{order.number}/").content.decode()
+    assert "đã bị hủy trước khi thanh toán" in html
+    assert "client_secret" not in html and "js.stripe.com" not in html
