@@ -116,7 +116,7 @@ OSCAR_DASHBOARD_NAVIGATION = [
             {"label": _("Certificates to verify"), "url_name": "certificates:queue"},
             {"label": _("Bank transfers awaited"), "url_name": "transfers:awaiting"},
             {"label": _("Parcels"), "url_name": "fulfilment:post-parcels"},
-            {"label": _("COD remittances"), "url_name": "remittances:ledger"},
+            {"label": _("Cash handed over by the post office"), "url_name": "handovers:operator"},
             {"label": _("Producer settlements and payouts"), "url_name": "settlements:ledger"},
             {"label": _("Payment and delivery settings"), "url_name": "shop:payment-settings"},
             {"label": _("Farmers' onboarding"), "url_name": "farmers:staff-home"},

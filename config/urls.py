@@ -32,6 +32,7 @@ urlpatterns += i18n_patterns(
     path("", include("marketplace.finance.urls_transfers")),
     path("", include("marketplace.fulfilment.urls")),
     path("", include("marketplace.finance.urls_remittances")),
+    path("", include("marketplace.finance.urls_handovers")),
     path("", include("marketplace.finance.urls_settlements")),
     # The operator's home: queues and settings.
     path("", include("marketplace.site_settings.urls")),

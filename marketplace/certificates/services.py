@@ -302,7 +302,11 @@ def submit_certificate(
 
 
 def _locked(certificate: Certificate) -> Certificate:
-    return Certificate.objects.select_for_update().select_related("producer").get(pk=certificate.pk)
+    return (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("producer")
+        .get(pk=certificate.pk)
+    )
 
 
 @transaction.atomic

@@ -4,17 +4,20 @@ meet after checkout (run by seed_demo after the other seeders; idempotent):
 - cash on delivery from two farms: the durian parcel packed, tracked and picked up by the
   post office, the pepper parcel still to pack;
 - VietQR transfer awaited (coffee);
-- cash on delivery delivered, the cash collected and remitted to the farm (avocado);
+- cash on delivery delivered, the cash collected (so in the farm's settlement ledger),
+  handed over by the post office to the marketplace and received (avocado);
 - VietQR transfer received, marked by the operator (macadamia), then delivered, settled in
   the producer settlement ledger (tax withheld from the household) and paid out to the
   farm in a payout batch;
 - VietQR from two farms, paid, the pepper parcel cancelled by the buyer and its refund
   transferred back by the operator (partly refunded);
 - cash on delivery whose delivery failed and was returned to the farm (durian);
-- cash on delivery from which the farm cancelled a line it could not supply (macadamia).
+- cash on delivery from which the farm cancelled a line it could not supply (macadamia);
+- VietQR, paid and delivered, part refunded by the operator for damaged goods (charged to
+  the farm's sale in the settlement ledger).
 
 Orders go through the same code as the checkout (locked stock, parcels, payment source)
-and the same services as the pages (packing, tracking, delivery, COD, remittance), so the
+and the same services as the pages (packing, tracking, delivery, COD, handover), so the
 demo shows what the code does. They belong to the demo buyer and are recognised by a
 marker in their delivery notes.
 """
@@ -24,7 +27,7 @@ from django.db import transaction
 from oscar.apps.checkout.calculators import OrderTotalCalculator
 from oscar.core.loading import get_class, get_model
 
-from marketplace.finance import remittances, settlements, transfers
+from marketplace.finance import handovers, settlements, transfers
 from marketplace.fulfilment import cancellations
 from marketplace.fulfilment import services as fulfilment
 from marketplace.fulfilment.parcels import set_cash_on_delivery
@@ -126,16 +129,17 @@ def seed(stdout) -> list[str]:
     paid = place(buyer, {"NS0008": 2}, VIETQR, "macadamia, transfer received")
     transfers.mark_received(paid, operator, paid.total_incl_tax, note="FT25329000123")
 
-    # 4. Cash on delivery: delivered, collected, remitted to the farm.
-    done = place(buyer, {"NS0007": 3}, COD, "avocado, delivered and remitted")
+    # 4. Cash on delivery: delivered, collected (the sale enters the farm's ledger), the
+    # cash handed over by the post office and received by the marketplace.
+    done = place(buyer, {"NS0007": 3}, COD, "avocado, delivered, cash handed over")
     parcel = done.parcels.get()
     fulfilment.pack(parcel, farmer)
     fulfilment.set_tracking(parcel, postman, _tracking(10000002))
     fulfilment.pick_up(parcel, postman)
     fulfilment.deliver(parcel, postman)
     fulfilment.collect_cod(parcel, postman, parcel.cod_amount)
-    remittance = remittances.create_remittance(parcel.partner, operator)
-    remittances.mark_paid(remittance, operator, reference="UNC-2025-0001")
+    handover = handovers.create_handover(by=postman)
+    handovers.confirm_receipt(handover=handover, by=operator, reference="UNC-2025-0001")
 
     # 5. The macadamia paid by VietQR, delivered: in the settlement ledger (a household:
     # tax withheld), paid out to the farm in a payout batch (the account it is paid into
@@ -149,7 +153,6 @@ def seed(stdout) -> list[str]:
         partner=nuts.partner,
         defaults={"bank_bin": "970405", "number": "5100201000888", "holder": "NGUYEN VAN HUNG"},
     )
-    settlements.post_deliveries(by=operator)
     batch = settlements.create_payout_batch(partner_ids=[nuts.partner_id], by=operator)
     for payout in batch.payouts.all():
         settlements.mark_payout_paid(payout=payout, reference="FT25340000456", by=operator)
@@ -183,14 +186,41 @@ def seed(stdout) -> list[str]:
     macadamia = short.lines.get(product__upc="NS0008")
     cancellations.cancel_line(line=macadamia, reason="Hết hàng", by=farmer)
 
+    # 9. VietQR, paid and delivered; two avocados arrived bruised: the operator refunds them
+    # (charged to the farm's sale) and transfers the money back.
+    bruised = place(buyer, {"NS0007": 4}, VIETQR, "avocado, part refunded for damage")
+    transfers.mark_received(bruised, operator, bruised.total_incl_tax, note="FT25331000321")
+    parcel = bruised.parcels.get()
+    fulfilment.pack(parcel, farmer)
+    fulfilment.set_tracking(parcel, postman, _tracking(10000005))
+    fulfilment.pick_up(parcel, postman)
+    fulfilment.deliver(parcel, postman)
+    line = bruised.lines.get()
+    damaged = refunds.refund(
+        order=bruised,
+        amount=line.unit_price_incl_tax * 2,
+        reason="2 quả bị dập khi giao",
+        by=operator,
+        parcel=parcel,
+        charges_producer=True,
+    )
+    refunds.record_transfer_back(
+        refund=damaged,
+        by=operator,
+        bank_bin="970436",
+        account_number="0123456789",
+        account_name="Nguyen Thi Mai",
+        bank_reference="FT25332000654",
+    )
+
     return [
         f"  demo orders for {BUYER}: {two_farms.number} (cash on delivery, 2 parcels, one "
         f"picked up), {awaiting.number} (VietQR awaited), {paid.number} (VietQR received), "
-        f"{done.number} (delivered, cash remitted; {paid.number} then delivered, settled and "
-        f"paid out to the farm), {part.number} (a parcel cancelled and refunded), "
+        f"{done.number} (delivered, cash handed over; {paid.number} then delivered, settled "
+        f"and paid out to the farm), {part.number} (a parcel cancelled and refunded), "
         f"{returned.number} (returned to the farm), {short.number} (a line cancelled by the "
-        "farm)",
+        f"farm), {bruised.number} (delivered, damaged goods refunded)",
         f"  post office ({POST_OFFICE}): /buu-dien/buu-gui/; farmer ({FARMER}): "
         "/cua-hang/don-hang/, /cua-hang/quyet-toan/; operator: /quan-tri/chuyen-khoan/, "
-        "/quan-tri/doi-soat-cod/, /quan-tri/quyet-toan/",
+        "/quan-tri/tien-buu-dien-nop/, /quan-tri/quyet-toan/; post office: /buu-dien/nop-tien/",
     ]

@@ -23,7 +23,7 @@ from django.db.models import Q, Sum
 from oscar.core.loading import get_model
 
 from marketplace.catalogue import stock
-from marketplace.finance import settlement_checks
+from marketplace.finance import handovers, settlement_checks
 from marketplace.models import Parcel
 from marketplace.payments.state import COD, PAID_EVENT, REFUND_EVENT
 
@@ -162,6 +162,7 @@ CHECKS = [
     check_cash_on_delivery,
     check_parcels,
     check_stock,
+    handovers.check_handovers,
     settlement_checks.ledger_checks,
 ]
 

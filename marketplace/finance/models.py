@@ -47,6 +47,49 @@ class Remittance(models.Model):
         return f"{self.partner} {self.amount}"
 
 
+class CodHandover(models.Model):
+    """Cash on delivery a post office hands over to the marketplace: the collected parcels
+    of its province not handed over yet, their sum, who handed it over and when; then the
+    operator's confirmation that the money arrived (with the bank or receipt reference).
+    Each parcel is in at most one handover."""
+
+    province_code = models.PositiveIntegerField(_("Province"), null=True, blank=True)
+    office_name = models.CharField(_("Post office"), max_length=200, blank=True)
+    amount = models.DecimalField(_("Amount"), **MONEY)
+    created = models.DateTimeField(_("Handed over at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Handed over by"),
+    )
+    received_at = models.DateTimeField(_("Received at"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Received by"),
+    )
+    reference = models.CharField(_("Bank or receipt reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("Cash handover")
+        verbose_name_plural = _("Cash handovers")
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="handover_positive"),
+            models.CheckConstraint(
+                condition=models.Q(received_at__isnull=True) | ~models.Q(reference=""),
+                name="handover_received_has_reference",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.amount}"
+
+
 class BankTransfer(models.Model):
     """A bank transfer received for an order: marked by staff, or matched from a bank
     statement line (whose transaction id is recorded once, so re-importing pays nothing
@@ -121,6 +164,14 @@ class SettlementEntry(models.Model):
         blank=True,
         related_name="entry",
         verbose_name=_("Payout"),
+    )
+    refund = models.OneToOneField(
+        "marketplace.Refund",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlement_entry",
+        verbose_name=_("Refund"),
     )
     sales = models.DecimalField(_("Sales"), default=0, **MONEY)
     commission_percent = models.DecimalField(

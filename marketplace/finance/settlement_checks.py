@@ -11,6 +11,9 @@ with the other money and stock checks.
   entry's parcel is delivered, of the same producer, with the same goods.
 - check_payouts: every payout has its entry, for its amount; none is above the balance
   just before it; a paid payout has its bank reference.
+- check_refund_charges: every refund of delivered goods that was made is in the ledger
+  once its parcel's sale is, its figures follow settlements.refund_figures, and no
+  parcel is refunded beyond its sale.
 """
 
 from collections import defaultdict
@@ -19,7 +22,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 
 from marketplace.core.money import percent_of
-from marketplace.finance.settlements import unposted_parcels
+from marketplace.finance.settlements import refund_figures, uncharged_refunds, unposted_parcels
 from marketplace.models import Parcel, Payout, ProducerBalance, SettlementEntry
 
 ZERO = Decimal(0)
@@ -83,12 +86,11 @@ def check_entries() -> list[str]:
     return problems
 
 
-def check_parcels_settled(*, include_pending: bool = True) -> list[str]:
-    """Each delivered parcel in at most one settlement entry, of its producer, with its
-    goods; with `include_pending`, also every delivered and paid parcel in one (false
-    while a delivery waits to be added to the ledger, see pending_parcels)."""
+def check_parcels_settled() -> list[str]:
+    """Every delivered and paid parcel in exactly one settlement (a sale entry, or a COD
+    remittance of the earlier cash-only ledger), of its producer, with its goods."""
     problems = []
-    pending = unposted_parcels() if include_pending else Parcel.objects.none()
+    pending = unposted_parcels()
     for parcel_id, partner_id in pending.order_by("pk").values_list("pk", "partner_id"):
         problems.append(
             f"parcel {parcel_id} (producer {partner_id}): delivered and paid, in no settlement"
@@ -152,24 +154,68 @@ def check_payouts() -> list[str]:
     return problems
 
 
-SETTLEMENT_CHECKS = [check_balances, check_entries, check_parcels_settled, check_payouts]
+def check_refund_charges() -> list[str]:
+    problems = []
+    waiting = uncharged_refunds().filter(parcel__settlement_entry__kind=SettlementEntry.Kind.SALE)
+    for refund_id, parcel_id in waiting.values_list("pk", "parcel_id"):
+        problems.append(
+            f"refund {refund_id}: goods of parcel {parcel_id} refunded, the producer's sale "
+            "not reduced"
+        )
+    entries = (
+        SettlementEntry.objects.filter(kind=SettlementEntry.Kind.REFUND, refund__isnull=False)
+        .select_related("refund")
+        .order_by("pk")
+    )
+    sales = {
+        entry.parcel_id: entry
+        for entry in SettlementEntry.objects.filter(kind=SettlementEntry.Kind.SALE)
+    }
+    refunded = defaultdict(lambda: ZERO)
+    for entry in entries:
+        refund = entry.refund
+        sale = sales.get(refund.parcel_id)
+        if sale is None or not refund.charges_producer or refund.status != "succeeded":
+            problems.append(
+                f"entry {entry.pk}: charges refund {refund.pk}, which is not a refund made of "
+                "goods of a parcel in the ledger"
+            )
+            continue
+        if sale.partner_id != entry.partner_id:
+            problems.append(f"entry {entry.pk}: refund of producer {sale.partner_id}'s sale")
+        rule = refund_figures(
+            sale=sale, refunded_before=refunded[sale.parcel_id], refund_amount=refund.amount
+        )
+        got = (-entry.sales, -entry.commission, -entry.vat, -entry.pit)
+        want = (rule.sales, rule.commission, rule.vat, rule.pit)
+        if got != want:
+            problems.append(
+                f"entry {entry.pk}: reverses {got} of parcel {sale.parcel_id}'s sale, the rule "
+                f"gives {want}"
+            )
+        refunded[sale.parcel_id] += -entry.sales
+        if refunded[sale.parcel_id] > sale.sales:
+            problems.append(
+                f"parcel {sale.parcel_id}: {refunded[sale.parcel_id]} of its goods refunded, "
+                f"more than the {sale.sales} sold"
+            )
+    return problems
+
+
+SETTLEMENT_CHECKS = [
+    check_balances,
+    check_entries,
+    check_parcels_settled,
+    check_payouts,
+    check_refund_charges,
+]
 
 
 def ledger_checks() -> list[str]:
-    """The checks `verify_ledger` runs: all of them, except that a delivery waiting to be
-    added to the ledger (the operator adds them, and every payout batch does first) is
-    pending work, not a fault; verify_ledger counts those apart."""
-    return [
-        *check_balances(),
-        *check_entries(),
-        *check_parcels_settled(include_pending=False),
-        *check_payouts(),
-    ]
-
-
-def pending_parcels() -> int:
-    """Delivered and paid parcels not in the ledger yet."""
-    return unposted_parcels().count()
+    """The checks `verify_ledger` runs: all of them. Deliveries enter the ledger as they
+    happen, so a delivered and paid parcel outside it is a fault (the settlements page's
+    "add deliveries" button, or any payout batch, adds it)."""
+    return settlement_problems()
 
 
 def settlement_problems() -> list[str]:

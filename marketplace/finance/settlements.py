@@ -11,8 +11,16 @@ Rows (``SettlementEntry``) are appended, never changed, each with its source:
   enterprises declare their own tax: nothing is withheld from them. A parcel paid in
   advance is posted once delivered; one paid on delivery once its cash is recorded. A
   parcel already in a COD remittance (the older cash-only ledger) is not posted again.
-- an **adjustment** (``record_adjustment``): a refund, a return's shipping fee, a shipping
-  correction; ``amount`` is what the producer is charged (negative: credited).
+  Parcels are posted as they are delivered (marketplace.fulfilment.services: ``deliver``
+  for a parcel paid in advance, ``collect_cod`` once the cash is in); ``post_deliveries``
+  without arguments posts any that were missed (the operator's button, every payout batch).
+- a **refund of delivered goods** (``charge_refund``): a refund the operator made of a
+  producer's delivered goods (``Refund.charges_producer``) reverses that part of the sale,
+  its commission and tax too (``refund_figures``: the sale's rates applied to what is left
+  sold, so refunding a sale in parts or at once comes to the same đồng).
+- an **adjustment** (``record_adjustment``): a return's shipping fee (posted when the post
+  office returns the parcel), a shipping correction; ``amount`` is what the producer is
+  charged (negative: credited).
 - a **payout** (``create_payout_batch``): the producer's whole positive balance, to its
   bank account, marked paid later with the bank's reference (``mark_payout_paid``).
 
@@ -155,13 +163,16 @@ def unposted_parcels():
     ).exclude(pk__in=SettlementEntry.objects.filter(parcel__isnull=False).values("parcel_id"))
 
 
-def post_deliveries(*, by=None, partner_ids=None) -> list[SettlementEntry]:
+def post_deliveries(*, by=None, partner_ids=None, parcel_ids=None) -> list[SettlementEntry]:
     """A sale entry for each delivered parcel not in the ledger yet (rows locked: two
-    operators at once, or a COD remittance being made, never post a parcel twice)."""
+    operators at once, or a COD remittance being made, never post a parcel twice), then
+    the refunds of their goods already made (charge_refund)."""
     with transaction.atomic():
         candidates = unposted_parcels()
         if partner_ids is not None:
             candidates = candidates.filter(partner_id__in=list(partner_ids))
+        if parcel_ids is not None:
+            candidates = candidates.filter(pk__in=list(parcel_ids))
         parcels = list(
             Parcel.objects.select_for_update()
             .filter(pk__in=list(candidates.values_list("pk", flat=True)))
@@ -209,7 +220,107 @@ def post_deliveries(*, by=None, partner_ids=None) -> list[SettlementEntry]:
                     ),
                 )
             )
+        for refund in uncharged_refunds().filter(parcel__in=parcels):
+            charge_refund(refund=refund, by=by)
         return entries
+
+
+# --- Refunds of delivered goods -------------------------------------------------------------
+
+
+def refund_figures(*, sale, refunded_before, refund_amount) -> SaleFigures:
+    """THE rule for a refund of delivered goods: what is reversed of the `sale` entry when
+    `refund_amount` more is refunded after `refunded_before` (goods already reversed). At
+    most the goods left; commission and each tax are the sale's rates applied to what stays
+    sold, and the reversal is the difference, so parts add up to the whole exactly."""
+
+    def figures(sold):
+        return (
+            percent_of(sold, sale.commission_percent),
+            percent_of(sold, sale.vat_percent),
+            percent_of(sold, sale.pit_percent),
+        )
+
+    left_before = max(sale.sales - refunded_before, ZERO)
+    goods = min(round_dong(refund_amount), left_before)
+    before, after = figures(left_before), figures(left_before - goods)
+    return SaleFigures(
+        sales=goods,
+        commission_percent=sale.commission_percent,
+        commission=before[0] - after[0],
+        vat_percent=sale.vat_percent,
+        vat=before[1] - after[1],
+        pit_percent=sale.pit_percent,
+        pit=before[2] - after[2],
+    )
+
+
+def uncharged_refunds():
+    """Refunds of delivered goods that are made and not in the ledger yet."""
+    from marketplace.models import Refund
+
+    return Refund.objects.filter(
+        charges_producer=True,
+        status=Refund.Status.SUCCEEDED,
+        parcel__isnull=False,
+        settlement_entry__isnull=True,
+    ).order_by("pk")
+
+
+def charge_refund(*, refund, by=None) -> SettlementEntry | None:
+    """Reverse in the producer's ledger the part of its sale that `refund` gave back (see
+    refund_figures). Once per refund (the entry links it); nothing while the refund is not
+    made, while the parcel's sale is not in the ledger (posting it charges the refund
+    then), or when nothing of the goods is left to reverse. Locked by the balance row."""
+    from marketplace.models import Refund
+
+    if not refund.charges_producer or refund.parcel_id is None:
+        return None
+    with transaction.atomic():
+        sale = (
+            SettlementEntry.objects.filter(parcel_id=refund.parcel_id, kind=Kind.SALE)
+            .select_related("parcel")
+            .first()
+        )
+        if sale is None:
+            return None
+        balance = _lock_balances([sale.partner_id])[sale.partner_id]
+        locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+        if (
+            locked.status != Refund.Status.SUCCEEDED
+            or SettlementEntry.objects.filter(refund_id=locked.pk).exists()
+        ):
+            return None
+        refunded_before = -(
+            SettlementEntry.objects.filter(
+                kind=Kind.REFUND, refund__parcel_id=refund.parcel_id
+            ).aggregate(total=Sum("sales"))["total"]
+            or ZERO
+        )
+        figures = refund_figures(
+            sale=sale, refunded_before=refunded_before, refund_amount=locked.amount
+        )
+        if figures.sales <= 0:
+            return None
+        return _post(
+            balance,
+            SettlementEntry(
+                partner_id=sale.partner_id,
+                kind=Kind.REFUND,
+                booked_on=timezone.localdate(locked.executed_at or None),
+                refund=locked,
+                sales=-figures.sales,
+                commission_percent=figures.commission_percent,
+                commission=-figures.commission,
+                vat_percent=figures.vat_percent,
+                vat=-figures.vat,
+                pit_percent=figures.pit_percent,
+                pit=-figures.pit,
+                amount=-figures.net,
+                reference=_("Refund of %(parcel)s") % {"parcel": sale.parcel},
+                created_by=by,
+            ),
+        )
 
 
 def record_adjustment(*, producer, amount, kind, reference, by, booked_on=None):

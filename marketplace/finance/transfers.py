@@ -128,8 +128,10 @@ def order_number_tokens(description: str) -> list[str]:
 
 
 def _locked_source(order):
+    # Only the order's own source row: a plain FOR UPDATE over the join would also lock the
+    # shared payment-type row and make every VietQR order in the shop wait on one another.
     return (
-        Source.objects.select_for_update()
+        Source.objects.select_for_update(of=("self",))
         .select_related("source_type")
         .filter(order=order)
         .order_by("pk")

@@ -29,7 +29,8 @@ from oscar.core.loading import get_model
 from marketplace.catalogue import stock
 from marketplace.fulfilment import notifications
 from marketplace.models import CancelledLine, Parcel
-from marketplace.payments import refunds
+from marketplace.payments import refunds, stripe_gateway
+from marketplace.payments.state import CARD
 
 Line = get_model("order", "Line")
 
@@ -104,6 +105,8 @@ def _cancel_locked(parcels: list[Parcel], *, order, role, reason, by) -> None:
         .exists()
     )
     _refuse(refunds.cancellation_refusal(order, whole=not others))
+    if not others:
+        _stop_card_payment(order)
     now = timezone.now()
     amount = Decimal(0)
     user = by if by is not None and getattr(by, "is_authenticated", False) else None
@@ -132,6 +135,35 @@ def _cancel_locked(parcels: list[Parcel], *, order, role, reason, by) -> None:
         by=user,
         parcel=parcels[0] if len(parcels) == 1 else None,
     )
+
+
+def _stop_card_payment(order) -> None:
+    """The whole order is being cancelled: a card payment not made yet is stopped at Stripe
+    first, so the buyer cannot pay for it afterwards. If the buyer has just paid (Stripe
+    refuses: the payment is recorded when its webhook arrives) or Stripe cannot be
+    reached, the cancellation waits: cancelling again then refunds what was paid."""
+    source = order.sources.select_related("source_type").first()
+    if (
+        source is None
+        or source.source_type.code != CARD
+        or source.amount_debited > 0
+        or not source.reference
+        or not stripe_gateway.card_ready()
+    ):
+        return
+    try:
+        stripe_gateway.cancel_payment_intent(source.reference)
+    except stripe_gateway.GatewayError as exc:
+        if exc.code == "payment_intent_unexpected_state":
+            raise CancellationError(
+                _(
+                    "The card payment for this order has just been made. Reload the page in "
+                    "a minute and cancel again: what was paid will be refunded to the card."
+                )
+            ) from None
+        raise CancellationError(
+            _("The card payment could not be stopped at Stripe just now: try again in a minute.")
+        ) from None
 
 
 def _locked(parcels) -> list[Parcel]:

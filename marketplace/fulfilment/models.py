@@ -115,6 +115,15 @@ class Parcel(models.Model):
         related_name="parcels",
         verbose_name=_("Remittance"),
     )
+    # The post office's handover of the cash it collected to the marketplace.
+    cod_handover = models.ForeignKey(
+        "marketplace.CodHandover",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("Cash handover"),
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,7 +9,10 @@ from marketplace.fulfilment import services
 from marketplace.models import Parcel, ProducerProfile
 
 COD_TO_HAND_OVER = Q(
-    status=Parcel.Status.DELIVERED, cod_collected__isnull=False, remittance__isnull=True
+    status=Parcel.Status.DELIVERED,
+    cod_collected__isnull=False,
+    cod_handover__isnull=True,
+    remittance__isnull=True,
 )
 
 

@@ -20,10 +20,14 @@ retried request cannot apply a transition twice. Each records who and when:
 - ``collect_cod``: once, for a delivered parcel paid on delivery, exactly its
   ``cod_amount``; recorded as a payment on the order (payments.state.record_payment), so
   the order is paid once the cash of every parcel is in.
+- a delivered parcel enters its producer's settlement ledger at once
+  (marketplace.finance.settlements.post_deliveries): paid in advance when it is delivered,
+  paid on delivery when its cash is recorded;
 - ``fail_delivery`` (with the reason) then ``return_to_sender`` (with the return shipping
-  fee Vietnam Post charges): the goods come back into the producer's stock
-  (stock.restock), nothing is collected and, paid on delivery, the parcel's amount is no
-  longer due (payments.state.reduce_due); the buyer is told.
+  fee Vietnam Post charges the sender): the goods come back into the producer's stock
+  (stock.restock), nothing is collected, the parcel's amount is no longer due and, paid in
+  advance, it is refunded the way it was paid (payments.refunds.settle_cancellation, as
+  for a cancelled parcel); the fee is charged to the producer's ledger; the buyer is told.
 
 Refusals raise ``FulfilmentError`` with a message for the person at the counter (in the
 active language); a user who may not act on the parcel at all gets PermissionDenied.
@@ -48,14 +52,15 @@ from marketplace.catalogue import stock
 from marketplace.core.lots import lot_provider
 from marketplace.core.money import format_dong, parse_dong
 from marketplace.core.scope import scope_of
+from marketplace.finance import settlements
 from marketplace.fulfilment import notifications
 from marketplace.models import Parcel
+from marketplace.payments import refunds
 from marketplace.payments.state import (
     COD,
     PaymentError,
     payment_state,
     record_payment,
-    reduce_due,
 )
 
 Line = get_model("order", "Line")
@@ -456,6 +461,13 @@ def pick_up(parcel, user) -> Parcel:
     )
 
 
+def _delivered(parcel) -> None:
+    """Paid in advance: the sale enters the producer's ledger now (paid on delivery: once
+    the cash is recorded); the buyer is told after commit."""
+    settlements.post_deliveries(by=parcel.delivered_by, parcel_ids=[parcel.pk])
+    notifications.parcel_delivered(parcel)
+
+
 def deliver(parcel, user) -> Parcel:
     """The buyer has received the parcel; the buyer is told after commit."""
     return _advance(
@@ -465,7 +477,7 @@ def deliver(parcel, user) -> Parcel:
         stamp="delivered",
         check=_check_post_office,
         refusal=deliver_refusal,
-        after=notifications.parcel_delivered,
+        after=_delivered,
     )
 
 
@@ -498,6 +510,7 @@ def collect_cod(parcel, user, amount) -> Parcel:
         locked.cod_collected_by = user
         fields = ["cod_collected", "cod_collected_at", "cod_collected_by"]
         locked.save(update_fields=fields)
+        settlements.post_deliveries(by=user, parcel_ids=[locked.pk])
     _copy(parcel, locked, fields)
     return locked
 
@@ -574,17 +587,31 @@ def return_to_sender(*, parcel, by, fee=0) -> Parcel:
         _check_post_office(by, locked)
         _refuse(return_refusal(locked))
         stock.restock_lines(list(active_parcel_lines(locked)))
-        if locked.cod_amount > 0:
-            try:
-                reduce_due(locked.order, amount=locked.cod_amount)
-            except PaymentError as exc:
-                raise FulfilmentError(str(exc)) from None
+        try:
+            refunds.settle_cancellation(
+                order=locked.order,
+                amount=locked.goods_total + locked.shipping_charge,
+                reason=_("Returned to the producer: %(reason)s")
+                % {"reason": locked.failure_reason},
+                by=by,
+                parcel=locked,
+            )
+        except (PaymentError, refunds.RefundRefused) as exc:
+            raise FulfilmentError(str(exc)) from None
         locked.status = Status.RETURNED
         locked.returned_at = timezone.now()
         locked.returned_by = by
         locked.return_shipping_fee = fee
         fields = ["status", "returned_at", "returned_by", "return_shipping_fee"]
         locked.save(update_fields=fields)
+        if fee > 0:
+            settlements.record_adjustment(
+                producer=locked.partner_id,
+                amount=fee,
+                kind=settlements.Kind.RETURN,
+                reference=_("Return of %(parcel)s") % {"parcel": locked},
+                by=by,
+            )
         notifications.parcel_returned(locked)
     _copy(parcel, locked, fields)
     return locked

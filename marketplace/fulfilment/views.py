@@ -402,7 +402,7 @@ def post_home(request, scope):
             "count": todo.cod_to_hand_over,
             "label": _("Cash on delivery to hand over"),
             "hint": fulfilment.money(todo.cod_amount),
-            "url": f"{parcels}?{urlencode({STATUS_PARAM: Parcel.Status.DELIVERED})}",
+            "url": reverse("handovers:post-office"),
         },
     ]
     pages = [

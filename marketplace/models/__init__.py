@@ -5,6 +5,7 @@ from marketplace.catalogue.models import ProductListing, SearchEntry
 from marketplace.certificates.models import Certificate, CertificateQuerySet
 from marketplace.finance.models import (
     BankTransfer,
+    CodHandover,
     Payout,
     PayoutBatch,
     ProducerBalance,
@@ -20,6 +21,7 @@ from marketplace.site_settings.models import MarketplaceSettings
 __all__ = [
     "BankTransfer",
     "CancelledLine",
+    "CodHandover",
     "Certificate",
     "CertificateQuerySet",
     "MarketplaceSettings",

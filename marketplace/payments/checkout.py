@@ -314,7 +314,9 @@ def card_payment(request, number):
         raise Http404
     state = payment_state(order)
     context = {"order": order, "state": state, "status": "pay", "failed": False}
-    if state.paid >= state.allocated:
+    if state.code == "nothing_due":  # the whole order was cancelled before it was paid
+        context["status"] = "order_cancelled"
+    elif state.paid >= state.allocated:
         context["status"] = "paid"
     elif not card_ready():
         context["status"] = "unavailable"

@@ -33,6 +33,7 @@ class Refund(models.Model):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Refunded")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Method(models.TextChoices):
         CARD = "card", _("To the card, through Stripe")
@@ -59,6 +60,10 @@ class Refund(models.Model):
         related_name="refunds",
         verbose_name=_("Parcel"),
     )
+    # A refund of goods the producer delivered (chosen by the operator): once made, the
+    # producer's sale is reduced by it (marketplace.finance.settlements.charge_refund).
+    # Refunds of cancelled or returned parcels are not: those were never sold.
+    charges_producer = models.BooleanField(_("Charged to the producer"), default=False)
     # The transfer back, recorded by the operator once made.
     bank_bin = models.CharField(_("Bank"), max_length=6, blank=True)
     account_number = models.CharField(_("Account number"), max_length=19, blank=True)

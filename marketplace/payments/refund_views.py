@@ -54,10 +54,39 @@ class RefundForm(forms.Form):
         help_text=_("Whole đồng, for example 50000 or 50.000."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=255, required=False)
+    goods_of = forms.TypedChoiceField(
+        label=_("Whose goods are refunded?"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_(
+            "Goods a producer delivered (damaged, missing, not as described) are charged to "
+            "that producer's sale, its commission and tax too. Anything else (delivery, a "
+            "goodwill gesture) is borne by the marketplace."
+        ),
+    )
 
-    def __init__(self, *args, refundable=Decimal(0), **kwargs):
+    def __init__(self, *args, refundable=Decimal(0), delivered=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.refundable = refundable
+        self.delivered = {parcel.pk: parcel for parcel in delivered}
+        if self.delivered:
+            self.fields["goods_of"].choices = [
+                ("", gettext("Not a producer's goods: the marketplace bears it"))
+            ] + [
+                (
+                    parcel.pk,
+                    gettext("Goods of %(producer)s (delivered): charged to the producer")
+                    % {"producer": parcel.partner.name},
+                )
+                for parcel in delivered
+            ]
+        else:
+            del self.fields["goods_of"]
+
+    def clean_goods_of(self):
+        value = self.cleaned_data.get("goods_of")
+        return self.delivered.get(value) if value is not None else None
 
     def clean_amount(self):
         try:
@@ -157,12 +186,22 @@ def refund_qr(order, refund, data) -> dict | None:
     return {**code, "amount": refund.amount} if code else None
 
 
+def delivered_parcels(order) -> list:
+    return list(
+        Parcel.objects.filter(order=order, status=Parcel.Status.DELIVERED)
+        .select_related("partner")
+        .order_by("pk")
+    )
+
+
 def _render(request, order, *, form=None, stripe_error="", transfer_forms=None, qr=None):
     summary = summary_of(order)
     if form is None:
-        form = RefundForm(refundable=summary.refundable)
+        form = RefundForm(refundable=summary.refundable, delivered=delivered_parcels(order))
     all_refunds = list(
-        Refund.objects.filter(order=order).select_related("created_by", "executed_by")
+        Refund.objects.filter(order=order).select_related(
+            "created_by", "executed_by", "parcel__partner"
+        )
     )
     transfer_forms = transfer_forms or {}
     for refund in all_refunds:
@@ -195,15 +234,20 @@ def _render(request, order, *, form=None, stripe_error="", transfer_forms=None, 
 def refund_page(request, number):
     order = get_object_or_404(Order, number=number)
     summary = summary_of(order)
-    form = RefundForm(request.POST or None, refundable=summary.refundable)
+    form = RefundForm(
+        request.POST or None, refundable=summary.refundable, delivered=delivered_parcels(order)
+    )
     stripe_error = ""
     if request.method == "POST" and summary.method and form.is_valid():
+        parcel = form.cleaned_data.get("goods_of")
         try:
             refund = refunds.refund(
                 order=order,
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 by=request.user,
+                parcel=parcel,
+                charges_producer=parcel is not None,
             )
         except RefundRefused as exc:
             form.add_error("amount", str(exc))
@@ -235,6 +279,27 @@ def refund_page(request, number):
                 )
             return redirect("payments:refund", number=order.number)
     return _render(request, order, form=form, stripe_error=stripe_error)
+
+
+@operator_required
+@require_POST
+def cancel_transfer(request, number, pk):
+    """Withdraw a transfer back not made yet (with the reason)."""
+    order = get_object_or_404(Order, number=number)
+    refund = get_object_or_404(Refund, order=order, pk=pk)
+    try:
+        refunds.cancel_transfer_refund(
+            refund=refund, by=request.user, reason=request.POST.get("reason", "")
+        )
+    except RefundRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            gettext("The refund of %(amount)s is cancelled: nothing is to be transferred.")
+            % {"amount": format_dong(refund.amount)},
+        )
+    return redirect("payments:refund", number=order.number)
 
 
 @operator_required

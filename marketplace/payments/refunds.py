@@ -8,6 +8,12 @@
   with ``record_transfer_back`` (bank, account, holder, bank reference, who, when): only
   then is the refund recorded on the order.
 - ``refund`` picks the way by the order's payment method (the operator's refund page);
+- ``charges_producer``: the operator refunds goods a producer delivered (damaged, short,
+  not as described) and names the parcel: once the refund is made, the producer's sale is
+  reduced by it (marketplace.finance.settlements.charge_refund). Refunds of cancelled or
+  returned parcels are not charged: those goods were never sold.
+- ``cancel_transfer_refund``: a transfer back not made yet is withdrawn (a wrong amount,
+  the buyer paid again); what it held may be refunded again.
 - ``settle_cancellation``: part of an order was cancelled (marketplace.fulfilment
   .cancellations): what is due goes down by its amount (payments.state.reduce_due) and
   what was paid beyond what is now due is refunded, the same two ways.
@@ -28,7 +34,8 @@ from django.utils.translation import gettext as _
 
 from marketplace.core.banks import BANKS
 from marketplace.core.money import format_dong
-from marketplace.models import Refund
+from marketplace.finance.settlements import charge_refund
+from marketplace.models import Parcel, Refund
 from marketplace.payments import stripe_gateway
 from marketplace.payments.state import (
     CARD,
@@ -87,7 +94,18 @@ def _check_refundable(source, amount) -> None:
         )
 
 
-def refund_card(*, order, amount, reason: str = "", by=None, parcel=None) -> Refund:
+def _check_charge(order, parcel, charges_producer) -> None:
+    if not charges_producer:
+        return
+    if parcel is None or parcel.order_id != order.pk or parcel.status != Parcel.Status.DELIVERED:
+        raise RefundRefused(
+            _("Only goods of a delivered parcel of this order can be charged to its producer.")
+        )
+
+
+def refund_card(
+    *, order, amount, reason: str = "", by=None, parcel=None, charges_producer=False
+) -> Refund:
     """Refund `amount` đồng of the order's card payment through Stripe. Raises
     RefundRefused (nothing asked of Stripe) or RefundFailed (Stripe said no)."""
     failure = None
@@ -97,6 +115,7 @@ def refund_card(*, order, amount, reason: str = "", by=None, parcel=None) -> Ref
             raise RefundRefused(_("This order was not paid by card."))
         amount = _whole_amount(amount)
         _check_refundable(source, amount)
+        _check_charge(order, parcel, charges_producer)
         refund = Refund.objects.create(
             order=order,
             source=source,
@@ -105,6 +124,7 @@ def refund_card(*, order, amount, reason: str = "", by=None, parcel=None) -> Ref
             created_by=by,
             method=Refund.Method.CARD,
             parcel=parcel,
+            charges_producer=charges_producer,
         )
         try:
             answer = stripe_gateway.create_refund(
@@ -124,12 +144,15 @@ def refund_card(*, order, amount, reason: str = "", by=None, parcel=None) -> Ref
                 refund.status = Refund.Status.FAILED
                 failure = answer.get("failure_reason") or status
             refund.save(update_fields=["stripe_refund_id", "status"])
+            charge_refund(refund=refund, by=by)
     if failure is not None:
         raise RefundFailed(failure, refund)
     return refund
 
 
-def request_transfer_refund(*, order, amount, reason: str = "", by=None, parcel=None) -> Refund:
+def request_transfer_refund(
+    *, order, amount, reason: str = "", by=None, parcel=None, charges_producer=False
+) -> Refund:
     """The marketplace owes the buyer `amount` by bank transfer (an order paid by VietQR,
     or cash collected on delivery): a pending Refund, counted at once against what may
     still be refunded, recorded on the order when the operator records the transfer."""
@@ -141,6 +164,7 @@ def request_transfer_refund(*, order, amount, reason: str = "", by=None, parcel=
             raise RefundRefused(_("This order was paid by card: refund it to the card."))
         amount = _whole_amount(amount)
         _check_refundable(source, amount)
+        _check_charge(order, parcel, charges_producer)
         return Refund.objects.create(
             order=order,
             source=source,
@@ -149,24 +173,61 @@ def request_transfer_refund(*, order, amount, reason: str = "", by=None, parcel=
             created_by=by,
             method=Refund.Method.TRANSFER,
             parcel=parcel,
+            charges_producer=charges_producer,
         )
 
 
-def refund(*, order, amount, reason: str = "", by=None, parcel=None) -> Refund:
+def refund(
+    *, order, amount, reason: str = "", by=None, parcel=None, charges_producer=False
+) -> Refund:
     """Refund `amount` of a paid order the way it was paid: to the card through Stripe, or
-    as a bank transfer back for the operator to make."""
+    as a bank transfer back for the operator to make. With `charges_producer`, `parcel` is
+    a delivered parcel whose goods are refunded: its producer's sale is reduced once the
+    refund is made."""
     source = order.sources.select_related("source_type").first()
-    if source is not None and source.source_type.code == CARD:
-        return refund_card(order=order, amount=amount, reason=reason, by=by, parcel=parcel)
-    return request_transfer_refund(order=order, amount=amount, reason=reason, by=by, parcel=parcel)
+    way = refund_card if source is not None and source.source_type.code == CARD else None
+    way = way or request_transfer_refund
+    return way(
+        order=order,
+        amount=amount,
+        reason=reason,
+        by=by,
+        parcel=parcel,
+        charges_producer=charges_producer,
+    )
 
 
 def transfer_refusal(refund) -> str | None:
     if refund.method != Refund.Method.TRANSFER:
         return _("This refund is made by Stripe, not by bank transfer.")
+    if refund.status == Refund.Status.CANCELLED:
+        return _("This refund was cancelled.")
     if refund.status != Refund.Status.PENDING:
         return _("This refund has already been transferred.")
     return None
+
+
+def cancel_transfer_refund(*, refund, by, reason) -> Refund:
+    """Withdraw a transfer back that was not made (a wrong amount, the buyer paid again):
+    the refund is cancelled, with who and why, and what it held may be refunded again."""
+    if not (by and by.is_authenticated and by.is_superuser):
+        raise PermissionDenied(_("Only the marketplace operator cancels refunds."))
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise RefundRefused(_("Say why this refund is cancelled."))
+    with transaction.atomic():
+        locked_source(refund.order)
+        locked = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
+        if why := transfer_refusal(locked):
+            raise RefundRefused(why)
+        locked.status = Refund.Status.CANCELLED
+        locked.executed_at = timezone.now()
+        locked.executed_by = by
+        locked.reason = (f"{locked.reason} — " if locked.reason else "") + reason
+        locked.reason = locked.reason[:255]
+        locked.save(update_fields=["status", "executed_at", "executed_by", "reason"])
+    refund.status, refund.reason = locked.status, locked.reason
+    return refund
 
 
 def clean_account(*, bank_bin, account_number, account_name) -> tuple[str, str, str]:
@@ -216,6 +277,7 @@ def record_transfer_back(
         locked.executed_at = timezone.now()
         locked.executed_by = by
         locked.save()
+        charge_refund(refund=locked, by=by)
     for field in (
         "status",
         "bank_bin",

@@ -125,6 +125,22 @@ def retrieve_payment_intent(payment_intent_id: str) -> dict:
         raise _failure(exc) from exc
 
 
+def cancel_payment_intent(payment_intent_id: str) -> dict:
+    """Stop a PaymentIntent nobody has paid yet (its order was cancelled): the card page can
+    no longer take the money. Stripe refuses (code ``payment_intent_unexpected_state``)
+    once the buyer has paid or the payment is processing; cancelling twice is harmless."""
+    try:
+        intent = stripe.PaymentIntent.cancel(
+            payment_intent_id,
+            cancellation_reason="abandoned",
+            **_options(idempotency_key=f"nongsan-cancel-{payment_intent_id}"),
+        )
+    except stripe.StripeError as exc:
+        logger.warning("Stripe refused to cancel PaymentIntent %s: %s", payment_intent_id, exc)
+        raise _failure(exc) from exc
+    return _plain(intent)
+
+
 def create_refund(*, payment_intent_id: str, amount, refund_pk: int) -> dict:
     """Refund `amount` đồng of a PaymentIntent; idempotent per Refund row."""
     try:

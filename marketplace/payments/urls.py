@@ -14,4 +14,9 @@ urlpatterns = [
         refund_views.transfer_back,
         name="refund-transfer",
     ),
+    path(
+        "quan-tri/don-hang/<str:number>/hoan-tien/<int:pk>/huy/",
+        refund_views.cancel_transfer,
+        name="refund-cancel",
+    ),
 ]

@@ -36,6 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
+from marketplace.finance.settlements import charge_refund
 from marketplace.models import Refund, StripeEvent
 from marketplace.payments import stripe_gateway
 from marketplace.payments.state import CARD, PaymentError, record_payment, record_refund
@@ -228,7 +229,11 @@ def _mark_refund(refund: dict) -> None:
         new = Refund.Status.FAILED
     else:
         return
-    Refund.objects.filter(stripe_refund_id=refund_id).exclude(status=new).update(status=new)
+    changed = list(Refund.objects.filter(stripe_refund_id=refund_id).exclude(status=new))
+    Refund.objects.filter(pk__in=[row.pk for row in changed]).update(status=new)
+    for row in changed:
+        row.status = new
+        charge_refund(refund=row)  # goods of a delivered parcel: the producer's sale too
 
 
 def _charge_refunded(charge: dict, pi_id: str) -> str:

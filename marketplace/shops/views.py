@@ -293,7 +293,7 @@ def seller_home(request, producer):
         {"label": _("Lots and QR labels"), "url": reverse("traceability:lots")},
         {"label": _("Orders"), "url": parcels},
         {"label": _("Certificates"), "url": certificates},
-        {"label": _("Money: cash on delivery to receive"), "url": reverse("remittances:mine")},
+        {"label": _("Money: what I will receive"), "url": reverse("settlements:mine")},
         {
             "label": _("Scans of my labels"),
             "url": reverse("traceability:lots"),

@@ -8,7 +8,13 @@ from django.utils import timezone
 from oscar.core.loading import get_model
 
 from marketplace.certificates.services import EXPIRING_SOON_DAYS
-from marketplace.models import Certificate, Parcel, ProductListing, Refund
+from marketplace.models import (
+    Certificate,
+    CodHandover,
+    ProducerBalance,
+    ProductListing,
+    Refund,
+)
 from marketplace.payments.state import VIETQR
 
 Source = get_model("payment", "Source")
@@ -21,13 +27,15 @@ class OperatorQueues:
     certificates_expiring: int
     transfers: int
     refunds: int
-    cod_to_remit: int
+    handovers: int
+    payouts: int
 
 
 def operator_queues(*, today=None) -> OperatorQueues:
     """What waits for the operator: listings to approve, certificates to verify or about to
-    expire, VietQR orders whose transfer is not matched yet, card refunds pending or failed,
-    cash collected on delivery not yet remitted to its producer. Six queries."""
+    expire, VietQR orders whose transfer is not matched yet, refunds pending or failed,
+    cash the post office handed over not confirmed yet, producers with a balance to pay out.
+    Seven queries."""
     today = today or timezone.localdate()
     return OperatorQueues(
         listings=ProductListing.objects.filter(status=ProductListing.Status.PENDING).count(),
@@ -43,7 +51,6 @@ def operator_queues(*, today=None) -> OperatorQueues:
         refunds=Refund.objects.filter(
             status__in=[Refund.Status.PENDING, Refund.Status.FAILED]
         ).count(),
-        cod_to_remit=Parcel.objects.filter(
-            cod_collected__isnull=False, remittance__isnull=True
-        ).count(),
+        handovers=CodHandover.objects.filter(received_at__isnull=True).count(),
+        payouts=ProducerBalance.objects.filter(balance__gt=0).count(),
     )

@@ -141,9 +141,14 @@ def operator_home(request):
             "url": reverse("dashboard:order-list"),
         },
         {
-            "count": queues.cod_to_remit,
-            "label": _("Cash on delivery to remit"),
-            "url": reverse("remittances:ledger"),
+            "count": queues.handovers,
+            "label": _("Cash from the post office to confirm"),
+            "url": reverse("handovers:operator"),
+        },
+        {
+            "count": queues.payouts,
+            "label": _("Producers to pay out"),
+            "url": reverse("settlements:ledger"),
         },
         *queues_of_apps.operator_tasks(),  # registered by the other apps
     ]

@@ -1,6 +1,7 @@
 """On a phone: a buyer cancels one farm's parcel of a two-farm order paid by VietQR and sees
 the refund recorded once the operator has transferred it back; a post office records a
-failed delivery of a cash-on-delivery parcel and its return to the farm."""
+failed delivery of a cash-on-delivery parcel and its return to the farm, then hands the
+cash it collected over to the marketplace, from its home."""
 
 import re
 
@@ -8,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from marketplace.finance.checks import run_checks
 from marketplace.fulfilment import services as fulfilment
-from marketplace.models import Parcel, Refund
+from marketplace.models import CodHandover, Parcel, Refund
 from tests.e2e.test_member_onboarding import _sign_in
 from tests.marketplace.money_world import pay, place
 from tests.marketplace.test_fulfilment import s10
@@ -99,3 +101,22 @@ def test_post_office_fails_and_returns_a_cod_parcel(phone, live_demo):
     fits(page)
     parcel = Parcel.objects.get(pk=parcel.pk)
     assert parcel.status == "returned" and parcel.return_shipping_fee == 22000
+
+    # Another COD parcel delivered and its cash collected: handed over from the home.
+    other = place(buyer, {"NS0005": 2}, "cod")
+    delivered = fulfilment.pack(other.parcels.get(), farmer)
+    fulfilment.set_tracking(delivered, staff, s10("77778889"))
+    fulfilment.pick_up(delivered, staff)
+    fulfilment.deliver(delivered, staff)
+    fulfilment.collect_cod(delivered, staff, delivered.cod_amount)
+    page.goto(f"{live_demo}/buu-dien/")
+    page.get_by_role("link", name=re.compile("Tiền thu hộ cần bàn giao")).click()
+    expect(page.locator("#waiting")).to_contain_text(str(other.number))
+    fits(page)
+    page.get_by_role("button", name=re.compile("^Nộp .* cho sàn$")).click()
+    expect(page.locator(".alert-success").first).to_contain_text("Đã lập phiếu nộp tiền")
+    expect(page.locator("table")).to_contain_text(str(other.number))
+    fits(page)
+    handover = CodHandover.objects.get(parcels=delivered)
+    assert handover.created_by == staff and handover.amount == delivered.cod_amount
+    assert run_checks() == []

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from oscar.core.loading import get_model
 
-from marketplace.models import Parcel, Remittance
+from marketplace.models import CodHandover, Parcel, SettlementEntry
 from marketplace.payments.state import payment_state
 
 Order = get_model("order", "Order")
@@ -18,7 +18,7 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
     out = io.StringIO()
     call_command("seed_demo", force=True, stdout=out)
     orders = list(Order.objects.order_by("number").prefetch_related("sources__source_type"))
-    assert len(orders) == 7
+    assert len(orders) == 8
     states = [payment_state(o).code for o in orders]
     assert states == [
         "on_delivery",
@@ -28,9 +28,10 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
         "partly_refunded",
         "nothing_due",
         "on_delivery",
+        "partly_refunded",
     ]
     statuses = [sorted(o.parcels.values_list("status", flat=True)) for o in orders[4:]]
-    assert statuses == [["cancelled", "new"], ["returned"], ["new"]]
+    assert statuses == [["cancelled", "new"], ["returned"], ["new"], ["delivered"]]
     assert orders[6].parcels.get().cancelled_lines.count() == 1
     call_command("verify_ledger", stdout=io.StringIO())
     for order in orders:
@@ -48,11 +49,20 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
     delivered = orders[3].parcels.get()
     assert delivered.status == Parcel.Status.DELIVERED
     assert delivered.cod_collected == delivered.cod_amount == orders[3].total_incl_tax
-    remittance = Remittance.objects.get()
-    assert remittance.paid_at is not None and remittance.paid_by.is_superuser
-    assert remittance.amount == remittance.collected - remittance.commission
-    assert list(remittance.parcels.all()) == [delivered]
+    # The post office handed the cash over; the marketplace received it.
+    handover = CodHandover.objects.get()
+    assert handover.received_at is not None and handover.received_by.is_superuser
+    assert list(handover.parcels.all()) == [delivered]
+    assert handover.amount == delivered.cod_collected
     assert orders[2].bank_transfers.get().amount == orders[2].total_incl_tax
+    # Delivered parcels are in the ledger; the bruised avocados reduced the farm's sale.
+    assert SettlementEntry.objects.filter(parcel=delivered, kind="sale").exists()
+    bruised = orders[7]
+    refund = bruised.refunds.get()
+    assert refund.charges_producer and refund.status == "succeeded"
+    assert -refund.settlement_entry.sales == refund.amount
+    assert SettlementEntry.objects.filter(parcel=orders[5].parcels.get()).count() == 0
+    assert SettlementEntry.objects.filter(kind="return").get().adjustment == 22000
 
     call_command("seed_demo", force=True, stdout=io.StringIO())
-    assert Order.objects.count() == 7 and Remittance.objects.count() == 1
+    assert Order.objects.count() == 8 and CodHandover.objects.count() == 1

@@ -2,7 +2,10 @@
 placing orders (several producers, two buyers, every payment method), paying, packing,
 handing over to the post office, delivering (collecting the cash), failing and returning,
 cancelling (buyer, producer, operator), refunding (part, whole, and more than was paid,
-which must be refused) — with every check of ``verify_ledger`` run after each step.
+which must be refused; goods of a delivered parcel, charged to its producer), withdrawing
+a transfer back, the post office handing its collected cash over and the operator
+confirming it, paying producers out in batches — with every check of ``verify_ledger``
+(the settlement ledger included) run after each step.
 
 Every step goes through the real services (row locks, the same code as the pages); each
 example runs in a savepoint rolled back at its end, with a fresh fake Stripe.
@@ -27,6 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from oscar.apps.order.exceptions import UnableToPlaceOrder
 from oscar.core.loading import get_model
 
+from marketplace.finance import handovers, settlements
 from marketplace.finance.checks import run_checks
 from marketplace.fulfilment import cancellations
 from marketplace.fulfilment import services as fulfilment
@@ -69,6 +73,8 @@ EXPECTED = (
     refunds.RefundRefused,
     PaymentError,
     UnableToPlaceOrder,
+    handovers.HandoverError,
+    settlements.SettlementError,
 )
 
 
@@ -283,6 +289,67 @@ class MoneyAndStock(RuleBasedStateMachine):
             ),
         )
 
+    @precondition(lambda self: self.orders)
+    @rule(i=st.integers(0, 50), share=st.sampled_from((1, 2, 3)))
+    def operator_refunds_delivered_goods(self, i, share):
+        delivered = list(
+            Parcel.objects.filter(order_id__in=self.orders, status="delivered").order_by("pk")
+        )
+        if not delivered:
+            return
+        parcel = delivered[i % len(delivered)]
+        amount = min(parcel.goods_total // share, refunds.refundable_of(source_of(parcel.order)))
+        if amount <= 0:
+            return
+        self._try(
+            "refund delivered goods",
+            lambda: refunds.refund(
+                order=parcel.order,
+                amount=amount,
+                by=self.world["operator"],
+                parcel=parcel,
+                charges_producer=True,
+            ),
+        )
+
+    @precondition(lambda self: Refund.objects.filter(status="pending").exists())
+    @rule(i=st.integers(0, 50))
+    def operator_withdraws_a_transfer_back(self, i):
+        pending = list(Refund.objects.filter(status="pending", method="transfer").order_by("pk"))
+        if not pending:
+            return
+        refund = pending[i % len(pending)]
+        self._try(
+            "withdraw transfer back",
+            lambda: refunds.cancel_transfer_refund(
+                refund=refund, by=self.world["operator"], reason="sai số tiền"
+            ),
+        )
+
+    @precondition(lambda self: self.orders)
+    @rule(gia_lai=st.booleans(), confirm=st.booleans())
+    def post_office_hands_cash_over(self, gia_lai, confirm):
+        clerk = self.world["other_post_office" if gia_lai else "post_office_staff"]
+        handover = self._try("hand cash over", lambda: handovers.create_handover(by=clerk))
+        if handover is not None and confirm:
+            self._try(
+                "confirm cash received",
+                lambda: handovers.confirm_receipt(
+                    handover=handover, by=self.world["operator"], reference=f"UNC-{handover.pk}"
+                ),
+            )
+
+    @precondition(lambda self: self.orders)
+    @rule()
+    def operator_pays_out(self):
+        owed = [row.partner.pk for row in settlements.payable() if row.account is not None]
+        if not owed:
+            return
+        self._try(
+            "pay out",
+            lambda: settlements.create_payout_batch(partner_ids=owed, by=self.world["operator"]),
+        )
+
     # --- invariants --------------------------------------------------------------------------
 
     @invariant()
@@ -304,13 +371,18 @@ class MoneyAndStock(RuleBasedStateMachine):
 
 @pytest.fixture
 def world(people, stripe_keys):
-    """The roles, a second buyer, and a user for the coffee cooperative's shop."""
+    """The roles, a second buyer, a user for the coffee cooperative's shop, and a bank
+    account for every producer (so they can be paid out)."""
+    from tests.marketplace.settlement_helpers import with_bank_accounts
+
+    restore = with_bank_accounts()
     coffee = make_user("caphe@nongsan.test")
     StockRecord.objects.get(product__upc="NS0001").partner.users.add(coffee)
     found = dict(people)
     found["buyer2"] = make_user("nguoimua2@nongsan.test")
     assert producer("krongpac").partner.users.filter(pk=people["farmer"].pk).exists()
-    return found
+    yield found
+    restore()
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ PAGES = [
     "/quan-tri/chung-nhan/",
     "/quan-tri/chuyen-khoan/",
     "/buu-dien/buu-gui/",
-    "/quan-tri/doi-soat-cod/",
+    "/quan-tri/tien-buu-dien-nop/",
     "/quan-tri/cai-dat-thanh-toan/",
     "/can-bo/",
 ]

@@ -9,7 +9,13 @@ from django.urls import reverse
 from marketplace.core import homes
 from marketplace.core.scope import scope_of
 from marketplace.fulfilment.selectors import post_office_todo
-from marketplace.models import Parcel, ProducerProfile, ProductListing
+from marketplace.models import (
+    CodHandover,
+    Parcel,
+    ProducerBalance,
+    ProducerProfile,
+    ProductListing,
+)
 from marketplace.shops.selectors import seller_todo
 from marketplace.site_settings.selectors import operator_queues
 
@@ -214,7 +220,7 @@ def test_the_seller_home_shows_the_counts_and_every_page(client, demo):
         "/lo-hang/",
         "/cua-hang/don-hang/",
         "/cua-hang/chung-nhan/",
-        "/cua-hang/tien-thu-ho/",
+        "/cua-hang/quyet-toan/",
     ):
         assert f'href="{url}' in html
 
@@ -238,9 +244,11 @@ def test_the_post_office_counts_in_its_province(demo, django_assert_max_num_quer
 
 @pytest.mark.django_db
 def test_the_operator_queues(demo, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         queues = operator_queues()
     assert queues.listings == ProductListing.objects.filter(status="pending").count()
+    assert queues.handovers == CodHandover.objects.filter(received_at__isnull=True).count()
+    assert queues.payouts == ProducerBalance.objects.filter(balance__gt=0).count()
 
 
 @pytest.mark.django_db
@@ -251,7 +259,8 @@ def test_the_operator_home_links_queues_settings_and_the_dashboard(client, demo)
         "/quan-tri/san-pham-cho-duyet/",
         "/quan-tri/chung-nhan/",
         "/quan-tri/chuyen-khoan/",
-        "/quan-tri/doi-soat-cod/",
+        "/quan-tri/tien-buu-dien-nop/",
+        "/quan-tri/quyet-toan/",
         "/quan-tri/cai-dat-thanh-toan/",
         "/dashboard/",
     ):

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from marketplace.finance import remittances, settlement_checks, settlements
+from marketplace.finance import handovers, remittances, settlement_checks, settlements
 from marketplace.models import Parcel, Payout, ProducerBalance, SettlementEntry
 from marketplace.payments.state import CARD, COD, VIETQR
 from tests.conftest import need
@@ -35,7 +35,7 @@ def race(*jobs):
             results[index] = ("ok", job())
         except settlements.SettlementError as exc:
             results[index] = ("refused", str(exc))
-        except remittances.RemittanceError as exc:
+        except (remittances.RemittanceError, handovers.HandoverError) as exc:
             results[index] = ("refused", str(exc))
         except Exception as exc:  # noqa: BLE001 (reported by the test)
             results[index] = ("error", repr(exc))
@@ -131,3 +131,73 @@ def test_posting_deliveries_racing_a_cod_remittance(django_db_setup):
     entries = SettlementEntry.objects.filter(partner=krongpac)
     assert (balance.balance if balance else 0) == sum(e.amount for e in entries)
     assert settlement_checks.settlement_problems() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_cash_handovers_racing_and_a_refund_of_goods_racing_a_payout(django_db_setup):
+    """Two post-office counters handing the cash over at once never put a parcel in two
+    handovers; a refund of delivered goods charged while a payout batch is made never pays
+    the producer more than it is owed."""
+    from django.contrib.auth import get_user_model
+
+    from marketplace.models import CodHandover
+    from marketplace.payments import refunds
+
+    need(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL=postgres://…)")
+    restore = with_bank_accounts()
+    try:
+        by = operator()
+        clerk = get_user_model().objects.get(email="buudien@nongsan.test")
+        cash = [order({DURIAN: 1}, COD) for _ in range(3)]
+        for each in cash:
+            deliver(each)
+        settlements.post_deliveries(by=by)
+
+        def hand_over():
+            return handovers.create_handover(by=clerk).pk
+
+        results = race(hand_over, hand_over, hand_over)
+        assert [r for r in results if r[0] == "error"] == [], results
+        made = [r[1] for r in results if r[0] == "ok"]
+        assert len(made) >= 1
+        parcels = Parcel.objects.filter(order__in=cash)
+        where = {parcel.pk: parcel.cod_handover_id for parcel in parcels}
+        assert all(handover in made for handover in where.values()), (where, results)
+        for handover in CodHandover.objects.filter(pk__in=made):
+            assert handover.amount == sum(p.cod_collected for p in handover.parcels.all())
+
+        paid = order({DURIAN: 2}, VIETQR)
+        (parcel,) = deliver(paid)
+        settlements.post_deliveries(by=by)
+        krongpac = partner("krongpac").pk
+        before = settlements.balances([krongpac])[krongpac]
+        refund = refunds.refund(
+            order=paid, amount=120000, by=by, parcel=parcel, charges_producer=True
+        )
+
+        def payout():
+            return settlements.create_payout_batch(partner_ids=[krongpac], by=by).pk
+
+        def transfer_back():
+            return refunds.record_transfer_back(
+                refund=refund,
+                by=by,
+                bank_bin="970436",
+                account_number="0123456789",
+                account_name="Nguyen Thi Mai",
+                bank_reference="FT-RACE",
+            ).pk
+
+        results = race(payout, transfer_back)
+        assert [r for r in results if r[0] == "error"] == [], results
+        charge = SettlementEntry.objects.get(refund=refund)
+        (paid_out,) = Payout.objects.filter(partner_id=krongpac)
+        assert paid_out.amount in {before, before + charge.amount}
+        after = settlements.balances([krongpac])[krongpac]
+        assert after == before + charge.amount - paid_out.amount
+        # (the helpers mark parcels delivered directly: the settlement and handover checks)
+        assert settlement_checks.settlement_problems() == []
+        assert handovers.check_handovers() == []
+    finally:
+        restore()

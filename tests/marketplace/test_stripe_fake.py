@@ -125,6 +125,20 @@ class FakeStripe(stripe.HTTPClient):
             if intent is None:
                 return self._error(404, "invalid_request_error", "No such payment_intent")[:2]
             return json.dumps(intent), 200
+        if sent.method == "POST" and path.endswith("/cancel"):
+            intent = self.intents.get(path.split("/")[-2])
+            if intent is None:
+                return self._error(404, "invalid_request_error", "No such payment_intent")[:2]
+            if intent["status"] in ("succeeded", "processing"):
+                return self._error(
+                    400,
+                    "invalid_request_error",
+                    "You cannot cancel this PaymentIntent because it has a status of "
+                    f"{intent['status']}.",
+                    "payment_intent_unexpected_state",
+                )[:2]
+            intent.update(status="canceled", cancellation_reason="abandoned")
+            return json.dumps(intent), 200
         if sent.method == "POST" and path == "/v1/refunds":
             return self._create_refund(sent.params)
         return self._error(404, "invalid_request_error", f"Unrecognized request URL {path}")[:2]

@@ -4,7 +4,6 @@ and stock record (marketplace.finance.checks.CHECKS); exit non-zero naming each 
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.finance.checks import CHECKS
-from marketplace.finance.settlement_checks import pending_parcels
 
 
 class Command(BaseCommand):
@@ -16,11 +15,6 @@ class Command(BaseCommand):
             found = check()
             problems.extend(found)
             self.stdout.write(f"{check.__name__}: {len(found) or 'ok'}")
-        waiting = pending_parcels()
-        if waiting:
-            self.stdout.write(
-                f"{waiting} delivered parcel(s) wait to be added to the settlement ledger."
-            )
         if problems:
             for problem in problems:
                 self.stderr.write(problem)
