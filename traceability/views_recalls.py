@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.ratelimit import throttled
 
 from . import recalls, scans
 from .access import lot_manager_required, lots_for
@@ -38,6 +39,7 @@ def _errors(exc: ValidationError) -> list[str]:
 
 
 @never_cache
+@throttled("province-share")
 def share_province(request, short_code):
     code = short_code.upper()
     if not SHORT_CODE_RE.match(code):
