@@ -9,7 +9,9 @@ failures for settings.AXES_COOLOFF_TIME. The operator unlocks in Django's admin
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -19,13 +21,28 @@ from .forms import login_name
 
 
 def account_key(request, credentials) -> str:
-    """The account a failed sign-in counts against, however it was typed: an e-mail in
-    lower case, a phone number as E.164 (0905 123 404 and +84905123404 are one account)."""
+    """The account a sign-in counts against, however it was typed (an e-mail in any case,
+    0905 123 404 or +84905123404) and whichever form sent it: the account's e-mail, else
+    its username (a farmer's phone as E.164); what was typed, normalised, when no account
+    has it. A successful sign-in (which names the account by its username) thus clears
+    the failures typed as its e-mail."""
     typed = str((credentials or {}).get(settings.AXES_USERNAME_FORM_FIELD) or "").strip()
     try:
-        return login_name(typed).lower()
+        name = login_name(typed)
     except ValidationError:
-        return typed.lower()
+        name = typed
+    if not name:
+        return ""
+    account = (
+        get_user_model()
+        .objects.filter(Q(username=name) | Q(email__iexact=name))
+        .order_by("pk")
+        .only("username", "email")
+        .first()
+    )
+    if account is None:
+        return name.lower()
+    return (account.email or account.get_username()).lower()
 
 
 def locked_out(request, original_response=None, credentials=None):
