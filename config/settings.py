@@ -497,6 +497,8 @@ if SENTRY_DSN:
 # /metrics (Prometheus): answered to a request with "Authorization: Bearer METRICS_TOKEN",
 # or, without a token set, only to private and loopback addresses.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Several gunicorn processes pool their metrics in this directory (emptied at start).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # /readyz counts a worker alive when its heartbeat is younger than this (seconds).
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
