@@ -6,6 +6,7 @@ Celery's worker writes its heartbeat and counts task failures in Django's cache 
 production), which the web processes read: the two never share memory.
 """
 
+import ipaddress
 import json
 import logging
 import re
@@ -25,6 +26,11 @@ _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 HEARTBEAT_KEY = "observability:worker-heartbeat"
 FAILURES_KEY = "observability:task-failures"
 HEARTBEAT_EVERY = 30  # seconds
+# Where a scraper inside the deployment's own network comes from (RFC 1918, RFC 4193).
+INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
 
 
 def current_request_id() -> str:
@@ -271,7 +277,6 @@ def may_read_metrics(request) -> bool:
     """/metrics is for the scraper: with METRICS_TOKEN set, a request bearing it; without,
     a request from a loopback or private address (inside the compose network)."""
     import hmac
-    import ipaddress
 
     token = settings.METRICS_TOKEN
     if token:
@@ -281,4 +286,4 @@ def may_read_metrics(request) -> bool:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    return address.is_loopback or address.is_private
+    return address.is_loopback or any(address in network for network in INTERNAL_NETWORKS)
