@@ -24,7 +24,8 @@ WATCH = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {
   window.__csp.push(
-    e.violatedDirective + " " + (e.blockedURI || "inline") + " @" + e.sourceFile + ":" + e.lineNumber
+    e.violatedDirective + " " + (e.blockedURI || "inline") + " @" + e.sourceFile
+      + ":" + e.lineNumber
   );
 });
 """
@@ -113,6 +114,17 @@ def sign_in(page, base, login):
 
 def test_no_page_breaks_the_content_security_policy(watched, live_demo, stripe_keys):
     page, base, seen = watched, live_demo, {}
+
+    # The watch works: an inline script added to the page is refused and recorded.
+    page.goto(f"{base}/")
+    page.evaluate(
+        "var s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+        "document.body.appendChild(s)"
+    )
+    page.wait_for_timeout(100)
+    assert page.evaluate("window.ran") is None
+    assert any("script-src" in v for v in page.evaluate("window.__csp"))
+    page.console_seen.clear()
 
     # A guest: home, a product, the basket, every checkout step, paying by card.
     visit(page, seen, f"{base}/")
