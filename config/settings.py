@@ -443,6 +443,9 @@ AXES_USERNAME_CALLABLE = "marketplace.accounts.lockout.account_key"
 AXES_LOCKOUT_CALLABLE = "marketplace.accounts.lockout.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+# Successful sign-ins are not stored (personal data with no use here); failures are, until
+# the cool-off has passed.
+AXES_DISABLE_ACCESS_LOG = True
 # Throttles (marketplace.core.ratelimit.throttle): {scope: (requests, seconds)}, per client
 # address, or per what is guessed at (a phone number, the signed-in user).
 RATE_LIMITS = {
@@ -481,6 +484,8 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "oscar.alerts": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # One line a request, with its request id (runserver logs its own with DEBUG=1).
+        "nongsan.access": {"level": "WARNING" if DEBUG else "INFO"},
     },
 }
 # Errors to Sentry only when SENTRY_DSN is set (nothing is sent otherwise).

@@ -35,6 +35,18 @@ def test_every_response_has_a_request_id_and_a_sane_incoming_one_is_kept(client)
     assert "\n" not in forged and len(forged) == 32
 
 
+@pytest.mark.django_db
+def test_each_request_writes_one_access_log_line_with_its_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="nongsan.access"):
+        response = client.get("/healthz?so=0905123404", HTTP_X_REQUEST_ID="req-access-1")
+    (record,) = [r for r in caplog.records if r.name == "nongsan.access"]
+    line = json.loads(observability.JsonFormatter().format(record))
+    assert line["request_id"] == "req-access-1" == response["X-Request-ID"]
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/healthz", 200)
+    assert line["duration_ms"] >= 0
+    assert "0905123404" not in json.dumps(line)  # the query string is not logged
+
+
 def test_a_log_line_is_one_json_object_with_the_request_id():
     formatter = observability.JsonFormatter()
     id_filter = observability.RequestIdFilter()

@@ -23,6 +23,8 @@ _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 # An id a proxy passes on is kept when it looks like one (no spaces or control characters).
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
+access_log = logging.getLogger("nongsan.access")
+
 HEARTBEAT_KEY = "observability:worker-heartbeat"
 FAILURES_KEY = "observability:task-failures"
 HEARTBEAT_EVERY = 30  # seconds
@@ -49,8 +51,24 @@ class RequestIdMiddleware:
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         token = _request_id.set(request_id)
+        started = time.monotonic()
         try:
             response = self.get_response(request)
+            # The access log: one line a request, with its id (the path without its query,
+            # which can hold personal data such as a phone number).
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
         finally:
             _request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id
@@ -90,8 +108,12 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
+        for field in ("method", "path", "status", "duration_ms"):
+            value = getattr(record, field, None)
+            if value is not None:
+                entry[field] = value
         status = getattr(record, "status_code", None)
-        if status is not None:
+        if status is not None and "status" not in entry:
             entry["status"] = status
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
