@@ -446,6 +446,14 @@ AXES_VERBOSE = False
 # Successful sign-ins are not stored (personal data with no use here); failures are, until
 # the cool-off has passed.
 AXES_DISABLE_ACCESS_LOG = True
+# The operator finds the locked sign-ins (to unlock them) in the dashboard's Marketplace menu.
+OSCAR_DASHBOARD_NAVIGATION[-1]["children"].append(
+    {
+        "label": _("Locked sign-ins"),
+        "url_name": "admin:axes_accessattempt_changelist",
+        "access_fn": _operator_only,
+    }
+)
 # Throttles (marketplace.core.ratelimit.throttle): {scope: (requests, seconds)}, per client
 # address, or per what is guessed at (a phone number, the signed-in user).
 RATE_LIMITS = {

@@ -151,6 +151,9 @@ def test_the_operator_unlocks_an_account_in_the_admin(demo):
 
     operator = Client(REMOTE_ADDR="192.0.2.10")
     operator.force_login(get_user_model().objects.get(email=OPERATOR))
+    # The dashboard's Marketplace menu leads there.
+    dashboard = operator.get("/dashboard/").content.decode()
+    assert 'href="/admin/axes/accessattempt/"' in dashboard and "Đăng nhập bị khóa" in dashboard
     listing = operator.get("/admin/axes/accessattempt/", {"q": BUYER})
     assert listing.status_code == 200 and BUYER in listing.content.decode()
     response = operator.post(
