@@ -177,6 +177,9 @@ INSTALLED_APPS = [
     "treebeard",
     "sorl.thumbnail",
     "django_tables2",
+    # Form widgets render through TEMPLATES (FORM_RENDERER below), so templates/ overrides
+    # them too (Oscar's image widget had inline handlers, which the CSP forbids).
+    "django.forms",
     # Locked doors and metrics (see the "Security" and "Observability" blocks below).
     "axes",
     "django_prometheus",
@@ -213,6 +216,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Widgets are rendered with the TEMPLATES engine: templates/ may override widget templates.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -179,6 +179,11 @@ def test_no_page_breaks_the_content_security_policy(watched, live_demo, stripe_k
     visit(page, seen, f"{base}/dashboard/")
     visit(page, seen, f"{base}/dashboard/catalogue/")
     visit(page, seen, f"{base}/dashboard/orders/")
+    # A product's form: rich-text editor (TinyMCE), date pickers, image upload previews.
+    product = Product.objects.get(upc="NS0005")
+    visit(page, seen, f"{base}/dashboard/catalogue/products/{product.pk}/")
+    expect(page.locator(".tox-tinymce").first).to_be_visible()
+    visit(page, seen)
 
     assert len(seen) >= 16  # pages (the card page is seen twice)
     assert {url: found for url, found in seen.items() if found} == {}
