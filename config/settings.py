@@ -5,6 +5,7 @@ e-mail to the console. Production: DATABASE_URL, REDIS_URL, SECRET_KEY,
 ALLOWED_HOSTS, DEBUG off. See README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -176,6 +177,12 @@ INSTALLED_APPS = [
     "treebeard",
     "sorl.thumbnail",
     "django_tables2",
+    # Form widgets render through TEMPLATES (FORM_RENDERER below), so templates/ overrides
+    # them too (Oscar's image widget had inline handlers, which the CSP forbids).
+    "django.forms",
+    # Locked doors and metrics (see the "Security" and "Observability" blocks below).
+    "axes",
+    "django_prometheus",
     # nongsan
     "marketplace",
     "farmers",
@@ -185,7 +192,14 @@ INSTALLED_APPS = [
 SITE_ID = 1
 
 MIDDLEWARE = [
+    # Observability: request count and latency (first and last), then a request id on
+    # every response and log line.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "marketplace.core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Security headers on every response, cached trace pages included (so above them).
+    "csp.middleware.CSPMiddleware",
+    "marketplace.core.observability.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cached public trace pages, answered before sessions, locale, auth and the basket.
     "traceability.middleware.CachedTracePageMiddleware",
@@ -198,7 +212,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oscar.apps.basket.middleware.BasketMiddleware",
     "django.contrib.flatpages.middleware.FlatpageFallbackMiddleware",
+    # Sign-in lockout (django-axes): answers a locked sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Widgets are rendered with the TEMPLATES engine: templates/ may override widget templates.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -283,6 +303,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth ---------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = (
+    # First: refuses any sign-in to a locked account or from a locked address (axes).
+    "marketplace.accounts.lockout.LockoutBackend",
     "oscar.apps.customer.auth_backends.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 )
@@ -426,24 +448,145 @@ OSCAR_HOMEPAGE = "/"
 THUMBNAIL_DEBUG = False
 THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"
 
-# --- Security in production ----------------------------------------------------------------
+# --- Security: HTTPS, cookies, headers (`manage.py check --deploy` is clean with the
+# compose environment: tests/test_security_settings.py) ------------------------------------
+# With DEBUG off: HTTPS only (TLS ends at the proxy in front, which sets X-Forwarded-Proto),
+# secure cookies, HSTS. SECURE_COOKIES=0 and SECURE_SSL_REDIRECT=0 only to try the compose
+# shape over plain HTTP on one machine.
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Probes and the metrics scraper speak plain HTTP inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading commits the whole domain to HTTPS in browsers for months: an operator's
+    # decision (HSTS_PRELOAD=1), so its deploy warning is silenced while it is off.
+    SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp), in every mode: scripts only from this site's static
+# files (no inline <script>, no on* attributes: templates/ overrides the Oscar templates
+# that had them; tests/test_csp.py walks every template). The card page adds exactly
+# Stripe's origins (marketplace.payments.checkout.STRIPE_CSP). Styles allow 'unsafe-inline':
+# style attributes and <style> blocks cannot run script, Oscar's dashboard widgets
+# (select2, TinyMCE, the date pickers) and Stripe's Payment Element set inline styles, and
+# the markup's short style attributes would otherwise each need a class.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page uses are switched off; payment stays for Stripe's card form.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    'microphone=(), usb=(), payment=(self "https://js.stripe.com")'
+)
 
+# --- Security: password guessing and throttles ---------------------------------------------
+# django-axes (marketplace.accounts.lockout): after AXES_FAILURE_LIMIT wrong passwords for
+# one account (however typed: e-mail, 0905…, +84905…), or from one address, sign-in is
+# refused with a Vietnamese 429 page for AXES_COOLOFF_TIME; a right password resets the
+# count. The operator unlocks in Django's admin (/admin/axes/accessattempt/).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "marketplace.accounts.lockout.account_key"
+AXES_LOCKOUT_CALLABLE = "marketplace.accounts.lockout.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# Successful sign-ins are not stored (personal data with no use here); failures are, until
+# the cool-off has passed.
+AXES_DISABLE_ACCESS_LOG = True
+# The operator finds the locked sign-ins (to unlock them) in the dashboard's Marketplace menu.
+OSCAR_DASHBOARD_NAVIGATION[-1]["children"].append(
+    {
+        "label": _("Locked sign-ins"),
+        "url_name": "admin:axes_accessattempt_changelist",
+        "access_fn": _operator_only,
+    }
+)
+# Throttles (marketplace.core.ratelimit.throttle): {scope: (requests, seconds)}, per client
+# address, or per what is guessed at (a phone number, the signed-in user).
+RATE_LIMITS = {
+    # Activation codes typed for one phone number; codes sent by one staff member.
+    "activation": (5, 15 * 60),
+    "activation-send": (10, 60 * 60),
+    # Showing a member's full citizen ID number, per staff member.
+    "cccd-reveal": (20, 60 * 60),
+    # Searches from one address.
+    "search": (60, 60),
+    # Provinces shared from trace pages, from one address.
+    "province-share": (10, 60 * 60),
+}
+# RATE_LIMITS_ENABLED=0 turns the throttles off, for a load test from one address only.
+if not env.bool("RATE_LIMITS_ENABLED", default=True):
+    RATE_LIMITS = {}
+
+# --- Observability: JSON logs with a request id, Sentry, metrics, health ---------------------
+# Logs: one JSON object a line (LOG_FORMAT=text for humans), each with the request id that
+# the X-Request-ID header carries (marketplace.core.observability).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "marketplace.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "marketplace.core.observability.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "oscar.alerts": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # One line a request, with its request id (runserver logs its own with DEBUG=1).
+        "nongsan.access": {"level": "WARNING" if DEBUG else "INFO"},
     },
 }
+# Errors to Sentry only when SENTRY_DSN is set (nothing is sent otherwise).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )
+# /metrics (Prometheus): answered to a request with "Authorization: Bearer METRICS_TOKEN",
+# or, without a token set, only to private and loopback addresses.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Several gunicorn processes pool their metrics in this directory (emptied at start).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+# /readyz counts a worker alive when its heartbeat is younger than this (seconds).
+WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 
 # Demo data, in dependency order (`python manage.py seed_demo`).
 DEMO_SEEDERS = [

@@ -30,3 +30,9 @@ CELERY_RESULT_BACKEND = None
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"
 NOTIFICATION_SMS_SENDER = "marketplace.fulfilment.notifications.LocmemSMSSender"
+# --- Security and observability in tests ---------------------------------------------------
+# The test client and the browser tests' live server speak plain HTTP: no redirect to HTTPS
+# (tests/test_security_settings.py checks the production values with the compose env).
+SECURE_SSL_REDIRECT = False
+# Log lines as text, with the request id, for pytest's captured output.
+LOGGING["handlers"]["console"]["formatter"] = "text"  # noqa: F405

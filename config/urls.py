@@ -6,13 +6,16 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from marketplace.core.redirects import set_language
-from marketplace.views import HomeView, favicon, healthz
+from marketplace.views import HomeView, favicon, healthz, metrics, readyz
 
 urlpatterns = [
     # Django's language switch, with `next` held to marketplace.core.redirects.safe_next's rule.
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Operations: liveness, readiness, Prometheus metrics (README "Operations").
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     # Stripe's webhook: one URL whatever the language.
     path("", include("marketplace.payments.urls_stripe")),

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from marketplace.core.ratelimit import throttled
 from marketplace.core.redirects import safe_next
 
 from . import access, phones, selectors, services
@@ -166,7 +167,22 @@ def member_detail(request, pk):
     return render(request, "farmers/members/detail.html", _detail_context(request, member, role))
 
 
+def _signed_in_user(request) -> str:
+    return f"user:{request.user.pk}"
+
+
+def _phone_typed(request) -> str:
+    """The phone an activation code is typed for, so that the limit follows the account
+    whatever address the guesses come from."""
+    raw = request.POST.get("phone", "")
+    try:
+        return "phone:" + phones.to_e164(raw)
+    except ValidationError:
+        return ""
+
+
 @login_required
+@throttled("cccd-reveal", key=_signed_in_user)
 def member_cccd(request, pk):
     """The explicit "show the full CCCD" action (POST): checked, logged, not cached."""
     member, _membership, role = _member(request, pk)
@@ -270,6 +286,7 @@ def member_transition(request, pk):
 
 
 @login_required
+@throttled("activation-send", key=_signed_in_user)
 def member_invite(request, pk):
     """Create the farmer's account (if needed) and send a fresh activation code."""
     member, _membership, role = _member(request, pk)
@@ -390,6 +407,7 @@ def my_document_thumbnail(request, document_pk):
     return _serve(request, _own_member(request), services.FARMER, document_pk, thumbnail=True)
 
 
+@throttled("activation", key=_phone_typed)
 def activate(request):
     """The farmer sets a password with the one-time code, then is signed in."""
     form = forms.ActivationForm(request.POST or None, initial={"phone": request.GET.get("so", "")})

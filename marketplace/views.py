@@ -1,29 +1,52 @@
 from functools import cache
 
 from django.contrib.staticfiles import finders
-from django.db import connection
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.generic import TemplateView
 from oscar.core.loading import get_model
 
-from marketplace.core import geo
+from marketplace.core import geo, observability
 from marketplace.search.views import ListingView
 from marketplace.shops import selectors
 
 Category = get_model("catalogue", "Category")
 
 
+@never_cache
+@transaction.non_atomic_requests
 def healthz(request):
-    """Liveness/readiness probe for the load balancer and docker compose."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers (no database, no Redis: a restart would not help
+    them). Docker's health check and the load balancer's liveness probe."""
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@transaction.non_atomic_requests
+def readyz(request):
+    """Readiness: the database, Redis and a Celery worker answer (503 naming what does
+    not). With the embedded default (SQLite, tasks in-process) only the database counts."""
+    checks = observability.readiness()
+    ready = all(value.startswith("ok") for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503
+    )
+
+
+@never_cache
+@transaction.non_atomic_requests
+def metrics(request):
+    """Prometheus metrics, for the scraper only (observability.may_read_metrics)."""
+    if not observability.may_read_metrics(request):
+        raise Http404
+    body, content_type = observability.metrics_text()
+    return HttpResponse(body, content_type=content_type)
 
 
 @cache

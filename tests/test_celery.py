@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from celery import Celery
 
 from config.celery import app as project_app
@@ -52,10 +53,16 @@ def test_ping_goes_through_redis_to_a_real_worker(redis_url, tmp_path):
         text=True,
     )  # fmt: skip
     client = Celery("nongsan-test-client", broker=redis_url, backend=redis_url)
+    heartbeat = "nongsan:1:observability:worker-heartbeat"  # Django's cache key in Redis
+    redis_client = redis.Redis.from_url(redis_url)
+    redis_client.delete(heartbeat)
     try:
         result = client.send_task("nongsan.ping", queue=queue)
         assert result.get(timeout=60) == "pong"
+        # The ready worker says it is alive (what /readyz reads), in the shared cache.
+        assert redis_client.exists(heartbeat)
     finally:
+        redis_client.close()
         worker.terminate()
         try:
             output, _ = worker.communicate(timeout=20)

@@ -20,6 +20,7 @@ from oscar.core.loading import get_model
 
 from marketplace.core import geo
 from marketplace.core.links import absolute_url
+from marketplace.core.ratelimit import throttled
 
 from . import recalls, safety, scans
 from .access import lot_manager_required, lots_for
@@ -39,6 +40,7 @@ def _errors(exc: ValidationError) -> list[str]:
 
 
 @never_cache
+@throttled("province-share")
 def share_province(request, short_code):
     code = short_code.upper()
     if not SHORT_CODE_RE.match(code):

@@ -13,6 +13,7 @@ OVERRIDES = {
     ("checkout.views", "PaymentDetailsView"): "marketplace.payments.checkout",
     ("checkout.views", "ThankYouView"): "marketplace.payments.checkout",
     ("dashboard.views", "IndexView"): "marketplace.finance.revenue_views",
+    ("checkout.views", "IndexView"): "marketplace.accounts.checkout_gateway",
 }
 
 

@@ -18,6 +18,7 @@ it against the order total computed on the server before ``handle_payment`` reco
   marks it paid (``webhooks``).
 """
 
+from csp.decorators import csp_update
 from django import forms
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -301,7 +302,17 @@ def last_attempt_failed(pi_id: str, intent: dict, redirect_status: str) -> bool:
     return latest == "payment_intent.payment_failed"
 
 
+# The card page loads Stripe.js, which talks to Stripe's API and shows its card form and
+# 3-D Secure in frames: exactly these origins are added to the site's CSP on this page.
+STRIPE_CSP = {
+    "script-src": ["https://js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
+}
+
+
 @never_cache
+@csp_update(STRIPE_CSP)
 def card_payment(request, number):
     """Where the buyer pays a card order: Stripe's Payment Element (Stripe.js, loaded on
     this page only) mounted with the PaymentIntent's client secret. The order stays

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from oscar.core.loading import get_model
 
+from marketplace.core.ratelimit import throttle
 from marketplace.search.listing import SORTS, category_scope, run_listing
 
 Category = get_model("catalogue", "Category")
@@ -72,6 +73,11 @@ class FacetedSearchView(ListingView):
     """Oscar's search URL (search:search)."""
 
     template_name = "marketplace/search_results.html"
+
+    def get(self, request, *args, **kwargs):
+        if (refused := throttle(request, scope="search")) is not None:
+            return refused
+        return super().get(request, *args, **kwargs)
 
     def get_summary(self):
         q = self.request.GET.get("q", "").strip()
