@@ -144,7 +144,7 @@ def _status(lot, sheet) -> dict:
 def sheet_retry(request, pk, sheet_pk):
     """Make a failed sheet again (its worker died, or it failed): same labels, same serials."""
     lot, sheet = _sheet(request, pk, sheet_pk)
-    labels.retry_sheet(sheet=sheet, base_url=qr.base_url(request), language=get_language() or "vi")
+    labels.retry_sheet(sheet=sheet, base_url=qr.base_url(), language=get_language() or "vi")
     return redirect("traceability:label-sheet", pk=lot.pk, sheet_pk=sheet.pk)
 
 
