@@ -186,6 +186,10 @@ SITE_ID = 1
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Pages compressed for phones on 3G (WhiteNoise serves static files pre-compressed).
+    # Django's GZip pads each response with random bytes against BREACH, and CSRF tokens
+    # are masked per response.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cached public trace pages, answered before sessions, locale, auth and the basket.
     "traceability.middleware.CachedTracePageMiddleware",
@@ -221,6 +225,8 @@ TEMPLATES = [
                 "oscar.core.context_processors.metadata",
                 # The signed-in user's home and role links in the header.
                 "marketplace.core.homes.role_home",
+                # Storefront pages use the small stylesheet, not Oscar's theme.
+                "marketplace.core.storefront.storefront",
             ],
         },
     },
