@@ -123,3 +123,12 @@ def test_a_buyer_walks_the_storefront_and_pays_by_vietqr(phone, live_demo, axe_s
     copy_amount.click()
     expect(box.locator("#vietqr-copied-amount")).to_have_text("Đã sao chép số tiền")
     check_page(page, axe_source, "order status", requests=requests)
+
+    # The guest's order status page, from the link on this page (the e-mail is asked first).
+    page.locator("a[href*='/order-status/']").first.click()
+    page.fill("input[name=email]", "khach@example.com")
+    check_page(page, axe_source, "order status: e-mail", requests=requests)
+    page.locator("#content_inner form[method=post] button[type=submit]").first.click()
+    expect(page.locator(".nongsan-order-lines")).to_be_visible()
+    expect(page.locator(".nongsan-vietqr a.nongsan-save-qr")).to_be_visible()
+    check_page(page, axe_source, "guest order page", requests=requests)
