@@ -50,12 +50,19 @@ $(STAMP): requirements.lock pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-## Debian's Chromium for the browser tests (Playwright cannot download browsers here)
+## Debian's Chromium for the browser tests (Playwright cannot download browsers here), and
+## axe-core from npm (package.json, exact version) that they inject for accessibility checks
 browser:
 	@test -x $(CHROMIUM) || { \
 	  echo "Installing Debian's chromium for the browser tests..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@test -f node_modules/axe-core/axe.min.js || { \
+	  command -v npm >/dev/null || { \
+	    echo "Installing Debian's npm for axe-core..."; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }; \
+	  npm ci --no-audit --no-fund --ignore-scripts --silent; }
 
 ## make lock: re-resolve pyproject.toml's pins into requirements.lock
 lock:

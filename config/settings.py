@@ -197,6 +197,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "marketplace.core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Pages compressed for phones on 3G (WhiteNoise serves static files pre-compressed).
+    # Django's GZip pads each response with random bytes against BREACH, and CSRF tokens
+    # are masked per response.
+    "django.middleware.gzip.GZipMiddleware",
     # Security headers on every response, cached trace pages included (so above them).
     "csp.middleware.CSPMiddleware",
     "marketplace.core.observability.PermissionsPolicyMiddleware",
@@ -241,6 +245,8 @@ TEMPLATES = [
                 "oscar.core.context_processors.metadata",
                 # The signed-in user's home and role links in the header.
                 "marketplace.core.homes.role_home",
+                # Storefront pages use the small stylesheet, not Oscar's theme.
+                "marketplace.core.storefront.storefront",
             ],
         },
     },

@@ -69,15 +69,21 @@ def server_error(request):
 
 
 class HomeView(TemplateView):
-    """Categories, provinces that have products, and the newest products."""
+    """The storefront's front page, as a provincial marketplace: a banner with the
+    provinces that have products (the one with the most first), category tiles, OCOP
+    products, featured producers with their certificate badges, and the newest products."""
 
     template_name = "marketplace/home.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["provinces"] = selectors.provinces_with_products()
-        context["entries"] = list(selectors.latest_entries(8))
+        provinces = selectors.provinces_with_products()
+        context["provinces"] = provinces
+        context["top_province"] = max(provinces, key=lambda p: p["count"], default=None)
         context["categories"] = list(Category.objects.filter(depth=1, is_public=True))
+        context["ocop_entries"] = list(selectors.ocop_entries(4))
+        context["producers"] = selectors.featured_producers(4)
+        context["entries"] = list(selectors.latest_entries(8))
         return context
 
 

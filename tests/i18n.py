@@ -26,6 +26,7 @@ SAME_IN_VIETNAMESE = {
     "GTIN",
     "English",
     "Tiếng Việt",
+    "Menu",
     "Oscar",
     "%(num_results)s",
 }

@@ -6,6 +6,7 @@ from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailVi
 from oscar.core.loading import get_model
 
 from marketplace.models import SearchEntry
+from marketplace.shops.selectors import province_slug
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -36,5 +37,6 @@ class ProductDetailView(OscarProductDetailView):
         producer = getattr(records[0].partner, "producer_profile", None) if records else None
         entry = SearchEntry.objects.filter(product=product).only("badges").first()
         context["producer"] = producer
+        context["province_slug"] = province_slug(producer.province_code) if producer else ""
         context["badges"] = entry.badges if entry else []
         return context

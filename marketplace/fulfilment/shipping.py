@@ -97,6 +97,7 @@ class Parcel:
     producer_name: str
     from_province: int | None
     lines: list = field(default_factory=list)
+    producer_slug: str = ""
     weight_kg: Decimal = Decimal(0)
     goods: Decimal = Decimal(0)
     zone: str = OTHER_REGION
@@ -175,6 +176,7 @@ def parcels_of(basket) -> list[Parcel]:
                 partner_id=partner_id,
                 producer_name=producer.partner.name if producer else "",
                 from_province=producer.province_code if producer else None,
+                producer_slug=producer.slug if producer else "",
             )
         unit_weight = weights.get(line.product_id)
         unit_weight = Decimal(str(unit_weight)) if unit_weight else DEFAULT_WEIGHT_KG

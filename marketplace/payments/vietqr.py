@@ -139,6 +139,20 @@ def qr_svg(text: str) -> str:
     return qr.make_image().to_string(encoding="unicode")
 
 
+def qr_png(text: str) -> bytes:
+    """The same QR code as qr_svg, as a PNG a phone can save to its photos (a banking
+    app's "scan from an image")."""
+    import io
+
+    import qrcode
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=8)
+    qr.add_data(text)
+    buffer = io.BytesIO()
+    qr.make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def transfer_code(*, bank_bin: str, number: str, amount, purpose: str) -> dict | None:
     """What a banking app scans to pay `amount` into one account (a refund to a buyer, a
     payout to a producer): {"payload", "svg"}, or None if the account cannot be encoded."""

@@ -91,6 +91,49 @@ def latest_entries(limit: int = 8):
     )[:limit]
 
 
+def ocop_entries(limit: int = 4):
+    """Products with an OCOP badge, most stars first (one query)."""
+    return (
+        SearchEntry.objects.filter(has_ocop=True)
+        .select_related("product", "producer", "producer__partner")
+        .order_by("-ocop_stars", "-date_created", "pk")[:limit]
+    )
+
+
+def badge_dicts(certificates) -> list[dict]:
+    """Certificates as the badges partial shows them (as SearchEntry.badges keeps them)."""
+    return [{"id": c.pk, "kind": c.kind, "label": c.badge_label} for c in certificates]
+
+
+def featured_producers(limit: int = 4, *, today=None) -> list[ProducerProfile]:
+    """Producers for the home page: those with the most products buyers can see, each with
+    `product_count` and `badges` (its certificates that show a badge today:
+    Certificate.objects.badges). Three queries."""
+    today = today or timezone.localdate()
+    counts = listing_counts_by("producer_id")
+    top = sorted((pk for pk in counts if pk is not None), key=lambda pk: (-counts[pk], pk))
+    producers = list(
+        ProducerProfile.objects.filter(pk__in=top[: limit * 2])
+        .select_related("partner")
+        .prefetch_related(
+            Prefetch(
+                "certificates",
+                queryset=Certificate.objects.badges(on=today).order_by("kind", "pk"),
+                to_attr="badge_certificates",
+            )
+        )
+    )
+    # Those with a story and badges first, then the most products.
+    producers.sort(
+        key=lambda p: (not p.story, not p.badge_certificates, -counts[p.pk], p.partner.name)
+    )
+    producers = producers[:limit]
+    for producer in producers:
+        producer.product_count = counts[producer.pk]
+        producer.badges = badge_dicts(producer.badge_certificates)
+    return producers
+
+
 # --- The seller's channel: what needs doing now ------------------------------------------
 
 # A product is low on stock when what is left to sell (in stock − reserved) is at most its

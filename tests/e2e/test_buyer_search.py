@@ -12,8 +12,9 @@ pytestmark = pytest.mark.e2e
 def test_search_ca_phe_filter_ocop_4_open_producer_and_add_to_basket(phone, live_demo):
     page = phone
     page.goto(f"{live_demo}/")
-    page.locator("main input[name=q], #content_inner input[name=q]").first.fill("ca phe")
-    page.locator("#content_inner button[type=submit]").first.click()
+    # The header's search box, on every page.
+    page.locator("#top_page input[name=q]").fill("ca phe")
+    page.locator("#top_page .ns-search button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/search/\?q=ca\+phe"))
     expect(page.locator("body")).to_contain_text("Cà phê Robusta Buôn Ma Thuột rang xay 500g")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

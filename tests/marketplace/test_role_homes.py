@@ -58,7 +58,7 @@ def test_each_role_lands_on_its_home_and_the_header_links_it(client, demo, email
     assert page.status_code == 200
     html = page.content.decode()
     if email != BUYER:
-        assert 'id="role_home_link" class="btn btn-success btn-sm nongsan-role-home' in html
+        assert 'id="role_home_link" class="ns-btn ns-role-home nongsan-role-home"' in html
         assert f'href="{home}"' in html
     else:
         assert 'id="role_home_link"' not in html
