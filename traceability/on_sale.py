@@ -1,14 +1,19 @@
 """Which lot a product page points buyers to: the lot on sale.
 
-A product is sold from its producer's newest lot that is not recalled and not past its
-expiry date; the product page links to that lot's trace page ("Truy xuất"). A product with
-no such lot has no trace link. One query.
+A product is sold from its producer's newest lot that may be sold (the one rule:
+traceability.safety.sale_refusal: not recalled, not past its expiry date, no pre-harvest
+breach waiting for review); the product page links to that lot's trace page ("Truy
+xuất"). A product with no such lot has no trace link. Two queries (the newest lots that
+are not recalled nor expired, then their events).
 """
 
 from django.db.models import Q
 from django.utils import timezone
 
+from . import safety
 from .models import Lot
+
+CANDIDATES = 5
 
 
 def lot_on_sale(product, *, producer=None, today=None):
@@ -21,8 +26,6 @@ def lot_on_sale(product, *, producer=None, today=None):
     )
     if producer is not None:
         lots = lots.filter(producer_id=producer.pk)
-    return (
-        lots.only("pk", "code", "short_code", "production_date")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    newest = lots.select_related("recall").order_by("-created_at", "-pk")[:CANDIDATES]
+    sellable = safety.sellable(newest, on=today)
+    return sellable[0] if sellable else None

@@ -116,3 +116,14 @@ def test_the_guest_order_page_links_each_line_packed_from_a_lot(client, traces):
     body = text(client.get(url))
     assert body.count(vi("Trace this product")) == 2
     assert after == before  # the lines and their lots are read in one query
+
+
+def test_a_lot_the_operator_refused_after_a_pre_harvest_breach_is_not_the_lot_on_sale(
+    client, traces
+):
+    # The one rule (traceability.safety.sale_refusal) decides, not a look-alike filter.
+    lot = Lot.objects.select_related("product").get(code="DEMO-NS0001")
+    url = lot.product.get_absolute_url()
+    assert f"/t/{lot.short_code}/" in text(client.get(url))
+    Lot.objects.filter(pk=lot.pk).update(safety_review="refused")
+    assert f"/t/{lot.short_code}/" not in text(client.get(url))
