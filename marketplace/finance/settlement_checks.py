@@ -156,12 +156,24 @@ def check_payouts() -> list[str]:
 
 def check_refund_charges() -> list[str]:
     problems = []
-    waiting = uncharged_refunds().filter(parcel__settlement_entry__kind=SettlementEntry.Kind.SALE)
-    for refund_id, parcel_id in waiting.values_list("pk", "parcel_id"):
-        problems.append(
-            f"refund {refund_id}: goods of parcel {parcel_id} refunded, the producer's sale "
-            "not reduced"
+    reversed_goods = defaultdict(lambda: ZERO)
+    for parcel_id, sales in SettlementEntry.objects.filter(
+        kind=SettlementEntry.Kind.REFUND, refund__isnull=False
+    ).values_list("refund__parcel_id", "sales"):
+        reversed_goods[parcel_id] -= sales
+    sold = dict(
+        SettlementEntry.objects.filter(kind=SettlementEntry.Kind.SALE).values_list(
+            "parcel_id", "sales"
         )
+    )
+    # A refund made after the whole sale was already reversed has nothing left to take.
+    waiting = uncharged_refunds().filter(parcel_id__in=list(sold))
+    for refund_id, parcel_id in waiting.values_list("pk", "parcel_id"):
+        if sold[parcel_id] - reversed_goods[parcel_id] > 0:
+            problems.append(
+                f"refund {refund_id}: goods of parcel {parcel_id} refunded, the producer's "
+                "sale not reduced"
+            )
     entries = (
         SettlementEntry.objects.filter(kind=SettlementEntry.Kind.REFUND, refund__isnull=False)
         .select_related("refund")

@@ -580,3 +580,20 @@ def test_the_card_page_of_an_order_cancelled_before_payment_offers_nothing_to_pa
         html = client.get(f"/thanh-toan/the/{order.number}/").content.decode()
     assert "đã bị hủy trước khi thanh toán" in html
     assert "client_secret" not in html and "js.stripe.com" not in html
+
+
+@pytest.mark.django_db
+def test_a_refund_of_goods_already_wholly_refunded_takes_nothing_more_and_reconciles(people):
+    # Found by the property-based test: a third refund of goods after the whole sale was
+    # reversed (the rest of the money was the delivery charge) has nothing left to take.
+    operator = people["operator"]
+    order = place(people["buyer"], DURIAN, VIETQR)
+    pay(order, operator)
+    parcel = delivered(order, "krongpac", people)
+    for amount in (parcel.goods_total, parcel.shipping_charge):
+        refund = refunds.refund(
+            order=order, amount=amount, by=operator, parcel=parcel, charges_producer=True
+        )
+        record_transfer(refund, operator)
+    assert SettlementEntry.objects.filter(kind="refund").count() == 1
+    assert_reconciles()
