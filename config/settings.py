@@ -186,6 +186,8 @@ SITE_ID = 1
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL byte or invalid UTF-8 in the address or a form: 400 before anything reads it.
+    "marketplace.core.malformed.RejectMalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cached public trace pages, answered before sessions, locale, auth and the basket.
     "traceability.middleware.CachedTracePageMiddleware",

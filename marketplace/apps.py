@@ -8,7 +8,8 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self):
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
-        from marketplace.core import analytics
+        from marketplace.core import analytics, numbers
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
 
         analytics.install()
+        numbers.guard_sqlite()

@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote
 
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.core.numbers import is_digits
 from marketplace.core.validators import gtin14, has_valid_check_digit
 
 from .models import LOT_CODE_RE
@@ -39,7 +40,7 @@ class DigitalLink:
 
 
 def is_gtin(code: str) -> bool:
-    return code.isdigit() and len(code) in GTIN_LENGTHS and has_valid_check_digit(code)
+    return is_digits(code) and len(code) in GTIN_LENGTHS and has_valid_check_digit(code)
 
 
 def product_gtin(product) -> str | None:
@@ -76,7 +77,7 @@ def parse_digital_link(path: str) -> DigitalLink:
         raise LinkError(_("A part of the link is missing its value."))
 
     gtin = unquote(segments[1])
-    if not gtin.isdigit() or len(gtin) not in GTIN_LENGTHS:
+    if not is_digits(gtin) or len(gtin) not in GTIN_LENGTHS:
         raise LinkError(_("The product code (GTIN) must have 8, 12, 13 or 14 digits."))
     if not has_valid_check_digit(gtin):
         raise LinkError(_("The last digit (check digit) of the product code (GTIN) is wrong."))

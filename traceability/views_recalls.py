@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.numbers import parse_int
 
 from . import recalls, scans
 from .access import lot_manager_required, lots_for
@@ -54,7 +55,7 @@ def share_province(request, short_code):
     }
     raw = request.POST.get("tinh") if request.method == "POST" else request.GET.get("tinh")
     if raw:
-        chosen = int(raw) if str(raw).isdigit() else None
+        chosen = parse_int(raw)
         if chosen is None or not geo.is_valid_province(chosen):
             context["error"] = _("Please choose a province from the list.")
         else:
@@ -188,4 +189,4 @@ def link_order_line(request, line_pk):
 def _lines_url(request) -> str:
     url = reverse("traceability:order-lines")
     page = request.POST.get("page", "")
-    return f"{url}?page={page}" if str(page).isdigit() else url
+    return f"{url}?page={page}" if parse_int(page) is not None else url
