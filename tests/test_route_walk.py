@@ -22,6 +22,7 @@ import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -80,7 +81,7 @@ ALWAYS_QUERY = ("page", "next")
 # for every model (about 10 minutes); by default the first role that may use a route gets
 # them all, the others a mixed sample, and the admin the project's own models.
 FULL = os.environ.get("NONGSAN_WALK") == "full"
-ADMIN_SAMPLE = re.compile(r"^admin/(\^|\$|$|marketplace/|farmers/|auth/user/|r/|login|logout)")
+ADMIN_SAMPLE = re.compile(r"^admin/(\^|\$|$|marketplace/|farmers/|login)")
 
 # Routes the walk does not POST to: they end the session or delete what they are shown
 # (the delete confirmations of Django's admin and Oscar's dashboard take any POST).
@@ -89,8 +90,10 @@ NO_POST = re.compile(r"(logout|delete|profile-delete|setlang|set_language|stripe
 # (signed requests only; its own tests send malformed ones).
 SKIP = re.compile(r"^(\^media/|stripe/webhook/)")
 
-# What the walk knows fails, owned by other work in progress: (route, role, input).
-KNOWN: set[tuple[str, str, str]] = set()
+# What the walk knows fails, fixed by other work in progress: (pattern matching
+# "METHOD url [label]", reason). Each also has its own xfail test below; the walk lists
+# the ones it met without failing.
+KNOWN: list[tuple[re.Pattern, str]] = []
 
 User = get_user_model()
 
@@ -287,6 +290,7 @@ class Walk:
     def __init__(self, clients):
         self.clients = clients
         self.failures: list[str] = []
+        self.known: list[str] = []
         self.requests = 0
         self.routes = 0
 
@@ -302,12 +306,11 @@ class Walk:
         if response.status_code >= 500:
             exc = getattr(response, "exc_info", None)
             reason = f"{exc[0].__name__}: {str(exc[1])[:160]}" if exc else str(response.status_code)
-            case = (url.split("?")[0][:120], role, label)
-            if (label.split(" ")[0], role, label) not in KNOWN:
-                self.failures.append(
-                    f"{method.upper()} {url[:160]!r} as {role} [{label[:80]}] -> {reason}"
-                )
-            del case
+            case = f"{method.upper()} {url[:160]!r} as {role} [{label[:80]}] -> {reason}"
+            if any(pattern.search(case) for pattern, _why in KNOWN):
+                self.known.append(case)
+            else:
+                self.failures.append(case)
         return response
 
 
@@ -353,7 +356,7 @@ def walk_route(walk, route, name, params, values, url, admin):
         first = False
         for param, kind in params:
             for raw in PATH_INT if kind == "int" else PATH_STR:
-                if not thorough and raw != HUGE and raw != "%C2%B2":
+                if not thorough and raw != HUGE:
                     continue
                 bad = with_param(name, route, values, param, raw)
                 if bad:
@@ -361,6 +364,8 @@ def walk_route(walk, route, name, params, values, url, admin):
         query_keys = sorted(k for k in keys if k and len(k) < 40)[:12] + list(ALWAYS_QUERY)
         query_keys = list(dict.fromkeys(query_keys))
         rounds = max(len(values_for(k)) for k in query_keys) if thorough else 1
+        if admin and not FULL:
+            rounds = 2  # Django's admin: its own tests cover it; a sample here
         for n in range(rounds):
             query = "&".join(
                 f"{quote(k)}={values_for(k)[(n + i) % len(values_for(k))]}"
@@ -435,6 +440,38 @@ def test_every_route_answers_malformed_input_without_a_500(demo, settings):
     elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
     print(
         f"\nroute walk: {walk.routes} routes, {walk.requests} requests,"
-        f" {elapsed:.1f} s ({cpu:.1f} s of CPU)"
+        f" {elapsed:.1f} s ({cpu:.1f} s of CPU); known failures met: {len(walk.known)}"
     )
+    for case in walk.known:
+        print("  known:", case)
     assert not walk.failures, f"{len(walk.failures)} answers were 500:\n" + "\n".join(walk.failures)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="an event dated 31/12/9999 takes its lot page and trace page down; the event "
+    "date's bounds are being fixed in traceability/forms.py by other work",
+)
+def test_an_event_dated_9999_12_31_leaves_the_lot_and_trace_pages_up(demo):
+    from traceability.models import Lot
+
+    client = Client(raise_request_exception=False)
+    client.force_login(User.objects.get(email=ROLES["farmer"]))
+    farmer = User.objects.get(email=ROLES["farmer"])
+    lot = Lot.objects.filter(producer__partner__users=farmer).order_by("pk").first()
+    client.post(
+        reverse("traceability:event-add", args=[lot.pk]),
+        {
+            "kind": "input_applied",
+            "event_date": "9999-12-31",
+            "event_clock": "08:00",
+            "applied_on": "9999-12-31",
+            "product_name": "Phân hữu cơ",
+            "dose": "2",
+            "dose_unit": "kg",
+            "pre_harvest_interval_days": "0",
+        },
+    )
+    assert client.get(reverse("traceability:lot", args=[lot.pk])).status_code < 500
+    trace = reverse("traceability:short", kwargs={"short_code": lot.short_code})
+    assert Client(raise_request_exception=False).get(trace).status_code < 500
