@@ -30,7 +30,7 @@ Product = get_model("catalogue", "Product")
 ProductClass = get_model("catalogue", "ProductClass")
 
 KINDS = ("status", "communes", "weeks", "shops")
-STAFF = (*IN_SCOPE, "neighbour_branch", "other_branch", "other_province")
+STAFF = (*IN_SCOPE, "post_office", "neighbour_branch", "other_branch", "other_province")
 _numbers = itertools.count(1)
 
 
