@@ -23,10 +23,9 @@ SHADOWING_KEYS = frozenset(name for name in dir(QueryDict) if not name.startswit
 PAGE_KEYS = ("page", "page_limit", "per_page")
 
 
-def is_malformed_text(raw: bytes, *, encoded: bool = True) -> bool:
-    """True when `raw` (percent-decoded first when `encoded`) holds a NUL byte or is not
-    valid UTF-8."""
-    decoded = unquote_to_bytes(raw) if encoded else raw
+def is_malformed_text(raw: bytes) -> bool:
+    """True when percent-decoded `raw` holds a NUL byte or is not valid UTF-8."""
+    decoded = unquote_to_bytes(raw)
     if b"\x00" in decoded:
         return True
     try:
@@ -41,10 +40,11 @@ class RejectMalformedRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # The server hands the path over decoded, as latin-1 text of its bytes.
-        raw_path = request.META.get("PATH_INFO", "").encode("latin-1", "replace")
+        # Django decodes the path as UTF-8 and writes bytes that are not UTF-8 back as
+        # "%XX": decoding that again finds them. The query string comes as it was sent.
+        path = request.path_info.encode("utf-8", "surrogatepass")
         query = request.META.get("QUERY_STRING", "").encode("latin-1", "replace")
-        bad = is_malformed_text(raw_path, encoded=False) or is_malformed_text(query)
+        bad = is_malformed_text(path) or is_malformed_text(query)
         if not bad and request.method == "POST" and _is_form(request):
             bad = any("\x00" in value for values in request.POST.lists() for value in values[1])
             bad = bad or any("\x00" in key for key in request.POST)

@@ -18,7 +18,7 @@ raising, as PostgreSQL does.
 
 DB_MIN = -(2**63)
 DB_MAX = 2**63 - 1
-MAX_DIGITS = 18
+MAX_DIGITS = 19  # 2**63 - 1 has 19
 
 
 def is_digits(value) -> bool:
