@@ -2,18 +2,24 @@
 
 The walk enumerates every URL pattern from the resolver (the Vietnamese addresses; the
 English ones are the same views behind "/en/", walked once for a sample), fills the path
-parameters with values from the demo data, and for each demo role that may use a route:
+parameters with values from the demo data (and an order placed for the walk), and for
+each demo role that may use a route (its valid page is not a sign-in redirect, 403 or
+404; a public page: anonymous, with the buyer standing for the signed-in roles):
 
-- GETs it with each path parameter replaced by malformed values (huge, negative, NUL,
-  invalid UTF-8, superscript digits, 10,000 characters, an impossible date, …);
-- GETs it with every query parameter the page reads (recorded while the valid page
-  renders, plus `page` and `next`) set to each malformed value;
-- POSTs its forms (the fields found in the page, or the ones the view reads) filled with
-  malformed values, with the CSRF token the site itself issued: the clients enforce CSRF
-  checks, so a POST without a real token would get 403 and prove nothing.
+- GETs it with each path parameter replaced by malformed values (huge, 2**63, zero,
+  negative, NUL, invalid UTF-8, "²", 10,000 characters, an impossible date);
+- GETs it with every query parameter the page reads (recorded while its valid page
+  renders, plus `page` and `next`) set to malformed values chosen by the parameter's
+  kind (numbers: "abc", 2**70, -1, "²", 10,000 digits; dates: 30/02, 9999-12-31; pages:
+  -1, abc, 999999; `next`: abc, //evil, /\\evil; NUL and %ff to all at once);
+- POSTs its form (the fields found in the page, and the ones the view reads from an
+  empty POST) filled the same way, with the CSRF token the site issued: the clients
+  enforce CSRF checks, so a POST without a real token would get 403 and prove nothing.
 
-It fails on any 500 and names the route, the role and the input. Known failures owned
-elsewhere are listed in KNOWN and tested on their own (xfail) below.
+The first role that may use a route gets every value; the others a sample (one query,
+one form, 2**70 in the path), unless NONGSAN_WALK=full. It fails on any 500 and names the
+route, the role and the input. Known failures fixed by other work are listed in KNOWN
+and have their own xfail test at the end.
 """
 
 import os
