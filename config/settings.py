@@ -204,6 +204,8 @@ MIDDLEWARE = [
     # Security headers on every response, cached trace pages included (so above them).
     "csp.middleware.CSPMiddleware",
     "marketplace.core.observability.PermissionsPolicyMiddleware",
+    # A NUL byte or invalid UTF-8 in the address or a form: 400 before anything reads it.
+    "marketplace.core.malformed.RejectMalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cached public trace pages, answered before sessions, locale, auth and the basket.
     "traceability.middleware.CachedTracePageMiddleware",

@@ -11,6 +11,8 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from marketplace.core.numbers import is_digits
+
 _CODES = (
     "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 "
     "034 035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 "
@@ -29,7 +31,7 @@ def normalise(value: str | None) -> str:
 def validate(number: str, *, date_of_birth: datetime.date | None = None, gender=None) -> str:
     """Return the normalised 12-digit number or raise ValidationError with a clear message."""
     number = normalise(number)
-    if not number.isdigit():
+    if not is_digits(number):
         raise ValidationError(_("A citizen ID number has digits only."), code="digits")
     if len(number) != 12:
         raise ValidationError(

@@ -149,6 +149,10 @@ def _seed_members(branches, *, approvers) -> list[tuple[str, str, str]]:
             services.record_consent(
                 actor=actor, role=role, member=member, purpose=Consent.Purpose.MARKETPLACE
             )
+            if status == "approved":  # they sell: the post office delivers their parcels
+                services.record_consent(
+                    actor=actor, role=role, member=member, purpose=Consent.Purpose.POST_OFFICE
+                )
             if status != "draft":
                 for kind in MemberDocument.ID_KINDS:
                     services.add_document(

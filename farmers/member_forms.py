@@ -68,7 +68,7 @@ class MemberForm(forms.Form):
     bank_account = forms.CharField(label=_("Account number"), max_length=30, required=False)
     bank_holder = forms.CharField(label=_("Account holder"), max_length=120, required=False)
 
-    def __init__(self, *args, branches, province_code=None, fields=None, **kwargs):
+    def __init__(self, *args, branches, province_code=None, communes=None, fields=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches
         if "branch" in (fields or self.fields) and branches.count() == 1:
@@ -78,7 +78,10 @@ class MemberForm(forms.Form):
         if province_code:
             provinces = [(c, n) for c, n in provinces if c == province_code]
         self.fields["province_code"].choices = provinces
-        self.fields["commune_code"].choices = commune_choices(province_code)
+        choices = commune_choices(province_code)
+        if communes is not None:  # a commune branch: its own commune(s) only
+            choices = [(code, name) for code, name in choices if code in communes]
+        self.fields["commune_code"].choices = choices
         if fields is not None:  # a farmer edits only some fields
             for name in list(self.fields):
                 if name not in fields:

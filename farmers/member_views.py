@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from marketplace.core.numbers import parse_int
 from marketplace.core.ratelimit import throttled
 from marketplace.core.redirects import safe_next
 
@@ -53,10 +54,7 @@ def member_list(request):
     members = selectors.members_in_scope(request.user, membership)
     if form.is_valid():
         members = selectors.search_members(members, **form.cleaned_data)
-    try:
-        size = min(max(int(request.GET.get("size", PAGE_SIZE)), 5), 100)
-    except ValueError:
-        size = PAGE_SIZE
+    size = min(max(parse_int(request.GET.get("size"), PAGE_SIZE), 5), 100)
     page = Paginator(members, size).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -69,7 +67,7 @@ def member_list(request):
             "page_obj": page,
             "members": page.object_list,
             "query": query.urlencode(),
-            "may_register": role in services.STAFF_ROLES,
+            "may_register": role in services.REGISTER_ROLES,
         },
     )
 
@@ -77,9 +75,14 @@ def member_list(request):
 @login_required
 def member_create(request):
     membership, role = access.staff_role(request)
+    if role not in services.REGISTER_ROLES:
+        raise PermissionDenied
     branches = selectors.branches_for(request.user, membership)
     form = forms.MemberForm(
-        request.POST or None, branches=branches, province_code=_province_of(membership)
+        request.POST or None,
+        branches=branches,
+        province_code=_province_of(membership),
+        communes=selectors.registration_communes(request.user, membership),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,6 +110,7 @@ def member_edit(request, pk):
         initial=forms.MemberForm.initial_for(member),
         branches=branches,
         province_code=_province_of(membership),
+        communes=selectors.registration_communes(request.user, membership),
     )
     form.fields["cccd"].required = False
     form.fields["cccd"].help_text = _("Leave empty to keep the number on file (%(masked)s).") % {
@@ -164,7 +168,11 @@ def _purposes(member):
 @login_required
 def member_detail(request, pk):
     member, _membership, role = _member(request, pk)
-    return render(request, "farmers/members/detail.html", _detail_context(request, member, role))
+    context = _detail_context(request, member, role)
+    services.log_member_page(
+        actor=request.user, role=role, member=member, documents=context["documents"]
+    )
+    return render(request, "farmers/members/detail.html", context)
 
 
 def _signed_in_user(request) -> str:

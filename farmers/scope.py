@@ -13,12 +13,12 @@ traceability use the same rule without marketplace importing farmers.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from marketplace.core import scope as core
 from marketplace.core.scope import BRANCH, OPERATOR, POST_OFFICE, PROVINCE
 
-from .models import Member, MemberImport, Organisation, StaffMembership
+from .models import Consent, Member, MemberImport, Organisation, StaffMembership
 
 ROLE_OF_KIND = {
     Organisation.Kind.ASSOCIATION_BRANCH: BRANCH,
@@ -56,12 +56,37 @@ class Scope(core.Scope):
         return super().producers(qs)
 
     def members(self, qs=None):
-        """A branch: its own members and its commune's; a provincial association or post
-        office: its province; the operator: all."""
+        """A branch: its own members and its commune's; a provincial association: its
+        province; a post office: the members of its province who consented to sharing
+        with the post office (Law 91/2025: consent per purpose), never drafts; the
+        operator: all."""
         qs = Member.objects.select_related("branch") if qs is None else qs
         if self.role == BRANCH:
             return qs.filter(Q(branch=self.organisation) | Q(commune_code=self.commune_code))
+        if self.role == POST_OFFICE:
+            return (
+                self.filter(qs)
+                .exclude(status=Member.Status.DRAFT)
+                .filter(Exists(_post_office_consents().filter(member=OuterRef("pk"))))
+            )
         return self.filter(qs)
+
+    def may_register_in(self, *, province_code, commune_code) -> bool:
+        """Where this user may register (or move) a member: a branch its own commune, a
+        provincial association its province, the operator anywhere; a post office (which
+        sees members only with their consent) and anyone else nowhere."""
+        if self.everything:
+            return True
+        if self.role == BRANCH:
+            return commune_code is not None and commune_code == self.commune_code
+        if self.role == PROVINCE:
+            return province_code is not None and province_code == self.province_code
+        return False
+
+    def registration_communes(self) -> list[int] | None:
+        """The communes a registration form offers this user: a branch its own; None for
+        every commune of the province(s) the user may register in."""
+        return [self.commune_code] if self.role == BRANCH else None
 
     def branches(self, qs=None):
         """Association branches this user may register members into."""
@@ -101,6 +126,12 @@ class Scope(core.Scope):
         if isinstance(obj, Member):
             if self.role == BRANCH:
                 return obj.branch_id == self._org_pk() or obj.commune_code == self.commune_code
+            if self.role == POST_OFFICE:
+                return (
+                    obj.province_code == self.province_code
+                    and obj.status != Member.Status.DRAFT
+                    and _post_office_consents().filter(member=obj).exists()
+                )
             return obj.province_code == self.province_code
         if isinstance(obj, MemberImport):
             org = obj.organisation
@@ -108,6 +139,10 @@ class Scope(core.Scope):
         if isinstance(obj, Organisation):
             return self._org_pk() in (obj.pk, obj.parent_id)
         return super().allows(obj, **fields)
+
+
+def _post_office_consents():
+    return Consent.objects.filter(purpose=Consent.Purpose.POST_OFFICE, withdrawn_at__isnull=True)
 
 
 NOBODY = Scope()

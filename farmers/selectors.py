@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 
+from marketplace.core.numbers import is_digits
 from marketplace.core.text import terms
 
 from .models import Member, StaffMembership
@@ -46,6 +47,11 @@ def branches_for(user, membership: StaffMembership | None = None):
     return _scope(user, membership).branches()
 
 
+def registration_communes(user, membership: StaffMembership | None = None):
+    """The communes a staff user's member form offers (None: every one of the province)."""
+    return _scope(user, membership).registration_communes()
+
+
 def _scope(user, membership):
     if membership is None:
         return scope_of(user)
@@ -59,7 +65,7 @@ def search_members(members, *, q: str = "", commune=None, status: str = "", bran
     q = (q or "").strip()
     if q:
         digits = cccd.normalise(q)
-        if digits.isdigit() and len(digits) == 12:
+        if is_digits(digits) and len(digits) == 12:
             members = members.filter(cccd_hash=crypto.keyed_hash(digits))
         else:
             try:

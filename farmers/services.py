@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from marketplace.core import geo
 from marketplace.core.links import absolute_url
 from marketplace.core.names import name_fields
+from marketplace.core.numbers import is_digits
 from marketplace.core.text import fold
 
 from . import banks, cccd, crypto, phones
@@ -68,6 +69,9 @@ OPERATOR, BRANCH, PROVINCE, POST_OFFICE, FARMER = (
     "farmer",
 )
 STAFF_ROLES = {OPERATOR, BRANCH, PROVINCE, POST_OFFICE}
+# Who registers members (a post office sees members only once they consented to sharing
+# with it, so it does not register them).
+REGISTER_ROLES = {OPERATOR, BRANCH, PROVINCE}
 S = Member.Status
 # action: (from statuses, to status, roles allowed, reason required)
 TRANSITIONS = {
@@ -128,6 +132,16 @@ def assign_staff(*, user, organisation: Organisation, title: str = "") -> StaffM
 def _require_role(role, allowed):
     if role not in allowed:
         raise PermissionDenied(_("Your role may not do this."))
+
+
+def _require_registration_place(actor, clean: dict) -> None:
+    """A member is registered (or moved) only where the actor's scope allows
+    (farmers.scope: a commune branch its own commune)."""
+    where = {"province_code": clean.get("province_code"), "commune_code": clean.get("commune_code")}
+    if not scope_of(actor).may_register_in(**where):
+        raise ValidationError(
+            {"commune_code": [_("Your organisation does not register members in this commune.")]}
+        )
 
 
 def clean_member_data(data: dict, *, instance: Member | None = None) -> dict:
@@ -195,7 +209,7 @@ def clean_member_data(data: dict, *, instance: Member | None = None) -> dict:
     holder = fold(str(data.get("bank_holder") or "")).upper()
     if bin_ and bin_ not in banks.BY_BIN:
         fail("bank_bin", _("Choose a bank from the list."))
-    if account and not (account.isdigit() and 6 <= len(account) <= 19):
+    if account and not (is_digits(account) and 6 <= len(account) <= 19):
         fail("bank_account", _("An account number has 6 to 19 digits."))
     if any((bin_, account, holder)) and not all((bin_, account, holder)):
         fail("bank_account", _("Give the bank, the account number and the holder's name."))
@@ -240,8 +254,9 @@ def _event(member, *, actor, role, action, from_status="", to_status="", reason=
 @transaction.atomic
 def register_member(*, actor, role: str, data: dict) -> Member:
     """Create a draft member from `data` (see MEMBER_FIELDS); ValidationError if invalid."""
-    _require_role(role, STAFF_ROLES)
+    _require_role(role, REGISTER_ROLES)
     clean = clean_member_data(data)
+    _require_registration_place(actor, clean)
     member = Member(created_by=actor, status=S.DRAFT)
     _apply(member, clean)
     member.save()
@@ -266,6 +281,11 @@ def update_member(*, actor, role: str, member: Member, data: dict) -> list[str]:
     clean = clean_member_data({**current, **data}, instance=member)
     if "cccd" not in data:
         clean.pop("cccd", None)
+    if role != FARMER and (clean.get("commune_code"), clean.get("province_code")) != (
+        member.commune_code,
+        member.province_code,
+    ):
+        _require_registration_place(actor, clean)
     changed = _apply(member, clean)
     if changed:
         member.save()
@@ -508,13 +528,30 @@ def reveal_cccd(*, actor, role: str, member: Member) -> str:
 def log_document_access(
     *, actor, role: str, member: Member, document: MemberDocument, thumbnail: bool
 ) -> None:
-    """Check and log access to an ID photo (other documents: anyone in scope, no log)."""
+    """Check and log access to an ID photo (other documents: anyone in scope, no log).
+    A thumbnail is shown on the member page, whose opening is the one logged access
+    (`log_member_page`); the full photo is logged each time it is opened."""
     if not document.is_id_photo:
         return
     if not may_see_personal_data(role=role, member=member, user=actor):
         raise PermissionDenied(_("Your role may not see ID card photos."))
-    what = PersonalDataAccess.What.ID_THUMBNAIL if thumbnail else PersonalDataAccess.What.ID_PHOTO
-    PersonalDataAccess.objects.create(member=member, user=actor, what=what, document=document)
+    if thumbnail:
+        return
+    PersonalDataAccess.objects.create(
+        member=member, user=actor, what=PersonalDataAccess.What.ID_PHOTO, document=document
+    )
+
+
+def log_member_page(*, actor, role: str, member: Member, documents) -> None:
+    """Opening a member page that shows ID photo thumbnails: one access-log entry, however
+    many photos the page shows."""
+    if not any(document.is_id_photo for document in documents):
+        return
+    if not may_see_personal_data(role=role, member=member, user=actor):
+        return  # the page shows "restricted" instead of the photos
+    PersonalDataAccess.objects.create(
+        member=member, user=actor, what=PersonalDataAccess.What.ID_THUMBNAIL
+    )
 
 
 # --- Activation -------------------------------------------------------------------------------

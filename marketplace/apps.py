@@ -8,8 +8,9 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self):
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
-        from marketplace.core import analytics, observability
+        from marketplace.core import analytics, numbers, observability
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
 
         analytics.install()
         observability.install()
+        numbers.guard_sqlite()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.core import geo
+from marketplace.core.numbers import parse_int
 
 from . import safety
 from .models import LOT_CODE_MAX_LENGTH, FarmEvent, Lot, SafetyReview, validate_lot_code
@@ -102,7 +103,7 @@ class LotForm(ServiceErrorsMixin, forms.Form):
         self.fields["commune_code"].initial = producer.commune_code
         province = producer.province_code
         posted = self.data.get("province_code") if self.is_bound else None
-        if posted and str(posted).isdigit() and geo.is_valid_province(int(posted)):
+        if parse_int(posted) is not None and geo.is_valid_province(parse_int(posted)):
             province = int(posted)
         self.fields["commune_code"].choices = communes_of(province)
         if not self.is_bound:

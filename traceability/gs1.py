@@ -19,18 +19,17 @@ the GS1-Conformant Resolver (1.1) that do not depend on the database.
 - A compressed Digital Link (one base64url segment) is decompressed into the same link.
 """
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, unquote_plus
 
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.core.numbers import is_digits
 from marketplace.core.validators import gtin14, has_valid_check_digit
 
 from . import gs1_ai
 
 GTIN_LENGTHS = (8, 12, 13, 14)
-DIGITS_RE = re.compile(r"^[0-9]+$")
 # Key qualifiers of AI 01, in the only order GS1 Digital Link allows (21 and 235 are
 # alternatives: a serial number, or a third-party controlled serialised extension).
 QUALIFIER_ORDER = ("22", "10", "21", "235")
@@ -86,7 +85,7 @@ class DigitalLink:
 
 
 def is_gtin(code: str) -> bool:
-    return bool(DIGITS_RE.match(code)) and len(code) in GTIN_LENGTHS and has_valid_check_digit(code)
+    return is_digits(code) and len(code) in GTIN_LENGTHS and has_valid_check_digit(code)
 
 
 def product_gtin(product) -> str | None:
@@ -174,7 +173,7 @@ def parse_digital_link(path: str, query: str = "", *, decoded: bool = False) -> 
 
 def _parse(segments, query, *, joined) -> DigitalLink:
     gtin = _decode(segments[1])
-    if not DIGITS_RE.match(gtin) or len(gtin) not in GTIN_LENGTHS:
+    if not is_digits(gtin) or len(gtin) not in GTIN_LENGTHS:
         raise LinkError(_("The product code (GTIN) must have 8, 12, 13 or 14 digits."))
     if not has_valid_check_digit(gtin):
         raise LinkError(_("The last digit (check digit) of the product code (GTIN) is wrong."))
@@ -224,7 +223,7 @@ def parse_attributes(query: str) -> tuple:
             continue
         key, _sep, raw_value = pair.partition("=")
         key = unquote_plus(key)
-        if not DIGITS_RE.match(key):
+        if not is_digits(key):
             continue  # linkType, context, a campaign tag…: not an AI
         try:
             value = unquote_plus(raw_value, errors="strict")

@@ -17,7 +17,6 @@ import re
 CSET82 = frozenset(
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 )
-DIGITS_RE = re.compile(r"^[0-9]+$")
 
 # AIs whose value is a date YYMMDD; GS1 allows day "00" (the end of the month) for these.
 DATE_AIS = frozenset({"11", "12", "13", "15", "16", "17", "7006"})

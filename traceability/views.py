@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.numbers import parse_id
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 
@@ -755,9 +756,9 @@ def create_lot(request):
         return render(
             request, "traceability/lot_choose_product.html", {"page_obj": page, "records": page}
         )
-    if not str(chosen).isdigit():
+    if parse_id(chosen) is None:
         raise Http404
-    record = records.filter(product_id=int(chosen)).first()
+    record = records.filter(product_id=parse_id(chosen)).first()
     if record is None:
         raise Http404
     product, producer = record.product, record.partner.producer_profile
@@ -841,9 +842,9 @@ def add_event(request, pk):
         )
     target = None
     target_pk = request.GET.get("sua") or request.POST.get("corrects")
-    if kind == FarmEvent.Kind.CORRECTION and target_pk and str(target_pk).isdigit():
+    if kind == FarmEvent.Kind.CORRECTION and parse_id(target_pk) is not None:
         target = (
-            FarmEvent.objects.filter(lot=lot, pk=int(target_pk))
+            FarmEvent.objects.filter(lot=lot, pk=parse_id(target_pk))
             .exclude(kind=FarmEvent.Kind.CORRECTION)
             .first()
         )

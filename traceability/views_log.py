@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from marketplace.core.numbers import parse_int
+
 from . import signing, transparency
 from .models import SHORT_CODE_RE, Checkpoint, Lot
 
@@ -37,10 +39,8 @@ def _json(data, *, status=200) -> HttpResponse:
 
 
 def _size(value) -> int | None:
-    """A tree size from the query string: ASCII digits only, or None."""
-    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 15:
-        return None
-    return int(value)
+    """A tree size from the query string: ASCII digits only, or None (marketplace.core.numbers)."""
+    return parse_int(value) if value is not None and len(value) <= 15 else None
 
 
 def _latest() -> Checkpoint:

@@ -20,6 +20,7 @@ from oscar.core.loading import get_model
 
 from marketplace.core import geo
 from marketplace.core.links import absolute_url
+from marketplace.core.numbers import parse_int
 from marketplace.core.ratelimit import throttled
 
 from . import recalls, safety, scans
@@ -57,7 +58,7 @@ def share_province(request, short_code):
     }
     raw = request.POST.get("tinh") if request.method == "POST" else request.GET.get("tinh")
     if raw:
-        chosen = int(raw) if str(raw).isdigit() else None
+        chosen = parse_int(raw)
         if chosen is None or not geo.is_valid_province(chosen):
             context["error"] = _("Please choose a province from the list.")
         else:
@@ -190,4 +191,4 @@ def link_order_line(request, line_pk):
 def _lines_url(request) -> str:
     url = reverse("traceability:order-lines")
     page = request.POST.get("page", "")
-    return f"{url}?page={page}" if str(page).isdigit() else url
+    return f"{url}?page={page}" if parse_int(page) is not None else url

@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from marketplace.core.numbers import is_digits
 from marketplace.core.text import fold
 
 from .. import cccd, crypto, selectors, services
@@ -72,12 +73,12 @@ class Importer:
         row.name = _text(self._cell(row, "full_name"))[:120]
         raw = _digits_cell(self._cell(row, "cccd"))
         number = cccd.normalise(raw)
-        if number.isdigit() and len(number) == 11 and not number.startswith("0"):
+        if is_digits(number) and len(number) == 11 and not number.startswith("0"):
             number = "0" + number  # Excel dropped the leading zero
         row.cccd = number
         if not number:
             row.fail("cccd", _("Enter the citizen ID number."))
-        elif number.isdigit() and len(number) == 12:
+        elif is_digits(number) and len(number) == 12:
             row.digest = crypto.keyed_hash(number)
 
     def read_fields(self, row: Row) -> None:
@@ -96,7 +97,7 @@ class Importer:
                 row.fail("date_of_birth", _("Write the date as dd/mm/yyyy, e.g. 12/03/1978."))
         if (value := self._cell(row, "gender")) is not None:
             data["gender"] = _GENDERS.get(fold(_text(value)), _text(value))
-        elif member is None and row.cccd.isdigit() and len(row.cccd) == 12:
+        elif member is None and is_digits(row.cccd) and len(row.cccd) == 12:
             data["gender"] = "male" if int(row.cccd[3]) % 2 == 0 else "female"
         if (value := self._cell(row, "phone")) is not None:
             data["phone"] = _digits_cell(value)

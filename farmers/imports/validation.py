@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from marketplace.core import geo
+from marketplace.core.numbers import is_digits, parse_int
 from marketplace.core.text import fold
 
 from .. import banks
@@ -164,7 +165,7 @@ class Places:
 
     def province(self, value) -> int:
         text = _text(value)
-        if text.isdigit() and geo.is_valid_province(int(text)):
+        if is_digits(text) and geo.is_valid_province(parse_int(text)):
             return int(text)
         folded = fold(text)
         code = self.provinces.get(folded) or self.provinces.get(
@@ -176,7 +177,7 @@ class Places:
 
     def commune(self, value, province: int) -> int:
         text = _text(value)
-        if text.isdigit() and geo.commune_in_province(int(text), province):
+        if is_digits(text) and geo.commune_in_province(parse_int(text), province):
             return int(text)
         exact = self.communes_exact.get(province, {})
         nfc = unicodedata.normalize("NFC", text).lower()

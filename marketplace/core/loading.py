@@ -9,6 +9,18 @@ OVERRIDES = {
     ("catalogue.views", "ProductDetailView"): "marketplace.catalogue.views",
     ("shipping.repository", "Repository"): "marketplace.fulfilment.shipping",
     ("checkout.forms", "ShippingAddressForm"): "marketplace.payments.address_forms",
+    (
+        "dashboard.catalogue.views",
+        "CategoryUpdateView",
+    ): "marketplace.dashboard.catalogue.category_views",
+    ("dashboard.orders.forms", "OrderStatsForm"): "marketplace.dashboard.orders.forms",
+    ("dashboard.orders.forms", "OrderSearchForm"): "marketplace.dashboard.orders.forms",
+    ("dashboard.catalogue.views", "ProductLookupView"): (
+        "marketplace.dashboard.catalogue.category_views"
+    ),
+    ("customer.wishlists.views", "WishListCreateView"): "marketplace.accounts.wishlist_views",
+    ("catalogue.reviews.forms", "ProductReviewForm"): "marketplace.catalogue.review_forms",
+    ("address.forms", "UserAddressForm"): "marketplace.payments.address_forms",
     ("order.utils", "OrderCreator"): "marketplace.payments.orders",
     ("checkout.views", "PaymentDetailsView"): "marketplace.payments.checkout",
     ("checkout.views", "ThankYouView"): "marketplace.payments.checkout",

@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.core.numbers import is_digits
+
 
 def gs1_check_digit(body: str) -> int:
     """GS1 mod-10: weights 3, 1, 3, … from the right of the digits before the check digit."""
@@ -11,12 +13,12 @@ def gs1_check_digit(body: str) -> int:
 
 
 def has_valid_check_digit(code: str) -> bool:
-    return code.isdigit() and len(code) >= 2 and gs1_check_digit(code[:-1]) == int(code[-1])
+    return is_digits(code) and len(code) >= 2 and gs1_check_digit(code[:-1]) == int(code[-1])
 
 
 def validate_gtin(value: str) -> None:
     code = (value or "").strip()
-    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
+    if not is_digits(code) or len(code) not in (8, 12, 13, 14):
         raise ValidationError(_("A GTIN has 8, 12, 13 or 14 digits."), code="gtin_length")
     if not has_valid_check_digit(code):
         raise ValidationError(
@@ -31,7 +33,7 @@ def gtin14(value: str) -> str:
 
 def validate_ggn(value: str) -> None:
     code = (value or "").strip()
-    if not code.isdigit() or len(code) != 13:
+    if not is_digits(code) or len(code) != 13:
         raise ValidationError(_("A GlobalGAP number (GGN) has 13 digits."), code="ggn_length")
     if not has_valid_check_digit(code):
         raise ValidationError(

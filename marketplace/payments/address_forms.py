@@ -11,13 +11,13 @@ suggestions.
 
 import difflib
 
-import phonenumbers
 from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from oscar.apps.address.forms import UserAddressForm as OscarUserAddressForm
 from oscar.apps.checkout.forms import ShippingAddressForm as OscarShippingAddressForm
 
-from marketplace.core import geo
+from marketplace.core import geo, phones
 from marketplace.core.text import fold
 
 
@@ -48,6 +48,27 @@ def match_commune(province_code: int, typed: str) -> tuple[int | None, list[str]
     names = {_bare(name): name for _code, name in communes}
     close = difflib.get_close_matches(_bare(typed), list(names), n=3, cutoff=0.6)
     return None, [names[n] for n in close]
+
+
+def vietnamese_phone_only(form, cleaned) -> None:
+    """An address's phone is a Vietnamese number (marketplace.core.phones): one message for
+    every other number, Oscar's parse errors included."""
+    number = cleaned.get("phone_number")
+    if number and ("phone_number" in form.errors or not phones.is_vietnamese(number)):
+        form.errors.pop("phone_number", None)
+        cleaned.pop("phone_number", None)
+        form.add_error(
+            "phone_number", _("Enter a Vietnamese phone number, for example 0912 345 678.")
+        )
+
+
+class UserAddressForm(OscarUserAddressForm):
+    """Oscar's address book form (the buyer's saved addresses), Vietnamese phones only."""
+
+    def clean(self):
+        cleaned = super().clean()
+        vietnamese_phone_only(self, cleaned)
+        return cleaned
 
 
 class ShippingAddressForm(OscarShippingAddressForm):
@@ -89,20 +110,7 @@ class ShippingAddressForm(OscarShippingAddressForm):
 
     def clean(self):
         cleaned = super().clean()  # Oscar's mixin parses the phone with the VN hint
-        number = cleaned.get("phone_number")
-        if number and (
-            "phone_number" in self.errors
-            or not (
-                getattr(number, "country_code", None) == 84
-                and phonenumbers.is_valid_number_for_region(number, "VN")
-            )
-        ):
-            # One message for every wrong number, Oscar's parse errors included.
-            self.errors.pop("phone_number", None)
-            cleaned.pop("phone_number", None)
-            self.add_error(
-                "phone_number", _("Enter a Vietnamese phone number, for example 0912 345 678.")
-            )
+        vietnamese_phone_only(self, cleaned)
         province, typed = cleaned.get("province"), cleaned.get("commune")
         if province and typed:
             code, close = match_commune(province, typed)

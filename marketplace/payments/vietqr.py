@@ -25,6 +25,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from marketplace.core.numbers import is_digits
 from marketplace.core.text import strip_marks
 
 NAPAS_GUID = "A000000727"
@@ -42,7 +43,7 @@ class VietQRError(ValueError):
 
 
 def tlv(tag: str, value: str) -> str:
-    if len(tag) != 2 or not tag.isdigit():
+    if len(tag) != 2 or not is_digits(tag):
         raise VietQRError(f"bad tag {tag!r}")
     if not 0 < len(value) <= 99:
         raise VietQRError(f"field {tag} must hold 1 to 99 characters, got {len(value)}")
@@ -109,7 +110,7 @@ def parse(text: str) -> dict[str, str]:
 def _fields(text: str) -> dict[str, str]:
     fields, i = {}, 0
     while i < len(text):
-        if i + 4 > len(text) or not text[i : i + 4].isdigit():
+        if i + 4 > len(text) or not is_digits(text[i : i + 4]):
             raise VietQRError(f"malformed field at {i}")
         tag, length = text[i : i + 2], int(text[i + 2 : i + 4])
         value = text[i + 4 : i + 4 + length]

@@ -20,6 +20,7 @@ from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.core import geo
+from marketplace.core.numbers import parse_int
 from marketplace.core.text import fold, terms
 from marketplace.models import SearchEntry
 
@@ -49,9 +50,8 @@ MAX_QUERY_LENGTH = 200
 def _ints(values, allowed=None) -> list[int]:
     out = []
     for value in values:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
+        number = parse_int(value)
+        if number is None:
             continue
         if (allowed is None or number in allowed) and number not in out:
             out.append(number)

@@ -59,6 +59,11 @@ class ListingView(TemplateView):
             summary=self.get_summary(),
             sorts=SORTS,
             page_query=query_without(params),
+            # What the sort form carries along (pairs from the view: a query key named
+            # like a QueryDict method, e.g. "lists", must not reach the template).
+            kept_fields=[
+                (k, v) for k in params for v in params.getlist(k) if k not in ("sort", "page")
+            ],
             # "Clear filters" keeps the words searched for, drops every facet.
             clear_url="?" + urlencode({"q": listing.selection.q} if listing.selection.q else {}),
         )

@@ -838,3 +838,23 @@ def test_a_file_renamed_xlsx_gets_a_vietnamese_message_not_an_error(world, data,
         response.context["form"].errors
     )
     assert not MemberImport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_superscript_digits_and_foreign_phones_fail_their_row_not_the_import(
+    world, django_capture_on_commit_callbacks
+):
+    """ "²" passes str.isdigit() but not int(): the row says why, the others are imported."""
+    rows = [
+        person(80),
+        person(81, **{"Số CCCD": "066²81000081"}),
+        person(82, **{"SĐT": "+1 650 253 0000"}),
+        person(83, **{"Xã/Phường": "²"}),
+    ]
+    record = run_file(world, django_capture_on_commit_callbacks, xlsx(rows))
+    assert record.status == "done"
+    assert outcomes(record) == {2: "created", 3: "error", 4: "error", 5: "error"}
+    message = messages_of(record)
+    with translation.override(record.language):
+        assert gettext("Citizen ID") in message[3]
+        assert gettext("Enter a Vietnamese phone number, e.g. 0912 345 678.") in message[4]

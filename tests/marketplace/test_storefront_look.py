@@ -99,7 +99,7 @@ def test_product_page_is_light_within_its_budget(client, demo, django_assert_max
 def test_farmer_pages_keep_oscars_theme_under_the_same_header(client, demo):
     client.force_login(users()["farmer"])
     body = page(client, "/cua-hang/")
-    assert "oscar/css/styles.css" in body and "nongsan/oscar-init.js" in body
+    assert "oscar/css/styles.css" in body and "nongsan/js/page.js" in body
     assert 'id="role_home_link"' in body and 'id="ns-q"' in body
     assert "<script>" not in body
 
