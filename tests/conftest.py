@@ -184,7 +184,7 @@ class _PostgresSnapshot:
     """Every table's rows (binary COPY) and every sequence's position."""
 
     def __init__(self, connection):
-        self.connection = connection
+        self.alias = connection.alias
         self.tables = connection.introspection.django_table_names(
             only_existing=True, include_views=False
         )
@@ -217,11 +217,14 @@ class _PostgresSnapshot:
         return [table for (table,) in cursor.fetchall()]
 
     def restore(self) -> None:
-        connection = self.connection
+        # The connection this thread has now (the one the snapshot was taken on may
+        # have been replaced since).
+        connection = connections[self.alias]
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             # Only the tables that hold rows now or in the copy; DELETE rather than
             # TRUNCATE: on a few hundred small tables it is several times faster, and
             # the foreign keys (deferred) are checked when this transaction commits.
+            assert connection.in_atomic_block and not connection.get_autocommit()
             dirty = sorted(set(self._filled(cursor)) | set(self.rows))
             for table in dirty:
                 cursor.execute(f'DELETE FROM "{table}"')
@@ -242,15 +245,15 @@ class _SQLiteSnapshot:
     def __init__(self, connection):
         import sqlite3
 
-        self.connection = connection
+        self.alias = connection.alias
         connection.ensure_connection()
         self.copy = sqlite3.connect(":memory:", check_same_thread=False)
         connection.connection.backup(self.copy)
 
     def restore(self) -> None:
-        self.connection.close()  # a no-op for an in-memory database, which stays open
-        self.connection.ensure_connection()
-        self.copy.backup(self.connection.connection)
+        connection = connections[self.alias]
+        connection.ensure_connection()
+        self.copy.backup(connection.connection)
 
 
 def _snapshot_of(connection):
