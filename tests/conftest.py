@@ -106,6 +106,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # instead (which also takes away whatever the test committed).
         patch.setattr(TransactionTestCase, "_fixture_teardown", _restore_after_commit)
         yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connection = connections[alias]
+            if connection.vendor == "postgresql":
+                # Threads of the live server and of the concurrency tests may keep a
+                # connection open, which would stop the test database being dropped.
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
 
 
 def _tables():
