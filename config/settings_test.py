@@ -13,7 +13,7 @@ os.environ.setdefault("PERSONAL_DATA_KEY", "test-personal-data-key-" + "x" * 40)
 os.environ.setdefault("TRACE_SIGNING_KEY", "bm9uZ3Nhbi10ZXN0LXRyYWNlLXNpZ25pbmcta2V5ISE=")
 
 from .settings import *  # noqa: E402,F403
-from .settings import STORAGES  # noqa: E402
+from .settings import DATABASES, STORAGES  # noqa: E402
 
 _TMP = tempfile.mkdtemp(prefix="nongsan-test-")
 MEDIA_ROOT = os.path.join(_TMP, "media")
@@ -36,3 +36,8 @@ NOTIFICATION_SMS_SENDER = "marketplace.fulfilment.notifications.LocmemSMSSender"
 SECURE_SSL_REDIRECT = False
 # Log lines as text, with the request id, for pytest's captured output.
 LOGGING["handlers"]["console"]["formatter"] = "text"  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The test database is thrown away: a commit need not wait for the disk (what a
+    # test sees is the same; only a crash of the server could lose the last commits).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (_options.get("options", "") + " -c synchronous_commit=off").strip()

@@ -4,8 +4,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/nongsan}"
 PY=.venv/bin/python
-# Two workers by default (pytest-xdist); PYTEST_WORKERS=0 runs in one process.
-WORKERS=(-n "${PYTEST_WORKERS:-2}")
+# Two workers by default (pytest-xdist); PYTEST_WORKERS=0 runs in one process. Each
+# worker starts with half the tests and takes over the not yet started half of the
+# other's queue when it runs out, so the slow tests at the end (browser, concurrency)
+# are shared instead of left to one worker.
+WORKERS=(-n "${PYTEST_WORKERS:-2}" --dist worksteal)
+# Compiled modules (and pytest's rewritten test modules) are kept outside the source
+# tree and reused by every worker and by the second stage, instead of being compiled
+# again in each process.
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-$PWD/.pytest_cache/pycache}"
 status=0
 
 echo "=== 1/2 Test suite on SQLite (the embedded default) ==="

@@ -51,6 +51,6 @@ def phone(browser):
 
 @pytest.fixture
 def live_demo(transactional_db, live_server):
-    """The live server over the demo marketplace (loaded once per test database; rebuilt
-    after each committing test, see tests/conftest.py)."""
+    """The live server over the demo marketplace (loaded once per test database; put back
+    from its snapshot after each committing test, see tests/conftest.py)."""
     return live_server.url

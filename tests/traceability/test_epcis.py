@@ -11,7 +11,6 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import jsonschema
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -87,6 +86,10 @@ def reference_ids(document) -> list[str]:
 
 @pytest.fixture(scope="module")
 def validator():
+    # Imported here, not at the top: its URI format checker builds a grammar when it is
+    # imported (about a second), which every test process would otherwise pay.
+    import jsonschema
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     assert cls is jsonschema.Draft7Validator  # the draft the schema declares
