@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.links import absolute_url
 from marketplace.core.numbers import parse_id
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
@@ -134,7 +135,7 @@ def _cors(response):
 
 def _finish(request, response, link: gs1.DigitalLink, *, same_as=None, linkset=False):
     """The headers every resolver answer carries."""
-    anchor = request.build_absolute_uri(link.path())
+    anchor = absolute_url(link.path())
     links = [
         (
             f"{anchor}?{gs1.LINK_TYPE_PARAM}=linkset",
@@ -207,7 +208,7 @@ def compressed_link(request, compressed):
         link = parse_digital_link(path, "&".join(q for q in (query, extra) if q))
     except LinkError as exc:
         return _cors(_bad_link(exc.message))
-    same_as = request.build_absolute_uri(link.path()) + (f"?{query}" if query else "")
+    same_as = absolute_url(link.path()) + (f"?{query}" if query else "")
     return _resolve(request, link, same_as=same_as)
 
 
@@ -290,12 +291,12 @@ def _linkset_answer(request, link, media) -> HttpResponse:
 def _serial_entry(request, link, lot_entry) -> dict:
     """The serial's level of a linkset: the serial's own page, then the lot's links."""
     page = {
-        "href": request.build_absolute_uri(localized(link.path(), get_language())),
+        "href": absolute_url(localized(link.path(), get_language())),
         "title": lot_entry[gs1.GS1_VOC + "defaultLink"][0]["title"],
     }
     typed = dict(page, type="text/html", hreflang=[get_language()])
     return {
-        "anchor": request.build_absolute_uri(link.path()),
+        "anchor": absolute_url(link.path()),
         "description": lot_entry.get("description", ""),
         gs1.GS1_VOC + "defaultLink": [page],
         gs1.GS1_VOC + "traceability": [typed],
@@ -339,7 +340,7 @@ def short_link(request, short_code, serial=None):
         )
     else:
         response = trace(serial=serial)
-    self_url = request.build_absolute_uri(short_path(code))
+    self_url = absolute_url(short_path(code))
     response["Link"] = gs1.link_header(
         (f"{self_url}?{gs1.LINK_TYPE_PARAM}=linkset", {"rel": "linkset", "type": gs1.LINKSET_TYPE})
     )
@@ -498,7 +499,7 @@ def lot_links(request, lot) -> dict:
     dl = digital_link_path(gtin, lot.code) if gtin else None
     return {
         "gtin": gtin,
-        "digital_link": request.build_absolute_uri(dl) if dl else None,
+        "digital_link": absolute_url(dl) if dl else None,
         "short": {lang: localized(short_path(lot), lang) for lang in LANGUAGE_CODES},
         "digital_link_paths": {lang: localized(dl, lang) for lang in LANGUAGE_CODES} if dl else {},
     }
@@ -520,13 +521,13 @@ def linkset(request, lot, language) -> dict:
             if path:
                 trace.append(
                     {
-                        "href": request.build_absolute_uri(path),
+                        "href": absolute_url(path),
                         "title": page_title,
                         "type": "text/html",
                         "hreflang": [lang],
                     }
                 )
-    anchor = links["digital_link"] or request.build_absolute_uri(links["short"]["vi"])
+    anchor = links["digital_link"] or absolute_url(links["short"]["vi"])
     lot_entry = {
         "anchor": anchor,
         "description": title,
@@ -542,7 +543,7 @@ def linkset(request, lot, language) -> dict:
 
 def _pip_link(request, product, language) -> dict:
     return {
-        "href": request.build_absolute_uri(product.get_absolute_url()),
+        "href": absolute_url(product.get_absolute_url()),
         "title": _("%(product)s on the marketplace") % {"product": product.get_title()},
         "type": "text/html",
         "hreflang": [language],
@@ -553,7 +554,7 @@ def product_linkset_entry(request, product, gtin) -> dict:
     """The GTIN's level of a linkset: the product page, as its default link."""
     pip = _pip_link(request, product, get_language() or settings.LANGUAGE_CODE)
     return {
-        "anchor": request.build_absolute_uri(digital_link_path(gtin)),
+        "anchor": absolute_url(digital_link_path(gtin)),
         "description": product.get_title(),
         gs1.GS1_VOC + "defaultLink": [{"href": pip["href"], "title": pip["title"]}],
         gs1.GS1_VOC + "pip": [pip],
@@ -567,7 +568,7 @@ def resolver_description(request):
         return _options()
     data = {
         "name": _("Nông sản marketplace: GS1 Digital Link resolver"),
-        "resolverRoot": request.build_absolute_uri("/").rstrip("/"),
+        "resolverRoot": absolute_url("/").rstrip("/"),
         "supportedPrimaryKeys": ["01"],
         "supportedLinkType": [{"namespace": gs1.GS1_VOC, "prefix": "gs1:"}],
         "linkTypeDefaultCanBeLinkset": False,
@@ -653,13 +654,13 @@ def render_trace_page(request, lot, evidence, language) -> str:
     ld = {
         "@context": "https://schema.org",
         "@type": "Product",
-        "@id": links["digital_link"] or request.build_absolute_uri(links["short"]["vi"]),
+        "@id": links["digital_link"] or absolute_url(links["short"]["vi"]),
         "name": product_title,
         "brand": {"@type": "Brand", "name": producer_name},
         "manufacturer": {
             "@type": "Organization",
             "name": producer_name,
-            "url": request.build_absolute_uri(shop_url),
+            "url": absolute_url(shop_url),
             "address": {
                 "@type": "PostalAddress",
                 "streetAddress": producer.address_line,
@@ -669,7 +670,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
             },
         },
         "countryOfOrigin": "VN",
-        "url": request.build_absolute_uri(product_url),
+        "url": absolute_url(product_url),
         "productionDate": lot.production_date.isoformat() if lot.production_date else None,
         "expirationDate": lot.expiry_date.isoformat() if lot.expiry_date else None,
     }
@@ -679,7 +680,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
     if brand:
         ld["brand"] = {"@type": "Brand", "name": brand}
     if image is not None:
-        ld["image"] = request.build_absolute_uri(image.original.url)
+        ld["image"] = absolute_url(image.original.url)
     ld = {k: v for k, v in ld.items() if v is not None}
     context = {
         "lot": lot,
@@ -823,7 +824,7 @@ def lot_detail(request, pk):
             "verdict": verdict,
             "verdict_messages": problem_messages(verdict.problems),
             "links": links,
-            "trace_url": request.build_absolute_uri(links["short"][settings.LANGUAGE_CODE]),
+            "trace_url": absolute_url(links["short"][settings.LANGUAGE_CODE]),
             "kinds": FarmEvent.Kind.choices,
             "CORRECTION": FarmEvent.Kind.CORRECTION,
         },

@@ -32,6 +32,14 @@ from traceability.models import Lot, SerialNumber
 
 from .conftest import GTIN13
 
+
+@pytest.fixture(autouse=True)
+def _site_address(settings):
+    """Links in linksets and Link headers carry the site's one configured address
+    (SITE_BASE_URL), never the request's host; here it is the test client's."""
+    settings.SITE_BASE_URL = "http://testserver"
+
+
 pytestmark = pytest.mark.django_db
 G14 = "0" + GTIN13
 LOT = f"/01/{G14}/10/DEMO-NS0005"

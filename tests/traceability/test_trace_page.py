@@ -13,6 +13,14 @@ from traceability.models import FarmEvent, Lot, SerialNumber
 
 from .conftest import GTIN13
 
+
+@pytest.fixture(autouse=True)
+def _site_address(settings):
+    """Links in linksets and Link headers carry the site's one configured address
+    (SITE_BASE_URL), never the request's host; here it is the test client's."""
+    settings.SITE_BASE_URL = "http://testserver"
+
+
 pytestmark = pytest.mark.django_db
 G14 = "0" + GTIN13
 
@@ -222,3 +230,16 @@ def test_a_head_request_and_a_post_are_handled(client, traces):
     lot = Lot.objects.get(code="DEMO-NS0001")
     assert client.head(f"/t/{lot.short_code}/").status_code == 200
     assert client.post(f"/t/{lot.short_code}/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_the_linkset_names_the_configured_address_whatever_host_was_asked(
+    client, settings, gtin_lot
+):
+    settings.SITE_BASE_URL = "https://nongsan.example"
+    settings.ALLOWED_HOSTS = ["*"]
+    path = f"/01/{G14}/10/DEMO-NS0005?linkType=linkset"
+    one = client.get(path, HTTP_HOST="127.0.0.1:8000").json()
+    other = client.get(path, HTTP_HOST="shop.other.example").json()
+    assert one == other
+    assert one["linkset"][0]["anchor"] == f"https://nongsan.example/01/{G14}/10/DEMO-NS0005"
