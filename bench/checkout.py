@@ -155,13 +155,7 @@ def main():
     os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="bench-checkout-", dir=os.path.join(ROOT, "var"))
     static_root = os.path.join(workdir, "static")
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "PERSONAL_DATA_KEY": "bench-" + "y" * 50,
-        "STATIC_ROOT": static_root,
-    }
+    env = bench_trace.production_env(static_root)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,

@@ -115,15 +115,7 @@ def main():
     os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="bench-weight-", dir=os.path.join(ROOT, "var"))
     static_root = os.path.join(workdir, "static")
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "PERSONAL_DATA_KEY": "bench-" + "y" * 50,
-        "STATIC_ROOT": static_root,
-        "TRACE_SIGNING_KEY": settings.TRACE_SIGNING_KEY or "",
-        "TRACE_SIGNING_KEY_FILE": settings.TRACE_SIGNING_KEY_FILE or "",
-    }
+    env = bench_trace.production_env(static_root)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,

@@ -72,6 +72,31 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 '''
 
 
+def production_env(static_root: str) -> dict:
+    """The environment of a gunicorn (or collectstatic) as in production (DEBUG off,
+    static files collected into `static_root`), over plain HTTP on 127.0.0.1 and from one
+    address: no redirect to HTTPS, no throttles. Shared by the benchmarks that serve pages."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DEBUG")}
+    env.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            # Required with DEBUG off (encrypts citizen IDs; unused by these pages).
+            "PERSONAL_DATA_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "STATIC_ROOT": static_root,
+            "LOG_LEVEL": "WARNING",
+            "SECURE_COOKIES": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "RATE_LIMITS_ENABLED": "0",
+            # The key the demo's trace records were signed with (DEBUG made it).
+            "TRACE_SIGNING_KEY": settings.TRACE_SIGNING_KEY or "",
+            "TRACE_SIGNING_KEY_FILE": settings.TRACE_SIGNING_KEY_FILE or "",
+        }
+    )
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,22 +127,7 @@ class Server:
     def __init__(self, workdir: str, *, static_root: str, extra_env: dict, name: str):
         self.port = free_port()
         self.log_path = os.path.join(workdir, f"gunicorn-{name}.log")
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DEBUG")}
-        env.update(
-            {
-                "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                # Required with DEBUG off (encrypts citizen IDs; unused by these pages).
-                "PERSONAL_DATA_KEY": secrets.token_urlsafe(50),
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "STATIC_ROOT": static_root,
-                "LOG_LEVEL": "WARNING",
-                "SECURE_COOKIES": "0",
-                # The key the demo's trace records were signed with (DEBUG made it).
-                "TRACE_SIGNING_KEY": settings.TRACE_SIGNING_KEY,
-                "TRACE_SIGNING_KEY_FILE": settings.TRACE_SIGNING_KEY_FILE,
-            }
-        )
+        env = production_env(static_root)
         env.update(extra_env)
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
