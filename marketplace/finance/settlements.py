@@ -535,11 +535,14 @@ class WithholdingRow:
 
 
 def withholding_report(*, year: int, month: int) -> list[WithholdingRow]:
-    """Per seller from whom tax was withheld in the month: revenue (goods delivered), VAT and
-    PIT withheld, read from the sale entries (one query)."""
+    """Per seller from whom tax was withheld in the month: revenue (goods delivered, less
+    goods refunded), VAT and PIT withheld (less what those refunds gave back), read from the
+    sale entries and the refunds of delivered goods (one query)."""
     start, end = month_bounds(year, month)
     rows = (
-        SettlementEntry.objects.filter(kind=Kind.SALE, booked_on__gte=start, booked_on__lte=end)
+        SettlementEntry.objects.filter(
+            kind__in=(Kind.SALE, Kind.REFUND), booked_on__gte=start, booked_on__lte=end
+        )
         .filter(Q(vat_percent__gt=0) | Q(pit_percent__gt=0))
         .values("partner_id", "partner__name", "partner__producer_profile__kind")
         .annotate(revenue=Sum("sales"), vat=Sum("vat"), pit=Sum("pit"))

@@ -597,3 +597,33 @@ def test_a_refund_of_goods_already_wholly_refunded_takes_nothing_more_and_reconc
         record_transfer(refund, operator)
     assert SettlementEntry.objects.filter(kind="refund").count() == 1
     assert_reconciles()
+
+
+@pytest.mark.django_db
+def test_the_monthly_withholding_report_nets_refunds_of_delivered_goods(people):
+    operator = people["operator"]
+    order = place(people["buyer"], DURIAN, VIETQR)
+    pay(order, operator)
+    parcel = delivered(order, "krongpac", people)
+    refund = refunds.refund(
+        order=order, amount=120000, by=operator, parcel=parcel, charges_producer=True
+    )
+    record_transfer(refund, operator)
+    today = SettlementEntry.objects.get(refund=refund).booked_on
+    (row,) = [
+        r
+        for r in settlements.withholding_report(year=today.year, month=today.month)
+        if r.partner_id == parcel.partner_id
+    ]
+    sale = sale_of(parcel)
+    charge = SettlementEntry.objects.get(refund=refund)
+    assert row.revenue >= sale.sales + charge.sales  # other demo sales this month may add
+    assert row.vat == sum(
+        e.vat
+        for e in SettlementEntry.objects.filter(
+            partner_id=parcel.partner_id,
+            kind__in=("sale", "refund"),
+            booked_on__year=today.year,
+            booked_on__month=today.month,
+        )
+    )
