@@ -295,7 +295,8 @@ def seed(stdout) -> list[str]:
         product = Product.objects.filter(upc=upc).first() or Product(upc=upc)
         product.title, product.description = title, description
         product.product_class, product.structure = pclass, Product.STANDALONE
-        product.is_public = True
+        if product.pk is None:  # seeding again keeps what happened since (a recall hides it)
+            product.is_public = True
         product.attr.unit, product.attr.weight = unit, weight
         product.save()
         ProductCategory.objects.get_or_create(product=product, category=categories[cat])

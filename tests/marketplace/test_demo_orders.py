@@ -11,6 +11,7 @@ from marketplace.models import CodHandover, Parcel, SettlementEntry
 from marketplace.payments.state import payment_state
 
 Order = get_model("order", "Order")
+Product = get_model("catalogue", "Product")
 
 
 @pytest.mark.django_db
@@ -66,3 +67,5 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
 
     call_command("seed_demo", force=True, stdout=io.StringIO())
     assert Order.objects.count() == 8 and CodHandover.objects.count() == 1
+    # Seeding again (every `make run`) leaves the recalled demo product off the shop.
+    assert not Product.objects.get(upc="NS0018").is_public
