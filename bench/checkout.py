@@ -25,9 +25,7 @@ import importlib.util
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -152,16 +150,7 @@ def main():
     vendor = connection.vendor
     connections.close_all()
 
-    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="bench-checkout-", dir=os.path.join(ROOT, "var"))
-    static_root = os.path.join(workdir, "static")
-    env = bench_trace.production_env(static_root)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    workdir, static_root = bench_trace.collected_static("bench-checkout-")
     bench_trace.WORKERS = 4
     server = bench_trace.Server(
         workdir,

@@ -18,9 +18,6 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _spec = importlib.util.spec_from_file_location(
@@ -112,16 +109,7 @@ def main():
     vendor = connection.vendor
     connections.close_all()
 
-    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="bench-weight-", dir=os.path.join(ROOT, "var"))
-    static_root = os.path.join(workdir, "static")
-    env = bench_trace.production_env(static_root)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    workdir, static_root = bench_trace.collected_static("bench-weight-")
     server = bench_trace.Server(
         workdir,
         static_root=static_root,

@@ -97,6 +97,21 @@ def production_env(static_root: str) -> dict:
     return env
 
 
+def collected_static(prefix: str) -> tuple[str, str]:
+    """A throw-away work folder under var/ and the static files collected into it, as
+    production serves them: (workdir, static_root)."""
+    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix=prefix, dir=os.path.join(ROOT, "var"))
+    static_root = os.path.join(workdir, "static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=production_env(static_root),
+        check=True,
+    )
+    return workdir, static_root
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

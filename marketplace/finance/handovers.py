@@ -20,12 +20,13 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from marketplace.core.scope import scope_of
+from marketplace.fulfilment.services import post_office_parcels
 from marketplace.models import CodHandover, Parcel
 
 ZERO = Decimal(0)
@@ -35,36 +36,34 @@ class HandoverError(Exception):
     """A handover that must not be made or confirmed; the message is for people."""
 
 
-def _scoped(queryset, scope, *, province_field):
-    if scope.everything:
-        return queryset
-    if not scope.is_post_office:
-        return queryset.none()
-    return queryset.filter(**{province_field: scope.province_code})
+# The cash a post office holds: delivered parcels whose cash was collected and is in no
+# handover yet (nor remitted to its producer under the earlier COD ledger). Also the post
+# office's home counts it (marketplace.fulfilment.selectors).
+TO_HAND_OVER = Q(
+    status=Parcel.Status.DELIVERED,
+    cod_collected__isnull=False,
+    cod_collected__gt=0,
+    cod_handover__isnull=True,
+    remittance__isnull=True,
+)
 
 
 def cash_to_hand_over(user, *, scope=None):
-    """Delivered parcels whose cash the post office collected and has not handed over yet,
-    in the user's scope (a post office: its province; the operator: all)."""
-    scope = scope or scope_of(user)
-    parcels = Parcel.objects.filter(
-        status=Parcel.Status.DELIVERED,
-        cod_collected__isnull=False,
-        cod_collected__gt=0,
-        cod_handover__isnull=True,
-        remittance__isnull=True,  # remitted to its producer under the earlier COD ledger
-    )
-    return _scoped(
-        parcels, scope, province_field="partner__producer_profile__province_code"
-    ).order_by("cod_collected_at", "pk")
+    """The parcels whose cash the user's post office holds (the operator: every post
+    office's), in the parcels it handles (fulfilment.services.post_office_parcels)."""
+    parcels = post_office_parcels(user, scope=scope).filter(TO_HAND_OVER)
+    return parcels.order_by("cod_collected_at", "pk")
 
 
 def handovers_of(user, *, scope=None):
-    """The handovers the user may see, newest first, with their parcel counts."""
+    """The handovers the user may see (a post office: its province's; the operator: all),
+    newest first, with their parcel counts."""
     scope = scope or scope_of(user)
     rows = CodHandover.objects.annotate(parcel_count=Count("parcels"))
+    if not (scope.everything or scope.is_post_office):
+        return rows.none()
     return (
-        _scoped(rows, scope, province_field="province_code")
+        scope.filter(rows, province_field="province_code")
         .select_related("created_by", "received_by")
         .order_by("-created", "-pk")
     )

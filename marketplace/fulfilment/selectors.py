@@ -5,15 +5,11 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
+from marketplace.finance.handovers import TO_HAND_OVER
 from marketplace.fulfilment import services
 from marketplace.models import Parcel, ProducerProfile
 
-COD_TO_HAND_OVER = Q(
-    status=Parcel.Status.DELIVERED,
-    cod_collected__isnull=False,
-    cod_handover__isnull=True,
-    remittance__isnull=True,
-)
+COD_TO_HAND_OVER = TO_HAND_OVER  # the one rule: marketplace.finance.handovers
 
 
 @dataclass(frozen=True)
