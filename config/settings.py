@@ -98,6 +98,9 @@ SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip
 NOTIFICATION_SMS_SENDER = env.str(
     "NOTIFICATION_SMS_SENDER", default="farmers.senders.ConsoleSender"
 )
+# Producers' messages by Zalo too: the dotted path of a sender (an extension point, see
+# marketplace.fulfilment.producer_notices.ZaloSender); empty: not sent by Zalo.
+NOTIFICATION_ZALO_SENDER = env.str("NOTIFICATION_ZALO_SENDER", default="")
 
 # The operator's marketplace pages in Oscar's dashboard menu (superusers only).
 
@@ -301,6 +304,15 @@ CELERY_BEAT_SCHEDULE = {
     "expire-certificates": {
         "task": "nongsan.expire_certificates",
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Vietnam time
+    },
+    # Producers' morning digest of parcels to pack, then each post office's pickup list.
+    "producer-digests": {
+        "task": "nongsan.producer_digests",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "pickup-lists": {
+        "task": "nongsan.pickup_lists",
+        "schedule": crontab(hour=7, minute=0),
     },
     # The transparency log publishes a signed checkpoint at least once a day.
     "trace-checkpoint": {

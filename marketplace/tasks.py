@@ -31,3 +31,36 @@ def notify_buyer(
     from marketplace.fulfilment.notifications import notify
 
     return notify(order_id, kind, parcel_id, language, line_id=line_id)
+
+
+@shared_task(
+    name="nongsan.notify_producers", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def notify_producers(order_id: int):
+    """After an order commits (marketplace.fulfilment.producer_notices.order_to_pack): each
+    producer is told what to pack. Idempotent; retried when a sender is unreachable."""
+    from marketplace.fulfilment.producer_notices import notify_new_order
+
+    return len(notify_new_order(order_id=order_id))
+
+
+@shared_task(
+    name="nongsan.producer_digests", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def producer_digests() -> int:
+    """Every morning (CELERY_BEAT_SCHEDULE "producer-digests"): each producer's digest of
+    parcels to pack and awaiting pickup. Idempotent: once a day per producer and channel."""
+    from marketplace.fulfilment.producer_notices import send_digests
+
+    return send_digests()
+
+
+@shared_task(
+    name="nongsan.pickup_lists", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def pickup_lists() -> int:
+    """Every morning (CELERY_BEAT_SCHEDULE "pickup-lists"): each post office's list of
+    packed parcels to pick up, per producer. Idempotent: once a day per post office."""
+    from marketplace.fulfilment.producer_notices import send_pickup_lists
+
+    return send_pickup_lists()

@@ -230,3 +230,35 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.channel} {self.recipient}"
+
+
+class ProducerNotice(models.Model):
+    """A message sent to a producer (a new order to pack, the morning digest) or to a
+    post office (the day's parcels to pick up), recorded so that each is sent once per
+    channel and recipient: `key` names the message ("parcel:12", "digest:3:2026-12-07",
+    "pickup:5:2026-12-07"), and a task run twice finds it already recorded."""
+
+    class Kind(models.TextChoices):
+        NEW_ORDER = "new_order", _("New order to pack")
+        DIGEST = "digest", _("Morning digest")
+        PICKUP = "pickup", _("Parcels to pick up")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=80)
+    channel = models.CharField(max_length=10)  # "email", "sms" or "zalo"
+    recipient = models.CharField(max_length=254)
+    partner = models.ForeignKey(
+        "partner.Partner", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, null=True, blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "channel", "recipient"], name="producer_notice_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.key} {self.channel} {self.recipient}"

@@ -44,7 +44,10 @@ def _enqueue(
 
 
 def order_placed(order) -> None:
+    from marketplace.fulfilment import producer_notices
+
     _enqueue(order.pk, "placed")
+    producer_notices.order_to_pack(order)
 
 
 def parcel_shipped(parcel) -> None:

@@ -13,7 +13,7 @@ from marketplace.finance.models import (
     Remittance,
     SettlementEntry,
 )
-from marketplace.fulfilment.models import CancelledLine, Notification, Parcel
+from marketplace.fulfilment.models import CancelledLine, Notification, Parcel, ProducerNotice
 from marketplace.payments.models import Refund, StripeEvent
 from marketplace.shops.models import ProducerPhoto, ProducerProfile
 from marketplace.site_settings.models import MarketplaceSettings
@@ -31,6 +31,7 @@ __all__ = [
     "PayoutBatch",
     "ProducerBalance",
     "ProducerBankAccount",
+    "ProducerNotice",
     "ProducerPhoto",
     "ProducerProfile",
     "ProductListing",
