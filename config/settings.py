@@ -612,6 +612,7 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 DEMO_SEEDERS = [
     "marketplace.demo.base.seed",
     "marketplace.demo.certificates.seed",
+    "marketplace.demo.wholesale.seed",
     "farmers.demo.seed",
     "traceability.demo.seed",
     "traceability.labels.seed_demo",

@@ -7,10 +7,19 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self):
+        from oscar.apps.order.signals import order_placed
+
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
         from marketplace.core import analytics, numbers, observability
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
+        from marketplace.wholesale import queues as wholesale_queues
+        from marketplace.wholesale import receivers as wholesale_receivers
+        from marketplace.wholesale.services import on_order_placed
 
+        # An approved business buyer's VAT invoice details go with each of its orders.
+        order_placed.connect(on_order_placed, dispatch_uid="wholesale-invoice")
+        wholesale_queues.register()
+        wholesale_receivers.install()
         analytics.install()
         observability.install()
         numbers.guard_sqlite()

@@ -26,6 +26,7 @@ OVERRIDES = {
     ("checkout.views", "ThankYouView"): "marketplace.payments.checkout",
     ("dashboard.views", "IndexView"): "marketplace.finance.revenue_views",
     ("checkout.views", "IndexView"): "marketplace.accounts.checkout_gateway",
+    ("partner.strategy", "Selector"): "marketplace.wholesale.strategy",
 }
 
 

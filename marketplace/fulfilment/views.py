@@ -37,6 +37,7 @@ from marketplace.fulfilment.forms import (
     TrackingForm,
 )
 from marketplace.models import Parcel
+from marketplace.wholesale.selectors import invoice_of
 
 PAGE_SIZE = 20
 STATUS_PARAM = "trang-thai"
@@ -137,6 +138,7 @@ def _render_producer_parcel(request, producer, parcel, form=None, status=200):
             "cancelled_lines": fulfilment.cancelled_lines(parcel),
             "may_cancel_lines": cancel_refusal(parcel, Parcel.Role.PRODUCER) is None,
             "line_cancel_form": LineCancelForm(),
+            "invoice": invoice_of(parcel.order),
         },
         status=status,
     )

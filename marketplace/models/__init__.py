@@ -17,17 +17,21 @@ from marketplace.fulfilment.models import CancelledLine, Notification, Parcel, P
 from marketplace.payments.models import Refund, StripeEvent
 from marketplace.shops.models import ProducerPhoto, ProducerProfile
 from marketplace.site_settings.models import MarketplaceSettings
+from marketplace.wholesale.models import BusinessBuyer, OrderInvoice, PriceBreak
 
 __all__ = [
     "BankTransfer",
+    "BusinessBuyer",
     "CancelledLine",
     "CodHandover",
     "Certificate",
     "CertificateQuerySet",
     "MarketplaceSettings",
     "Notification",
+    "OrderInvoice",
     "Parcel",
     "Payout",
+    "PriceBreak",
     "PayoutBatch",
     "ProducerBalance",
     "ProducerBankAccount",

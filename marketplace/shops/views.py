@@ -107,7 +107,12 @@ def my_products(request, producer):
     return render(
         request,
         "marketplace/shop/products.html",
-        {"producer": producer, "page_obj": page, "rows": page.object_list},
+        {
+            "producer": producer,
+            "page_obj": page,
+            "rows": page.object_list,
+            "wholesale_url_name": "wholesale:price-breaks",
+        },
     )
 
 
