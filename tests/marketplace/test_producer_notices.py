@@ -130,13 +130,18 @@ def test_the_morning_digest_groups_each_producers_own_parcels_once_a_day(people,
 
 
 @pytest.mark.django_db
-def test_the_post_office_gets_its_pickup_list_per_producer_once_a_day(people, mailoutbox):
+def test_the_post_office_gets_its_pickup_list_per_producer_once_a_day(
+    people, mailoutbox, django_assert_max_num_queries
+):
     order = checkout(people["client"], TWO_FARMS)
     durian = order.parcels.get(partner=people["farm"])
     fulfilment.pack(durian, people["farmer"])
     pepper = order.parcels.exclude(pk=durian.pk).get()
     Parcel.objects.filter(pk=pepper.pk).update(status=Parcel.Status.PACKED)
     mailoutbox.clear()
+    with django_assert_max_num_queries(3):  # the post offices and their staff, the parcels
+        lists = producer_notices.pickup_lists()
+    assert sum(len(parcels) for office, groups in lists.values() for _, parcels in groups) >= 1
 
     assert producer_notices.send_pickup_lists(day=DAY) > 0
     [mail] = _to(mailoutbox, "buudien@nongsan.test")  # Bưu điện tỉnh Đắk Lắk

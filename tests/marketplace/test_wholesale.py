@@ -196,9 +196,7 @@ def test_a_producer_sets_breaks_below_retail_only_and_for_its_own_products(trade
     services.set_price_break(
         partner=farm.partner, product=durian, min_quantity=10, price=Decimal(95000)
     )
-    assert list(PriceBreak.objects.filter(product=durian).values_list("price", flat=True)) == [
-        95000
-    ]
+    assert PriceBreak.objects.get(product=durian, min_quantity=10).price == 95000
 
 
 @pytest.mark.django_db
@@ -343,3 +341,11 @@ def test_the_product_page_shows_breaks_to_a_business_and_invites_others(
     # A business buyer's page reads its price breaks in one query more, whatever they are.
     assert counts[1] <= counts[0] + 1, counts
     print(f"product page queries: visitor ≤15, signed in {counts[0]}, business {counts[1]}")
+
+
+@pytest.mark.django_db
+def test_the_demo_has_wholesale_prices_and_an_approved_business_buyer(demo):
+    assert PriceBreak.objects.values("product").distinct().count() >= 2
+    business = BusinessBuyer.objects.get(user__email="doanhnghiep@nongsan.test")
+    assert business.status == "approved" and is_valid_tax_code(business.tax_code)
+    assert basket_price(business.user, 10) == 105000  # durian from 10 kg
