@@ -3,7 +3,9 @@ daily list of parcels to pick up)."""
 
 from marketplace.core.post_offices import Contact, PostOffice
 
-from .models import Organisation
+from django.db.models import Prefetch
+
+from .models import Organisation, StaffMembership
 
 
 def _contact(user) -> Contact:
@@ -14,7 +16,7 @@ def _contact(user) -> Contact:
 def post_offices() -> list[PostOffice]:
     """Every post office with its active staff (two queries)."""
     offices = Organisation.objects.filter(kind=Organisation.Kind.POST_OFFICE).prefetch_related(
-        "memberships__user"
+        Prefetch("memberships", queryset=StaffMembership.objects.select_related("user"))
     )
     return [
         PostOffice(
