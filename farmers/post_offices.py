@@ -1,9 +1,9 @@
 """The post offices and their staff, as marketplace.core.post_offices reads them (for the
 daily list of parcels to pick up)."""
 
-from marketplace.core.post_offices import Contact, PostOffice
-
 from django.db.models import Prefetch
+
+from marketplace.core.post_offices import Contact, PostOffice
 
 from .models import Organisation, StaffMembership
 
