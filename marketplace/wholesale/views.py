@@ -72,7 +72,12 @@ def business_account(request):
     return render(
         request,
         "marketplace/wholesale/business.html",
-        {"form": form, "business": business, "active_tab": "business"},
+        {
+            "form": form,
+            "business": business,
+            "active_tab": "business",
+            "page_title": _("Business buyer"),
+        },
         status=status,
     )
 
