@@ -303,6 +303,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Vietnam time
     },
     # The transparency log publishes a signed checkpoint at least once a day.
+    # Lots on sale past their expiry date leave the stock (traceability.sale).
+    "withdraw-unsellable-lots": {
+        "task": "traceability.withdraw_unsellable_lots",
+        "schedule": crontab(hour=0, minute=1),
+    },
     "trace-checkpoint": {
         "task": "traceability.make_checkpoint",
         "schedule": crontab(hour=0, minute=15),

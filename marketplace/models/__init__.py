@@ -1,7 +1,7 @@
 """The marketplace app's models, each defined in its domain package (app label
 "marketplace": tables, content types and permissions as before)."""
 
-from marketplace.catalogue.models import ProductListing, SearchEntry
+from marketplace.catalogue.models import BatchAllocation, ProductListing, SaleBatch, SearchEntry
 from marketplace.certificates.models import Certificate, CertificateQuerySet
 from marketplace.finance.models import (
     BankTransfer,
@@ -20,6 +20,7 @@ from marketplace.site_settings.models import MarketplaceSettings
 
 __all__ = [
     "BankTransfer",
+    "BatchAllocation",
     "CancelledLine",
     "CodHandover",
     "Certificate",
@@ -36,6 +37,7 @@ __all__ = [
     "ProductListing",
     "Refund",
     "Remittance",
+    "SaleBatch",
     "SearchEntry",
     "SettlementEntry",
     "StripeEvent",
