@@ -609,6 +609,7 @@ DEMO_SEEDERS = [
     "traceability.demo.seed",
     "traceability.labels.seed_demo",
     "traceability.recalls.seed_demo",
+    "traceability.sale.seed_demo",
 ]
 # Orders in every state after checkout; skipped by `seed_demo --without-orders` (tests).
 DEMO_ORDER_SEEDERS = ["marketplace.demo.orders.seed"]

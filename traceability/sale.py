@@ -142,3 +142,27 @@ def withdraw_unsellable() -> int:
 @shared_task(name="traceability.withdraw_unsellable_lots")
 def withdraw_unsellable_lots() -> int:
     return withdraw_unsellable()
+
+
+# --- Demo -----------------------------------------------------------------------------------
+
+# Fruit sold by the kg from their demo lots (traceability.demo), no test relies on their
+# typed stock: Hưng Yên longan, Mộc Châu plums, Lâm Đồng avocado.
+DEMO_ON_SALE = ("NS0033", "NS0036", "NS0031")
+
+
+def seed_demo(stdout=None) -> list[str]:
+    """Put the demo lots of DEMO_ON_SALE on sale (idempotent). For settings.DEMO_SEEDERS,
+    after "traceability.demo.seed"; returns the lines `seed_demo` prints."""
+    lots = Lot.objects.filter(
+        product__upc__in=DEMO_ON_SALE, code__in=[f"DEMO-{upc}" for upc in DEMO_ON_SALE]
+    ).select_related("product", "producer", "recall")
+    lines = []
+    for lot in lots.order_by("product__upc"):
+        if not batches.is_source_on_sale(lot.pk) and not batches.sold_from_source(lot.pk):
+            try:
+                put_lot_on_sale(lot=lot, by=None)
+            except ValidationError:
+                continue
+        lines.append(f"  On sale   lot {lot.code}: {lot.product.get_title()}")
+    return lines

@@ -226,6 +226,10 @@ def batches_of(stockrecord_ids) -> dict[int, list[SaleBatch]]:
     return dict(by_record)
 
 
+def is_source_on_sale(source_id: int) -> bool:
+    return SaleBatch.objects.filter(source_id=source_id, withdrawn_at__isnull=True).exists()
+
+
 def sold_from_source(source_id: int) -> int:
     """How much of a source's batches order lines hold (so that a lot put on sale again
     is never sold twice)."""

@@ -220,3 +220,60 @@ def test_verify_ledger_notices_stock_that_does_not_match_the_lots(two_lots):
     with translation.override("en"):
         problems = run_checks()
     assert any("its lots on sale hold 15" in p for p in problems)
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def test_a_farmer_puts_a_lot_on_sale_from_its_page_and_sees_the_stock(traces, client):
+    from .conftest import ASSOCIATION, sign_in
+
+    lot = new_lot("PAGE-1", quantity="2", unit="tạ")
+    sign_in(client, FARMER)
+    home = client.get("/cua-hang/").content.decode()
+    assert "/lo-hang/dang-ban/" in home
+    page = client.get(f"/lo-hang/{lot.pk}/").content.decode()
+    assert f"/lo-hang/{lot.pk}/ban/" in page
+    form = client.get(f"/lo-hang/{lot.pk}/ban/").content.decode()
+    assert 'value="200"' in form  # 2 tạ = 200 kg, the product's unit
+    bad = client.post(f"/lo-hang/{lot.pk}/ban/", {"quantity": "nhiều"})
+    assert bad.status_code == 200
+    assert "Hãy nhập một số nguyên lớn hơn 0." in bad.content.decode()
+    too_many = client.post(f"/lo-hang/{lot.pk}/ban/", {"quantity": "201"})
+    assert "tối đa 200" in too_many.content.decode()
+    response = client.post(f"/lo-hang/{lot.pk}/ban/", {"quantity": "150"}, follow=True)
+    text = response.content.decode()
+    assert "PAGE-1" in text and "150 kg" in text
+    assert available() == 150
+
+    # Staff outside the farmer's scope see no such lot.
+    client.logout()
+    sign_in(client, ASSOCIATION)
+    assert client.get(f"/lo-hang/{lot.pk}/ban/").status_code == 404
+    assert "PAGE-1" not in client.get("/lo-hang/dang-ban/").content.decode()
+
+
+def test_the_stock_of_a_lot_sold_product_is_not_typed_by_hand(two_lots):
+    from marketplace.catalogue.listings import update_product
+
+    durian = Product.objects.get(upc=DURIAN)
+    with translation.override("en"), pytest.raises(ValidationError, match="sold from its lots"):
+        update_product(product=durian, by=user(FARMER), num_in_stock=500)
+
+
+def test_lots_on_sale_page_reads_in_constant_queries(
+    two_lots, client, django_assert_max_num_queries
+):
+    from .conftest import sign_in
+
+    sign_in(client, FARMER)
+    client.get("/lo-hang/dang-ban/")
+    with django_assert_max_num_queries(20) as few:
+        client.get("/lo-hang/dang-ban/")
+    for code in ("THIRD", "FOURTH"):
+        sale.put_lot_on_sale(lot=new_lot(code, expires_in=30), by=user(FARMER))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/lo-hang/dang-ban/")
+    text = response.content.decode()
+    assert "EARLY" in text and "FOURTH" in text
+    assert "Còn 35 kg để bán" in text
