@@ -277,3 +277,16 @@ def test_lots_on_sale_page_reads_in_constant_queries(
     text = response.content.decode()
     assert "EARLY" in text and "FOURTH" in text
     assert "Còn 35 kg để bán" in text
+
+
+def test_the_product_page_links_the_lot_the_next_order_takes_from(two_lots):
+    from traceability.on_sale import lot_on_sale
+
+    early, late = two_lots
+    newest = new_lot("NEWEST", expires_in=40)  # harvested, not on sale
+    durian = Product.objects.get(upc=DURIAN)
+    assert lot_on_sale(durian) == early  # not the newest lot: the one sold first
+    buy(5, "NS-LOT8")  # EARLY is sold out
+    assert lot_on_sale(durian) == late
+    buy(10, "NS-LOT9")  # nothing left on sale: the newest lot that may be sold
+    assert lot_on_sale(durian) == newest
