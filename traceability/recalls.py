@@ -77,12 +77,14 @@ def recall_lot(*, lot, by, reason, base_url="") -> Recall:
     reason = clean_reason(reason)
     if by is not None and not lots_for(by).filter(pk=lot.pk).exists():
         raise PermissionDenied(_("You cannot recall this lot."))
+    # What is left of the lot leaves the stock first: the stock record is locked before
+    # the lot and its product, as placing an order does (which links its lines to them).
+    batches.withdraw(source_id=lot.pk, reason=safety.RECALLED)
     lot = Lot.objects.select_for_update().select_related("product").get(pk=lot.pk)
     if Recall.objects.filter(lot=lot).exists():
         raise ValidationError(_("This lot has already been recalled."))
     recall = Recall.objects.create(lot=lot, reason=reason, recalled_by=by)
     transparency.record_recall(lot=lot, recall=recall)
-    batches.withdraw(source_id=lot.pk, reason=safety.RECALLED)  # what is left leaves the stock
 
     product = Product.objects.select_for_update().get(pk=lot.product_id)
     listing = ProductListing.objects.select_for_update().filter(product=product).first()
