@@ -315,6 +315,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
     },
     # The transparency log publishes a signed checkpoint at least once a day.
+    # Lots on sale past their expiry date leave the stock (traceability.sale).
+    "withdraw-unsellable-lots": {
+        "task": "traceability.withdraw_unsellable_lots",
+        "schedule": crontab(hour=0, minute=1),
+    },
     "trace-checkpoint": {
         "task": "traceability.make_checkpoint",
         "schedule": crontab(hour=0, minute=15),
@@ -617,6 +622,7 @@ DEMO_SEEDERS = [
     "traceability.demo.seed",
     "traceability.labels.seed_demo",
     "traceability.recalls.seed_demo",
+    "traceability.sale.seed_demo",
 ]
 # Orders in every state after checkout; skipped by `seed_demo --without-orders` (tests).
 DEMO_ORDER_SEEDERS = ["marketplace.demo.orders.seed"]

@@ -45,5 +45,8 @@ class LineLots(NoLots):
             )
         }
 
+    def link_placed(self, *, line, source_id) -> None:
+        LineLot.objects.create(line=line, lot_id=source_id)
+
     def link(self, *, line, lot_id, by) -> None:
         recalls.link_line(line=line, lot_id=lot_id, by=by)

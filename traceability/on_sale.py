@@ -3,12 +3,16 @@
 A product is sold from its producer's newest lot that may be sold (the one rule:
 traceability.safety.sale_refusal: not recalled, not past its expiry date, no pre-harvest
 breach waiting for review); the product page links to that lot's trace page ("Truy
-xuất"). A product with no such lot has no trace link. Two queries (the newest lots that
+xuất"). A product sold from lots on sale (marketplace.catalogue.batches) links the lot its
+next order takes from: its lots on sale with something left come first, expiring first
+first. A product with no such lot has no trace link. Two queries (the candidate lots that
 are not recalled nor expired, then their events).
 """
 
-from django.db.models import Q
+from django.db.models import Case, Exists, F, OuterRef, Q, When
 from django.utils import timezone
+
+from marketplace.models import SaleBatch
 
 from . import safety
 from .models import Lot
@@ -26,6 +30,18 @@ def lot_on_sale(product, *, producer=None, today=None):
     )
     if producer is not None:
         lots = lots.filter(producer_id=producer.pk)
-    newest = lots.select_related("recall").order_by("-created_at", "-pk")[:CANDIDATES]
+    left_on_sale = SaleBatch.objects.filter(
+        source_id=OuterRef("pk"), withdrawn_at__isnull=True, taken__lt=F("quantity")
+    )
+    newest = (
+        lots.select_related("recall")
+        .annotate(on_sale=Exists(left_on_sale))
+        .order_by(
+            F("on_sale").desc(),
+            Case(When(on_sale=True, then=F("expiry_date"))).asc(nulls_last=True),
+            "-created_at",
+            "-pk",
+        )[:CANDIDATES]
+    )
     sellable = safety.sellable(newest, on=today)
     return sellable[0] if sellable else None

@@ -26,10 +26,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.catalogue import batches
 from marketplace.models import ProductListing
 
 from . import caching, safety, scans, transparency  # noqa: F401 - scans registers record_scan
@@ -61,8 +63,11 @@ def clean_reason(reason) -> str:
 
 
 def affected_orders(lot):
-    """Orders with at least one line packed from the lot."""
-    return Order.objects.filter(lines__trace_lot__lot=lot).distinct()
+    """Orders with at least one line packed from the lot, or sold from it (a line may
+    have taken from two lots on sale: marketplace.catalogue.batches)."""
+    return Order.objects.filter(
+        Q(lines__trace_lot__lot=lot) | Q(lines__batch_allocations__batch__source_id=lot.pk)
+    ).distinct()
 
 
 @transaction.atomic
@@ -72,6 +77,9 @@ def recall_lot(*, lot, by, reason, base_url="") -> Recall:
     reason = clean_reason(reason)
     if by is not None and not lots_for(by).filter(pk=lot.pk).exists():
         raise PermissionDenied(_("You cannot recall this lot."))
+    # What is left of the lot leaves the stock first: the stock record is locked before
+    # the lot and its product, as placing an order does (which links its lines to them).
+    batches.withdraw(source_id=lot.pk, reason=safety.RECALLED)
     lot = Lot.objects.select_for_update().select_related("product").get(pk=lot.pk)
     if Recall.objects.filter(lot=lot).exists():
         raise ValidationError(_("This lot has already been recalled."))

@@ -26,6 +26,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from marketplace.catalogue import batches
 from marketplace.core.text import fold
 
 from . import caching, services
@@ -287,6 +288,8 @@ def mark_for_review(*, lot) -> None:
         safety_reviewed_by=None,
     )
     lot.safety_review = SafetyReview.PENDING
+    # Not sold until the operator clears it: what is on sale of it leaves the stock now.
+    batches.withdraw(source_id=lot.pk, reason=PRE_HARVEST_PENDING)
     caching.invalidate_lot(lot.pk)  # now, and again once committed (as record_event)
     transaction.on_commit(lambda: caching.invalidate_lot(lot.pk))
 
@@ -320,6 +323,8 @@ def review_lot(*, lot, by, decision: str, note: str) -> Lot:
             "updated_at",
         ]
     )
+    if decision == SafetyReview.REFUSED:
+        batches.withdraw(source_id=locked.pk, reason=PRE_HARVEST_REFUSED)
     caching.invalidate_lot(locked.pk)  # now, and again once committed (as record_event)
     transaction.on_commit(lambda: caching.invalidate_lot(locked.pk))
     return locked

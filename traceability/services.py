@@ -410,7 +410,10 @@ def record_event(
     if len(location) > MAX_TEXT:
         raise ValidationError({"location": _("At most %(n)s characters.") % {"n": MAX_TEXT}})
 
-    locked = Lot.objects.select_for_update().get(pk=lot.pk)
+    # FOR NO KEY UPDATE: appends are serialised, yet an order placed meanwhile may still
+    # link its line to the lot (a key share), so a breach that withdraws the lot from sale
+    # (safety.mark_for_review, locking its stock record) cannot deadlock with it.
+    locked = Lot.objects.select_for_update(no_key=True).get(pk=lot.pk)
     if commune_code is not None:
         from marketplace.core import geo
 

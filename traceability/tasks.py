@@ -7,7 +7,7 @@ from celery import shared_task
 
 from marketplace.core import jobs
 
-from . import labels, recalls  # noqa: F401
+from . import labels, recalls, sale  # noqa: F401
 from .models import LabelSheet
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from . import urls_epcis, urls_labels, urls_log, urls_recalls, views, views_safety
+from . import urls_epcis, urls_labels, urls_log, urls_recalls, views, views_safety, views_sale
 
 app_name = "traceability"
 urlpatterns = [
@@ -18,6 +18,9 @@ urlpatterns = [
     path("lo-hang/tao/", views.create_lot, name="lot-create"),
     path("lo-hang/<int:pk>/", views.lot_detail, name="lot"),
     path("lo-hang/<int:pk>/su-kien/", views.add_event, name="event-add"),
+    # Lots on sale: a harvested lot becomes the product's stock (traceability.sale).
+    path("lo-hang/dang-ban/", views_sale.lots_on_sale, name="lots-on-sale"),
+    path("lo-hang/<int:pk>/ban/", views_sale.put_on_sale, name="lot-sell"),
     # The operator: lots harvested inside a pre-harvest interval, to clear or refuse.
     path("quan-tri/lo-can-xem-xet/", views_safety.queue, name="safety-queue"),
     path("quan-tri/lo-can-xem-xet/<int:pk>/", views_safety.review, name="safety-review"),

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from oscar.core.loading import get_model
 from oscar.core.utils import slugify
 
+from marketplace.catalogue import batches
 from marketplace.core.access import producer_of as producer_of_user  # noqa: F401
 from marketplace.core.money import format_dong, parse_dong
 from marketplace.core.scope import scope_of
@@ -528,6 +529,18 @@ def update_product(*, product, by, **changes) -> Product:
         errors.setdefault("num_in_stock", []).append(
             _("%(count)s are in orders not yet shipped: the stock cannot be lower than that.")
             % {"count": record.num_allocated}
+        )
+
+    if (
+        after.get("num_in_stock") != before["num_in_stock"]
+        and record is not None
+        and batches.is_lot_sold(record)
+    ):
+        errors.setdefault("num_in_stock", []).append(
+            _(
+                "This product is sold from its lots: its stock is what they hold. Put a "
+                "lot on sale instead."
+            )
         )
 
     current_images = list(product.images.all())

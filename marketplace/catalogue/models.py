@@ -91,3 +91,96 @@ class SearchEntry(models.Model):
 
     def __str__(self):
         return self.title_folded
+
+
+class SaleBatch(models.Model):
+    """A quantity of a product put on sale from one batch of goods (a lot of
+    traceability, known here only by its opaque `source_id` and `label`): orders take
+    from the batch that expires first (marketplace.catalogue.batches). A stock record with
+    a batch is sold from batches only: what may be ordered is what its batches still hold.
+    """
+
+    stockrecord = models.ForeignKey(
+        "partner.StockRecord",
+        on_delete=models.CASCADE,
+        related_name="sale_batches",
+        verbose_name=_("Stock record"),
+    )
+    source_id = models.PositiveBigIntegerField(_("Source"))
+    label = models.CharField(_("Lot code"), max_length=64)
+    expires_on = models.DateField(_("Expiry date"), null=True, blank=True)
+    quantity = models.PositiveIntegerField(_("Quantity put on sale"))
+    # What order lines hold of it (reserved or gone with their parcel), net of what came
+    # back: the sum of its allocations' quantity - released.
+    taken = models.PositiveIntegerField(_("Quantity sold"), default=0)
+    withdrawn_at = models.DateTimeField(_("Withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("Why it was withdrawn"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("Lot on sale")
+        verbose_name_plural = _("Lots on sale")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(taken__lte=models.F("quantity")),
+                name="salebatch_taken_within_quantity",
+            ),
+            models.UniqueConstraint(
+                fields=["source_id"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="salebatch_one_open_per_source",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["stockrecord", "expires_on"],
+                name="salebatch_open_fefo",
+                condition=models.Q(withdrawn_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.quantity})"
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.withdrawn_at is not None else self.quantity - self.taken
+
+
+class BatchAllocation(models.Model):
+    """What one order line took from one batch when it was placed (`quantity`), and how
+    much of it came back to the batch (`released`: the line cancelled, its parcel
+    returned)."""
+
+    batch = models.ForeignKey(
+        SaleBatch, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("Lot")
+    )
+    line = models.ForeignKey(
+        "order.Line",
+        on_delete=models.CASCADE,
+        related_name="batch_allocations",
+        verbose_name=_("Line"),
+    )
+    quantity = models.PositiveIntegerField(_("Quantity"))
+    released = models.PositiveIntegerField(_("Released"), default=0)
+
+    class Meta:
+        verbose_name = _("Lot of an order line")
+        verbose_name_plural = _("Lots of order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "batch"], name="batchallocation_once"),
+            models.CheckConstraint(
+                condition=models.Q(released__lte=models.F("quantity")),
+                name="batchallocation_released_within_quantity",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.line_id} ← {self.batch_id} ({self.quantity})"

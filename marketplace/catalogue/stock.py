@@ -20,6 +20,11 @@ So at any moment a stock record's ``num_allocated`` is the quantity of its *open
 producer edits that number and sees the reservation beside it. ``verify_ledger``
 (marketplace.finance.checks) checks both.
 
+Lots on sale (marketplace.catalogue.batches): for a stock record sold from lots,
+``reserve`` with the order line takes the quantity from its lots, first-expiry-first-out,
+under the same lock; ``release`` and ``restock`` with the line give the goods back to the
+lots they came from (while still on sale). The lines' functions pass each line.
+
 Each function owns its transaction and locks the stock record (SELECT … FOR UPDATE)
 before reading it, so concurrent calls are serialised and the invariant
 ``0 <= num_allocated <= num_in_stock`` holds after each of them. They call Oscar's own
@@ -31,6 +36,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
+
+from . import batches
 
 StockRecord = get_model("partner", "StockRecord")
 
@@ -74,12 +81,15 @@ def shortage_message(title: str, left: int) -> str:
     }
 
 
-def reserve(*, stockrecord, quantity: int):
-    """Allocate `quantity` of the record to an order; StockError if less is left."""
+def reserve(*, stockrecord, quantity: int, line=None):
+    """Allocate `quantity` of the record to an order (to its `line`: a record sold from
+    lots takes it from them, batches.allocate); StockError if less is left."""
     quantity = _quantity(quantity)
     with transaction.atomic():
         record = _locked(stockrecord)
         if _tracked(record):
+            if batches.is_lot_sold(record):
+                batches.allocate(record, line=line, quantity=quantity)
             left = available(record)
             if quantity > left:
                 raise StockError(shortage_message(record.product.get_title(), left))
@@ -105,14 +115,18 @@ def consume(*, stockrecord, quantity: int):
     return record
 
 
-def release(*, stockrecord, quantity: int):
+def release(*, stockrecord, quantity: int, line=None):
     """A reservation is given up (an order line cancelled before its goods left): take
-    `quantity` off the allocation (never below zero); the stock is unchanged."""
+    `quantity` off the allocation (never below zero); the stock is unchanged, except for a
+    record sold from lots: the goods go back to the lots of `line` still on sale, the rest
+    leaves the stock (batches.give_back)."""
     quantity = _quantity(quantity)
     with transaction.atomic():
         record = _locked(stockrecord)
         if _tracked(record):
             record.cancel_allocation(quantity)
+            if batches.is_lot_sold(record):
+                batches.give_back(record, line=line, quantity=quantity, restocking=False)
     _sync(stockrecord, record)
     return record
 
@@ -129,16 +143,19 @@ def release_lines(lines) -> None:
     """Release the reservation of each order line that has a stock record."""
     for line in sorted(lines, key=lambda line: (line.stockrecord_id or 0, line.pk)):
         if line.stockrecord_id is not None:
-            release(stockrecord=line.stockrecord_id, quantity=line.quantity)
+            release(stockrecord=line.stockrecord_id, quantity=line.quantity, line=line)
 
 
-def restock(*, stockrecord, quantity: int):
+def restock(*, stockrecord, quantity: int, line=None):
     """Goods that had left come back to the producer (a parcel returned to the sender):
-    `quantity` goes back into the stock; reservations are unchanged."""
+    `quantity` goes back into the stock; reservations are unchanged. A record sold from
+    lots takes them back only into the lots of `line` still on sale (batches.give_back)."""
     quantity = _quantity(quantity)
     with transaction.atomic():
         record = _locked(stockrecord)
-        if _tracked(record):
+        if _tracked(record) and batches.is_lot_sold(record):
+            batches.give_back(record, line=line, quantity=quantity, restocking=True)
+        elif _tracked(record):
             record.num_in_stock = (record.num_in_stock or 0) + quantity
             record.save(update_fields=["num_in_stock", "date_updated"])
     _sync(stockrecord, record)
@@ -149,7 +166,7 @@ def restock_lines(lines) -> None:
     """Put the goods of each order line with a stock record back into stock."""
     for line in sorted(lines, key=lambda line: (line.stockrecord_id or 0, line.pk)):
         if line.stockrecord_id is not None:
-            restock(stockrecord=line.stockrecord_id, quantity=line.quantity)
+            restock(stockrecord=line.stockrecord_id, quantity=line.quantity, line=line)
 
 
 def open_lines():

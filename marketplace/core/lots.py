@@ -29,6 +29,11 @@ class NoLots:
         """{line id: (lot id, lot code)} for the lines already linked to a lot."""
         return {}
 
+    def link_placed(self, *, line, source_id) -> None:
+        """`line` was placed and took goods from lot `source_id` on sale
+        (marketplace.catalogue.batches): record the link at once, inside the placement's
+        transaction. Without a provider nothing is recorded."""
+
     def link(self, *, line, lot_id, by) -> None:
         """Record that `line` was packed from lot `lot_id` (ValidationError or
         PermissionDenied, with a message, when it may not be)."""

@@ -13,7 +13,9 @@ by the modules that own them.
   cash collected is what was recorded as paid;
 - parcels: a parcel's goods are the sum of its lines that are not cancelled;
 - stock: per stock record, reserved (``num_allocated``) = the quantities of open lines
-  (marketplace.catalogue.stock.reserved_by_open_lines) and in stock ≥ reserved ≥ 0.
+  (marketplace.catalogue.stock.reserved_by_open_lines) and in stock ≥ reserved ≥ 0;
+- lots on sale: a lot-sold stock record's stock is what its lots on sale still hold, and
+  every line of it took its quantity from them (marketplace.catalogue.batches).
 """
 
 from collections import defaultdict
@@ -22,7 +24,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from oscar.core.loading import get_model
 
-from marketplace.catalogue import stock
+from marketplace.catalogue import batches, stock
 from marketplace.finance import handovers, settlement_checks
 from marketplace.models import Parcel
 from marketplace.payments.state import COD, PAID_EVENT, REFUND_EVENT
@@ -162,6 +164,7 @@ CHECKS = [
     check_cash_on_delivery,
     check_parcels,
     check_stock,
+    batches.check_lot_stock,
     handovers.check_handovers,
     settlement_checks.ledger_checks,
 ]

@@ -1,7 +1,7 @@
 """The marketplace app's models, each defined in its domain package (app label
 "marketplace": tables, content types and permissions as before)."""
 
-from marketplace.catalogue.models import ProductListing, SearchEntry
+from marketplace.catalogue.models import BatchAllocation, ProductListing, SaleBatch, SearchEntry
 from marketplace.certificates.models import Certificate, CertificateQuerySet
 from marketplace.finance.models import (
     BankTransfer,
@@ -22,6 +22,7 @@ from marketplace.wholesale.models import BusinessBuyer, OrderInvoice, PriceBreak
 __all__ = [
     "BankTransfer",
     "BusinessBuyer",
+    "BatchAllocation",
     "CancelledLine",
     "CodHandover",
     "Certificate",
@@ -41,6 +42,7 @@ __all__ = [
     "ProductListing",
     "Refund",
     "Remittance",
+    "SaleBatch",
     "SearchEntry",
     "SettlementEntry",
     "StripeEvent",

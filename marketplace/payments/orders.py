@@ -43,12 +43,23 @@ def lock_and_check_stock(basket) -> None:
 
 
 class OrderCreator(OscarOrderCreator):
+    def create_line_models(self, order, basket_line, extra_line_fields=None):
+        """Oscar's, remembering each basket line's order line (a product sold from lots
+        is reserved for its order line: marketplace.catalogue.batches)."""
+        order_line = super().create_line_models(order, basket_line, extra_line_fields)
+        if not hasattr(self, "_order_lines"):
+            self._order_lines = {}
+        self._order_lines[basket_line.pk] = order_line
+        return order_line
+
     def update_stock_records(self, line):
-        """Oscar allocates each line's stock here; the reservation is stock.reserve."""
+        """Oscar allocates each line's stock here (`line`: the basket's); the reservation
+        is stock.reserve, for the order line made from it."""
         if line.stockrecord_id is None:
             return
+        order_line = getattr(self, "_order_lines", {}).get(line.pk)
         try:
-            stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity)
+            stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity, line=order_line)
         except stock.StockError as exc:
             raise UnableToPlaceOrder(str(exc)) from None
 

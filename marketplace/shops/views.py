@@ -296,6 +296,7 @@ def seller_home(request, producer):
         {"label": _("Products and stock"), "url": products},
         # traceability's pages, by name (marketplace does not import traceability).
         {"label": _("Lots and QR labels"), "url": reverse("traceability:lots")},
+        {"label": _("Lots on sale"), "url": reverse("traceability:lots-on-sale")},
         {"label": _("Orders"), "url": parcels},
         {"label": _("Certificates"), "url": certificates},
         {"label": _("Money: what I will receive"), "url": reverse("settlements:mine")},

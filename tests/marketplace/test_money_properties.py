@@ -4,7 +4,8 @@ handing over to the post office, delivering (collecting the cash), failing and r
 cancelling (buyer, producer, operator), refunding (part, whole, and more than was paid,
 which must be refused; goods of a delivered parcel, charged to its producer), withdrawing
 a transfer back, the post office handing its collected cash over and the operator
-confirming it, paying producers out in batches — with every check of ``verify_ledger``
+confirming it, paying producers out in batches, putting durian lots on sale (orders then
+take from them, first-expiry-first-out) and recalling one — with every check of ``verify_ledger``
 (the settlement ledger included) run after each step.
 
 Every step goes through the real services (row locks, the same code as the pages); each
@@ -23,6 +24,7 @@ import os
 
 import pytest
 import stripe
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -42,6 +44,8 @@ from tests.marketplace import test_stripe_fake
 from tests.marketplace.money_world import pay, place, source_of
 from tests.marketplace.test_farmer_products import producer
 from tests.marketplace.test_fulfilment import make_user, s10
+from traceability import recalls, sale
+from traceability.models import Lot
 
 Order = get_model("order", "Order")
 StockRecord = get_model("partner", "StockRecord")
@@ -93,6 +97,7 @@ class MoneyAndStock(RuleBasedStateMachine):
             num_in_stock=STOCK, num_allocated=0
         )
         self.orders: list = []
+        self.lots: list = []
         self.tracking = itertools.count(10_000_000)
 
     def teardown(self):
@@ -352,10 +357,45 @@ class MoneyAndStock(RuleBasedStateMachine):
 
     # --- invariants --------------------------------------------------------------------------
 
+    @rule(quantity=st.integers(1, 6), expires_in=st.integers(1, 30))
+    def farmer_puts_a_durian_lot_on_sale(self, quantity, expires_in):
+        from tests.traceability.test_lots_on_sale import new_lot
+
+        lot = new_lot(f"PBT-{len(self.lots)}", quantity=str(quantity), expires_in=expires_in)
+        self.lots.append(lot.pk)
+        self._try("lot on sale", lambda: sale.put_lot_on_sale(lot=lot, by=self.world["farmer"]))
+
+    @precondition(lambda self: self.lots)
+    @rule(i=st.integers(0, 50))
+    def farmer_recalls_a_lot(self, i):
+        lot = Lot.objects.get(pk=self.lots[i % len(self.lots)])
+
+        def act():
+            try:
+                return recalls.recall_lot(lot=lot, by=self.world["farmer"], reason="Hư hỏng")
+            except ValidationError:  # recalled already
+                raise fulfilment.FulfilmentError("recalled") from None
+
+        self._try("lot recalled", act)
+
     @invariant()
     def the_ledger_reconciles(self):
         problems = run_checks()
         assert problems == [], problems
+
+    @invariant()
+    def every_line_sold_from_lots_links_to_one_of_them(self):
+        from marketplace.models import BatchAllocation
+        from traceability.models import LineLot
+
+        taken: dict[int, set] = {}
+        for line_id, source_id in BatchAllocation.objects.filter(
+            line__order_id__in=self.orders
+        ).values_list("line_id", "batch__source_id"):
+            taken.setdefault(line_id, set()).add(source_id)
+        linked = dict(LineLot.objects.filter(line_id__in=taken).values_list("line_id", "lot_id"))
+        for line_id, sources in taken.items():
+            assert linked.get(line_id) in sources
 
     @invariant()
     def refunds_never_exceed_what_was_paid(self):
@@ -397,5 +437,14 @@ def test_money_and_stock_reconcile_after_every_step(world):
         print(f"  {what}: {count}")
     # The examples did reach the interesting states.
     done = MoneyAndStock.totals
-    for step in ("place", "pay", "pack", "hand over", "deliver", "over-refund refused"):
+    for step in (
+        "place",
+        "pay",
+        "pack",
+        "hand over",
+        "deliver",
+        "over-refund refused",
+        "lot on sale",
+        "lot recalled",
+    ):
         assert done.get(step, 0), step
