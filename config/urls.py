@@ -37,6 +37,8 @@ urlpatterns += i18n_patterns(
     path("", include("marketplace.finance.urls_remittances")),
     path("", include("marketplace.finance.urls_handovers")),
     path("", include("marketplace.finance.urls_settlements")),
+    # Pre-orders for the coming harvest (producers and buyers).
+    path("", include("marketplace.preorders.urls")),
     # The operator's home: queues and settings.
     path("", include("marketplace.site_settings.urls")),
     # Public pages: home, producer shops, provinces.

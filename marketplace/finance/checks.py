@@ -13,7 +13,9 @@ by the modules that own them.
   cash collected is what was recorded as paid;
 - parcels: a parcel's goods are the sum of its lines that are not cancelled;
 - stock: per stock record, reserved (``num_allocated``) = the quantities of open lines
-  (marketplace.catalogue.stock.reserved_by_open_lines) and in stock ≥ reserved ≥ 0.
+  (marketplace.catalogue.stock.reserved_by_open_lines) and in stock ≥ reserved ≥ 0;
+- pre-orders: nothing over a window's cap, each deposit paid = what counts as payment of
+  its converted order + what was refunded (marketplace.preorders.checks).
 """
 
 from collections import defaultdict
@@ -26,6 +28,7 @@ from marketplace.catalogue import stock
 from marketplace.finance import handovers, settlement_checks
 from marketplace.models import Parcel
 from marketplace.payments.state import COD, PAID_EVENT, REFUND_EVENT
+from marketplace.preorders import checks as preorder_checks
 
 Source = get_model("payment", "Source")
 Transaction = get_model("payment", "Transaction")
@@ -164,6 +167,7 @@ CHECKS = [
     check_stock,
     handovers.check_handovers,
     settlement_checks.ledger_checks,
+    preorder_checks.check_preorders,
 ]
 
 

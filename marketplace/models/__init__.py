@@ -15,6 +15,7 @@ from marketplace.finance.models import (
 )
 from marketplace.fulfilment.models import CancelledLine, Notification, Parcel
 from marketplace.payments.models import Refund, StripeEvent
+from marketplace.preorders.models import Preorder, PreorderWindow
 from marketplace.shops.models import ProducerPhoto, ProducerProfile
 from marketplace.site_settings.models import MarketplaceSettings
 
@@ -29,6 +30,8 @@ __all__ = [
     "Parcel",
     "Payout",
     "PayoutBatch",
+    "Preorder",
+    "PreorderWindow",
     "ProducerBalance",
     "ProducerBankAccount",
     "ProducerPhoto",

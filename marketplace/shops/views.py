@@ -292,6 +292,7 @@ def seller_home(request, producer):
         # traceability's pages, by name (marketplace does not import traceability).
         {"label": _("Lots and QR labels"), "url": reverse("traceability:lots")},
         {"label": _("Orders"), "url": parcels},
+        {"label": _("Pre-orders for the harvest"), "url": reverse("preorders:producer-windows")},
         {"label": _("Certificates"), "url": certificates},
         {"label": _("Money: what I will receive"), "url": reverse("settlements:mine")},
         {
