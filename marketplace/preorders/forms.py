@@ -36,13 +36,21 @@ class WindowForm(forms.Form):
         help_text=_("0: the buyer pays everything on delivery."),
     )
 
-    def __init__(self, *args, partner, **kwargs):
+    def __init__(self, *args, partner_ids, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = Product.objects.filter(
-            stockrecords__partner=partner
-        ).order_by("title")
+        self.partner_ids = list(partner_ids)
+        self.fields["product"].queryset = (
+            Product.objects.filter(stockrecords__partner_id__in=self.partner_ids)
+            .distinct()
+            .order_by("title")
+        )
         for field in self.fields.values():
             field.widget.attrs.update(BIG)
+
+    def partner_of(self, product):
+        """The producer (of the caller's) that sells `product`."""
+        record = product.stockrecords.filter(partner_id__in=self.partner_ids).order_by("pk")
+        return record.select_related("partner").first().partner
 
     def clean(self):
         data = super().clean()

@@ -37,10 +37,10 @@ def open_windows(*, product_id=None, province_code=None, limit=12) -> list:
     return list(windows[:limit])
 
 
-def windows_of(partner_id):
+def windows_of(partner_ids):
     return (
-        PreorderWindow.objects.filter(partner_id=partner_id)
-        .select_related("product")
+        PreorderWindow.objects.filter(partner_id__in=list(partner_ids))
+        .select_related("product", "partner")
         .annotate(taken_total=TAKEN)
         .order_by("-opened_at", "-pk")
     )

@@ -457,6 +457,8 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
                 lot_provider().link(line=order.lines.get(), lot_id=lot.pk, by=by)
             except ValidationError as exc:
                 raise PreorderRefused(" ".join(exc.messages)) from None
+            except PermissionDenied as exc:
+                raise PreorderRefused(str(exc)) from None
             preorder.status = Preorder.Status.CONVERTED
             preorder.converted = give
             preorder.order = order

@@ -1,53 +1,83 @@
 """Pre-order pages. Thin: rules in marketplace.preorders.services, reads in selectors.
 
-- the producer (seller channel): its windows, opening one, a window's pre-orders, closing
-  it early, converting it; another producer's window → 404; anyone without a shop → 403.
+- the producer (seller channel), or association staff and the operator for the producers
+  in their scope (marketplace.core.scope): windows, opening one, a window's pre-orders,
+  closing it early, converting it; a window of a producer out of reach → 404; anyone else
+  (a buyer, the post office) → 403.
 - the buyer: a window's page (pre-order there), their pre-orders (cancel until
   conversion); another buyer's pre-order → 404.
 """
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from marketplace.core.access import producer_required
+from marketplace.core.access import producer_of
 from marketplace.core.money import format_dong
 from marketplace.core.numbers import parse_id
-from marketplace.models import Preorder, PreorderWindow
+from marketplace.core.scope import scope_of
+from marketplace.models import Preorder, PreorderWindow, ProducerProfile
 from marketplace.preorders import selectors, services
 from marketplace.preorders.forms import ConvertForm, PreorderForm, WindowForm
 
 
-def _own_window(producer, pk) -> PreorderWindow:
+def producers_required(view):
+    """The caller's producers: their own shop, or (association staff, the operator) the
+    producers in their scope, as partner ids; the view receives them."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        producer = producer_of(request.user)
+        if producer is not None:
+            partner_ids = [producer.partner_id]
+        else:
+            scope = scope_of(request.user)
+            if not (scope.everything or scope.is_association):
+                raise PermissionDenied
+            partner_ids = list(
+                scope.producers(ProducerProfile.objects.all()).values_list("partner_id", flat=True)
+            )
+        return view(request, partner_ids, *args, **kwargs)
+
+    return wrapped
+
+
+def _own_window(partner_ids, pk) -> PreorderWindow:
     pk = parse_id(pk)
     if pk is None:
         raise Http404
     return get_object_or_404(
-        PreorderWindow.objects.select_related("product"), pk=pk, partner_id=producer.partner_id
+        PreorderWindow.objects.select_related("product", "partner"),
+        pk=pk,
+        partner_id__in=partner_ids,
     )
 
 
-@producer_required
-def producer_windows(request, producer):
+@producers_required
+def producer_windows(request, partner_ids):
     return render(
         request,
         "marketplace/preorders/producer_windows.html",
-        {"producer": producer, "windows": list(selectors.windows_of(producer.partner_id))},
+        {"windows": list(selectors.windows_of(partner_ids)), "several": len(partner_ids) != 1},
     )
 
 
-@producer_required
-def open_window(request, producer):
-    form = WindowForm(request.POST or None, partner=producer.partner)
+@producers_required
+def open_window(request, partner_ids):
+    form = WindowForm(request.POST or None, partner_ids=partner_ids)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        partner = form.partner_of(data["product"])
         try:
-            window = services.open_window(partner=producer.partner, by=request.user, **data)
+            window = services.open_window(partner=partner, by=request.user, **data)
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
@@ -57,20 +87,17 @@ def open_window(request, producer):
                 _("Pre-orders are open for %(title)s.") % {"title": window.product.get_title()},
             )
             return redirect("preorders:producer-window", pk=window.pk)
-    return render(
-        request, "marketplace/preorders/open_window.html", {"producer": producer, "form": form}
-    )
+    return render(request, "marketplace/preorders/open_window.html", {"form": form})
 
 
-@producer_required
-def producer_window(request, producer, pk):
-    window = _own_window(producer, pk)
+@producers_required
+def producer_window(request, partner_ids, pk):
+    window = _own_window(partner_ids, pk)
     lots = services.lot_choices(window)
     return render(
         request,
         "marketplace/preorders/producer_window.html",
         {
-            "producer": producer,
             "window": window,
             "preorders": list(selectors.window_preorders(window)),
             "taken": services.taken(window),
@@ -81,9 +108,9 @@ def producer_window(request, producer, pk):
 
 
 @require_POST
-@producer_required
-def close_window(request, producer, pk):
-    window = _own_window(producer, pk)
+@producers_required
+def close_window(request, partner_ids, pk):
+    window = _own_window(partner_ids, pk)
     try:
         services.close_window(window=window, by=request.user)
     except services.PreorderRefused as exc:
@@ -94,9 +121,9 @@ def close_window(request, producer, pk):
 
 
 @require_POST
-@producer_required
-def convert_window(request, producer, pk):
-    window = _own_window(producer, pk)
+@producers_required
+def convert_window(request, partner_ids, pk):
+    window = _own_window(partner_ids, pk)
     form = ConvertForm(request.POST, lots=services.lot_choices(window))
     if not form.is_valid():
         messages.error(request, _("Choose the lot and enter the quantity harvested."))

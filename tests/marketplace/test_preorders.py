@@ -77,7 +77,9 @@ def test_someone_else_cannot_cancel(people):
         services.cancel_preorder(preorder=p, by=world.buyer())
 
 
-def test_a_short_harvest_fills_in_order_of_placement_and_refunds_the_rest(people):
+def test_a_short_harvest_fills_in_order_of_placement_and_refunds_the_rest(
+    people, django_capture_on_commit_callbacks
+):
     farmer, operator = people["farmer"], people["operator"]
     win = world.window(farmer, cap=10, price=200000, deposit_percent=30)
     first, second, third, fourth = (world.buyer() for _ in range(4))
@@ -93,7 +95,8 @@ def test_a_short_harvest_fills_in_order_of_placement_and_refunds_the_rest(people
     LocmemSMSSender.outbox.clear()
     mail.outbox.clear()
 
-    result = services.convert(window=win, lot_id=world.lot_of(win).pk, quantity=5, by=farmer)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.convert(window=win, lot_id=world.lot_of(win).pk, quantity=5, by=farmer)
 
     for p in (a, b, c, d):
         p.refresh_from_db()
@@ -129,8 +132,13 @@ def test_a_short_harvest_fills_in_order_of_placement_and_refunds_the_rest(people
     win.refresh_from_db()
     assert win.status == PreorderWindow.Status.CONVERTED and win.lot_code == lot.code
     # The buyers the harvest did not reach are told, once.
-    told = {m.to[0] for m in mail.outbox if "cancelled" in m.subject or "hủy" in m.subject}
-    assert told >= {third.email, fourth.email}
+    told = [m.to[0] for m in mail.outbox if "Đơn đặt trước" in m.subject]
+    assert sorted(told) == sorted([third.email, fourth.email])
+    texts = {sms["phone"]: sms["message"] for sms in LocmemSMSSender.outbox}
+    assert "120.000" in texts[str(world.address_of(third).phone_number)]
+    # The filled ones get the usual "order received" message.
+    numbers = " ".join(m.subject for m in mail.outbox)
+    assert a.order.number in numbers and b.order.number in numbers
     reconciles()
     with pytest.raises(services.PreorderRefused):
         services.convert(window=win, lot_id=lot.pk, quantity=5, by=farmer)
