@@ -15,7 +15,6 @@ marketplace.finance.checks.CHECKS):
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
 from oscar.core.loading import get_model
 
 from marketplace.models import Preorder, PreorderWindow, Refund
@@ -114,11 +113,3 @@ def check_preorders() -> list[str]:
                 f"pre-order window {pk}: {converted[pk]} converted, {harvested} harvested"
             )
     return problems
-
-
-def deposits_held() -> Decimal:
-    """Deposits paid for pre-orders not converted yet (what the marketplace holds)."""
-    total = Preorder.objects.filter(status=Preorder.Status.PLACED).aggregate(
-        total=Sum("deposit_order__sources__amount_debited")
-    )["total"]
-    return total or ZERO

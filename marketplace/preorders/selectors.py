@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from marketplace.models import Preorder, PreorderWindow
 
+# What is pre-ordered of a window: open pre-orders' quantities, and what converted ones
+# received (the one expression; services.taken reads it for one window).
 TAKEN = Sum(
     Case(
         When(preorders__status=Preorder.Status.PLACED, then="preorders__quantity"),

@@ -30,7 +30,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, IntegerField, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.apps.checkout.calculators import OrderTotalCalculator
@@ -40,7 +39,7 @@ from oscar.core.loading import get_class, get_model
 
 from marketplace.catalogue import stock
 from marketplace.core.lots import lot_provider
-from marketplace.core.money import format_dong, percent_of
+from marketplace.core.money import percent_of
 from marketplace.fulfilment import notifications
 from marketplace.fulfilment.parcels import set_cash_on_delivery
 from marketplace.fulfilment.shipping import Repository
@@ -56,6 +55,7 @@ from marketplace.payments.state import (
     record_refund,
     reduce_due,
 )
+from marketplace.preorders.selectors import TAKEN
 
 Basket = get_model("basket", "Basket")
 Order = get_model("order", "Order")
@@ -83,19 +83,8 @@ def deposit_for(*, price, quantity: int, percent) -> Decimal:
 
 def taken(window) -> int:
     """What is pre-ordered of the window: open pre-orders' quantities and what converted
-    ones received. Counted under the window's lock by place_preorder."""
-    total = Preorder.objects.filter(
-        window=window, status__in=[Preorder.Status.PLACED, Preorder.Status.CONVERTED]
-    ).aggregate(
-        total=Sum(
-            Case(
-                When(status=Preorder.Status.PLACED, then="quantity"),
-                default="converted",
-                output_field=IntegerField(),
-            )
-        )
-    )["total"]
-    return total or 0
+    ones received (selectors.TAKEN). Counted under the window's lock by place_preorder."""
+    return PreorderWindow.objects.filter(pk=window.pk).aggregate(total=TAKEN)["total"] or 0
 
 
 def left_of(window) -> int:
@@ -417,7 +406,7 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
                     _("Choose a lot of this product that may be sold (not recalled or expired).")
                 )
         preorders = list(
-            Preorder.objects.select_for_update()
+            Preorder.objects.select_for_update(of=("self",))
             .filter(window=window, status=Preorder.Status.PLACED)
             .select_related("deposit_order", "address", "user")
             .order_by("placed_at", "pk")
@@ -492,11 +481,3 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
         for preorder in result.unfilled:
             notifications.preorder_unfilled(preorder)
     return result
-
-
-def summary(window) -> str:
-    return _("%(taken)s of %(cap)s pre-ordered at %(price)s") % {
-        "taken": taken(window),
-        "cap": window.cap,
-        "price": format_dong(window.price),
-    }
