@@ -625,7 +625,7 @@ DEMO_SEEDERS = [
     "traceability.sale.seed_demo",
 ]
 # Orders in every state after checkout; skipped by `seed_demo --without-orders` (tests).
-DEMO_ORDER_SEEDERS = ["marketplace.demo.orders.seed"]
+DEMO_ORDER_SEEDERS = ["marketplace.demo.orders.seed", "marketplace.demo.preorders.seed"]
 
 # In development WhiteNoise serves straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG

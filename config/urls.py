@@ -39,6 +39,8 @@ urlpatterns += i18n_patterns(
     path("", include("marketplace.finance.urls_settlements")),
     # Wholesale: business buyers, producers' price breaks, the operator's approval.
     path("", include("marketplace.wholesale.urls")),
+    # Pre-orders for the coming harvest (producers and buyers).
+    path("", include("marketplace.preorders.urls")),
     # The operator's home: queues and settings.
     path("", include("marketplace.site_settings.urls")),
     # Public pages: home, producer shops, provinces.

@@ -77,6 +77,10 @@ def staff_home(request):
         pages.append(
             {"label": _("Certificates of members"), "url": reverse("farmers:certificates")}
         )
+        # Pre-orders for the coming harvest, of the producers in the scope.
+        pages.append(
+            {"label": _("Pre-orders for the harvest"), "url": reverse("preorders:producer-windows")}
+        )
     if scope.everything or scope.is_post_office:
         pages.append({"label": _("Post office"), "url": reverse("fulfilment:post-home")})
     return render(

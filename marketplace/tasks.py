@@ -64,3 +64,14 @@ def pickup_lists() -> int:
     from marketplace.fulfilment.producer_notices import send_pickup_lists
 
     return send_pickup_lists()
+
+
+@shared_task(
+    name="nongsan.notify_preorder", autoretry_for=(OSError,), retry_backoff=True, max_retries=5
+)
+def notify_preorder(preorder_id: int, language: str = "vi"):
+    """After a conversion commits: tell the buyer of a pre-order the harvest did not reach.
+    Idempotent (marketplace.fulfilment.notifications.notify_preorder)."""
+    from marketplace.fulfilment.notifications import notify_preorder as send
+
+    return send(preorder_id, language)

@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 from oscar.core.loading import get_model
 
 from marketplace.core import geo, observability
+from marketplace.preorders.selectors import open_windows
 from marketplace.search.views import ListingView
 from marketplace.shops import selectors
 
@@ -111,6 +112,7 @@ class ProvinceView(ListingView):
         context = super().get_context_data(**kwargs)
         context["province_name"] = geo.province_name(self.province_code)
         context["producers"] = list(selectors.producers_in_province(self.province_code))
+        context["coming"] = open_windows(province_code=self.province_code)
         return context
 
 

@@ -415,6 +415,19 @@ def test_every_route_answers_malformed_input_without_a_500(demo, settings):
     order = checkout(buyer, {"NS0005": 1}, method="cod")
     line = order.lines.first()
     by_route, by_name, province_slug = demo_values(order, line)
+    # A pre-order window of the demo farmer with the buyer's pre-order (a deposit by VietQR).
+    from tests.marketplace import preorder_world
+
+    preorder_world.vietqr_ready()
+    window = preorder_world.window(User.objects.get(email=ROLES["farmer"]))
+    walker = User.objects.get(email=ROLES["buyer"])
+    preorder_world.give_address(walker)
+    preorder = preorder_world.preorder(window, walker, 1)
+    by_route = {
+        "dat-truoc/<int:pk>": str(window.pk),
+        "cua-toi/<int:pk>": str(preorder.pk),
+        **by_route,
+    }
 
     walk = Walk(clients_by_role())
     seen_urls = set()

@@ -6,6 +6,7 @@ from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailVi
 from oscar.core.loading import get_model
 
 from marketplace.models import SearchEntry
+from marketplace.preorders.selectors import open_windows
 from marketplace.shops.selectors import province_slug
 
 Product = get_model("catalogue", "Product")
@@ -39,4 +40,6 @@ class ProductDetailView(OscarProductDetailView):
         context["producer"] = producer
         context["province_slug"] = province_slug(producer.province_code) if producer else ""
         context["badges"] = entry.badges if entry else []
+        # "Sắp thu hoạch": pre-orders open for this product (one query).
+        context["coming"] = open_windows(product_id=product.pk)
         return context

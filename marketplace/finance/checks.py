@@ -16,6 +16,8 @@ by the modules that own them.
   (marketplace.catalogue.stock.reserved_by_open_lines) and in stock ≥ reserved ≥ 0;
 - lots on sale: a lot-sold stock record's stock is what its lots on sale still hold, and
   every line of it took its quantity from them (marketplace.catalogue.batches).
+- pre-orders: nothing over a window's cap, each deposit paid = what counts as payment of
+  its converted order + what was refunded (marketplace.preorders.checks).
 """
 
 from collections import defaultdict
@@ -28,6 +30,7 @@ from marketplace.catalogue import batches, stock
 from marketplace.finance import handovers, settlement_checks
 from marketplace.models import Parcel
 from marketplace.payments.state import COD, PAID_EVENT, REFUND_EVENT
+from marketplace.preorders import checks as preorder_checks
 
 Source = get_model("payment", "Source")
 Transaction = get_model("payment", "Transaction")
@@ -167,6 +170,7 @@ CHECKS = [
     batches.check_lot_stock,
     handovers.check_handovers,
     settlement_checks.ledger_checks,
+    preorder_checks.check_preorders,
 ]
 
 

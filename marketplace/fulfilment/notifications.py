@@ -162,3 +162,58 @@ def notify(
                 continue  # sent before: a repeated task sends nothing
             sent.append(channel)
     return sent
+
+
+# --- Pre-orders the harvest did not reach --------------------------------------------------------
+
+
+def preorder_unfilled(preorder) -> None:
+    """Tell the buyer their pre-order was cancelled because the harvest fell short (its
+    deposit refunded), once the conversion commits."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    from marketplace import tasks
+
+    transaction.on_commit(lambda: tasks.notify_preorder.delay(preorder.pk, language))
+
+
+def notify_preorder(preorder_id: int, language: str = "vi") -> list[str]:
+    """E-mail and SMS to the buyer of a pre-order the harvest did not reach; sent once (the
+    pre-order records when), so a repeated task sends nothing."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from marketplace.core.money import format_dong
+    from marketplace.models import Preorder
+
+    sent = []
+    with transaction.atomic(), translation.override(language):
+        preorder = (
+            Preorder.objects.select_for_update(of=("self",))
+            .select_related("user", "address", "window__product")
+            .get(pk=preorder_id)
+        )
+        if preorder.notified_at is not None:
+            return sent
+        title = preorder.window.product.get_title()
+        subject = _("Pre-order of %(title)s cancelled") % {"title": title}
+        text = _(
+            "The harvest of %(title)s fell short and did not reach your pre-order of "
+            "%(quantity)s, so it is cancelled. Deposit refunded: %(deposit)s. %(link)s"
+        ) % {
+            "title": title,
+            "quantity": preorder.quantity,
+            "deposit": format_dong(preorder.deposit),
+            "link": absolute_url(reverse("preorders:mine")),
+        }
+        email = preorder.user.email
+        phone = str(preorder.address.phone_number) if preorder.address_id else ""
+        if email:
+            send_mail(subject, text, None, [email])
+            sent.append("email")
+        if phone:
+            sender = import_string(settings.NOTIFICATION_SMS_SENDER)()
+            sender.send(phone=phone, email="", message=f"{subject}. {text}")
+            sent.append("sms")
+        preorder.notified_at = timezone.now()
+        preorder.save(update_fields=["notified_at"])
+    return sent

@@ -15,6 +15,7 @@ from marketplace.finance.models import (
 )
 from marketplace.fulfilment.models import CancelledLine, Notification, Parcel, ProducerNotice
 from marketplace.payments.models import Refund, StripeEvent
+from marketplace.preorders.models import Preorder, PreorderWindow
 from marketplace.shops.models import ProducerPhoto, ProducerProfile
 from marketplace.site_settings.models import MarketplaceSettings
 from marketplace.wholesale.models import BusinessBuyer, OrderInvoice, PriceBreak
@@ -34,6 +35,8 @@ __all__ = [
     "Payout",
     "PriceBreak",
     "PayoutBatch",
+    "Preorder",
+    "PreorderWindow",
     "ProducerBalance",
     "ProducerBankAccount",
     "ProducerNotice",

@@ -239,7 +239,10 @@ def vietqr_for(order, settings_row=None) -> dict | None:
     settings_row = settings_row or MarketplaceSettings.load()
     if source is None or not settings_row.vietqr_ready:
         return None
-    amount = int(source.amount_allocated)
+    # What is still owed (a converted pre-order's deposit may have paid part of it).
+    amount = int(source.amount_allocated - source.amount_debited)
+    if amount <= 0:
+        return None
     text = vietqr.payload(
         vietqr.Account(bank_bin=settings_row.bank_bin, number=settings_row.bank_account_number),
         amount=amount,

@@ -298,6 +298,7 @@ def seller_home(request, producer):
         {"label": _("Lots and QR labels"), "url": reverse("traceability:lots")},
         {"label": _("Lots on sale"), "url": reverse("traceability:lots-on-sale")},
         {"label": _("Orders"), "url": parcels},
+        {"label": _("Pre-orders for the harvest"), "url": reverse("preorders:producer-windows")},
         {"label": _("Certificates"), "url": certificates},
         {"label": _("Money: what I will receive"), "url": reverse("settlements:mine")},
         {

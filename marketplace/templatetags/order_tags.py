@@ -41,7 +41,7 @@ def order_progress(order):
         "parcels": parcels,
         "refunds": refunds,
         "refund_pending": pending,
-        "vietqr": vietqr_for(order) if state.code == "awaiting_transfer" else None,
+        "vietqr": vietqr_for(order) if state.code in ("awaiting_transfer", "partly_paid") else None,
         "may_cancel_order": len(parcels) > 1
         and order_cancel_refusal(parcels, Parcel.Role.BUYER) is None,
         "may_cancel": any(parcel.buyer_may_cancel for parcel in parcels),

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from oscar.core.loading import get_model
 
-from marketplace.models import CodHandover, Parcel, SettlementEntry
+from marketplace.models import CodHandover, Parcel, Preorder, PreorderWindow, SettlementEntry
 from marketplace.payments.state import payment_state
 
 Order = get_model("order", "Order")
@@ -18,7 +18,18 @@ Product = get_model("catalogue", "Product")
 def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_index):
     out = io.StringIO()
     call_command("seed_demo", force=True, stdout=out)
-    orders = list(Order.objects.order_by("number").prefetch_related("sources__source_type"))
+    # The demo pre-orders' orders (deposits, a converted one) are looked at below.
+    of_preorders = {
+        pk
+        for pair in Preorder.objects.values_list("order_id", "deposit_order_id")
+        for pk in pair
+        if pk
+    }
+    orders = list(
+        Order.objects.exclude(pk__in=of_preorders)
+        .order_by("number")
+        .prefetch_related("sources__source_type")
+    )
     assert len(orders) == 8
     states = [payment_state(o).code for o in orders]
     assert states == [
@@ -65,7 +76,20 @@ def test_the_demo_has_orders_in_every_state_and_seeding_again_adds_none(search_i
     assert SettlementEntry.objects.filter(parcel=orders[5].parcels.get()).count() == 0
     assert SettlementEntry.objects.filter(kind="return").get().adjustment == 22000
 
+    # Pre-orders: an open window with two buyers (one deposit paid), one converted from
+    # the farm's lot (one pre-order filled, the other not reached by the harvest).
+    open_window = PreorderWindow.objects.get(status="open")
+    assert open_window.preorders.count() == 2
+    assert {payment_state(p.deposit_order).code for p in open_window.preorders.all()} == {
+        "paid",
+        "awaiting_transfer",
+    }
+    done = PreorderWindow.objects.get(status="converted")
+    assert done.lot_code
+    assert sorted(done.preorders.values_list("status", flat=True)) == ["converted", "unfilled"]
+
     call_command("seed_demo", force=True, stdout=io.StringIO())
-    assert Order.objects.count() == 8 and CodHandover.objects.count() == 1
+    assert Order.objects.count() == 8 + len(of_preorders) and CodHandover.objects.count() == 1
+    assert Preorder.objects.count() == 4
     # Seeding again (every `make run`) leaves the recalled demo product off the shop.
     assert not Product.objects.get(upc="NS0018").is_public

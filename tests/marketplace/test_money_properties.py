@@ -5,7 +5,9 @@ cancelling (buyer, producer, operator), refunding (part, whole, and more than wa
 which must be refused; goods of a delivered parcel, charged to its producer), withdrawing
 a transfer back, the post office handing its collected cash over and the operator
 confirming it, paying producers out in batches, putting durian lots on sale (orders then
-take from them, first-expiry-first-out) and recalling one — with every check of ``verify_ledger``
+take from them, first-expiry-first-out) and recalling one, pre-orders for the coming harvest
+(a window opened, pre-orders with or without a deposit, deposits paid, pre-orders cancelled,
+converted from a harvest that may fall short) — with every check of ``verify_ledger``
 (the settlement ledger included) run after each step.
 
 Every step goes through the real services (row locks, the same code as the pages); each
@@ -36,11 +38,12 @@ from marketplace.finance import handovers, settlements
 from marketplace.finance.checks import run_checks
 from marketplace.fulfilment import cancellations
 from marketplace.fulfilment import services as fulfilment
-from marketplace.models import Parcel, Refund
+from marketplace.models import Parcel, Preorder, PreorderWindow, Refund
 from marketplace.payments import refunds
 from marketplace.payments.state import PaymentError
+from marketplace.preorders import services as preorders
+from tests.marketplace import preorder_world, test_stripe_fake
 from tests.marketplace import test_fulfilment as shared
-from tests.marketplace import test_stripe_fake
 from tests.marketplace.money_world import pay, place, source_of
 from tests.marketplace.test_farmer_products import producer
 from tests.marketplace.test_fulfilment import make_user, s10
@@ -79,6 +82,7 @@ EXPECTED = (
     UnableToPlaceOrder,
     handovers.HandoverError,
     settlements.SettlementError,
+    preorders.PreorderRefused,
 )
 
 
@@ -98,6 +102,8 @@ class MoneyAndStock(RuleBasedStateMachine):
         )
         self.orders: list = []
         self.lots: list = []
+        self.windows: list = []
+        self.preorders: list = []
         self.tracking = itertools.count(10_000_000)
 
     def teardown(self):
@@ -355,6 +361,88 @@ class MoneyAndStock(RuleBasedStateMachine):
             lambda: settlements.create_payout_batch(partner_ids=owed, by=self.world["operator"]),
         )
 
+    def _open_windows(self):
+        return list(
+            PreorderWindow.objects.filter(pk__in=self.windows)
+            .exclude(status=PreorderWindow.Status.CONVERTED)
+            .order_by("pk")
+        )
+
+    @precondition(lambda self: len(self._open_windows()) < 2)
+    @rule(cap=st.integers(1, 8), deposit_percent=st.sampled_from((0, 30, 100)))
+    def farmer_opens_preorders(self, cap, deposit_percent):
+        window = self._try(
+            "open pre-orders",
+            lambda: preorder_world.window(
+                self.world["farmer"], cap=cap, price=150000, deposit_percent=deposit_percent
+            ),
+        )
+        if window is not None:
+            self.windows.append(window.pk)
+
+    @precondition(lambda self: self._open_windows())
+    @rule(
+        i=st.integers(0, 50),
+        buyer=st.sampled_from(("buyer", "buyer2")),
+        quantity=st.integers(1, 5),
+        method=st.sampled_from(("vietqr", "stripe")),
+    )
+    def buyer_preorders(self, i, buyer, quantity, method):
+        windows = self._open_windows()
+        window = windows[i % len(windows)]
+        placed = self._try(
+            "pre-order",
+            lambda: preorder_world.preorder(window, self.world[buyer], quantity, method),
+        )
+        if placed is not None:
+            self.preorders.append(placed.pk)
+
+    @precondition(lambda self: self.preorders)
+    @rule(i=st.integers(0, 50))
+    def buyer_pays_deposit(self, i):
+        preorder = Preorder.objects.get(pk=self.preorders[i % len(self.preorders)])
+        if preorder.deposit_order is None or not preorder.is_open:
+            return
+        source = source_of(preorder.deposit_order)
+        if source.amount_debited >= source.amount_allocated:
+            return
+        self._try(
+            "pay deposit", lambda: pay(preorder.deposit_order, self.world["operator"], self.stripe)
+        )
+
+    @precondition(lambda self: self.preorders)
+    @rule(i=st.integers(0, 50))
+    def buyer_cancels_preorder(self, i):
+        preorder = Preorder.objects.get(pk=self.preorders[i % len(self.preorders)])
+        self._try(
+            "cancel pre-order",
+            lambda: preorders.cancel_preorder(preorder=preorder, by=preorder.user),
+        )
+
+    @precondition(lambda self: self.preorders and self._open_windows())
+    @rule(i=st.integers(0, 50), harvested=st.integers(0, 10))
+    def farmer_converts_preorders(self, i, harvested):
+        windows = self._open_windows()
+        window = windows[i % len(windows)]
+        lot = preorder_world.lot_of(window)
+        result = self._try(
+            "convert pre-orders",
+            lambda: preorders.convert(
+                window=window, lot_id=lot.pk, quantity=harvested, by=self.world["farmer"]
+            ),
+        )
+        if result is None:
+            return
+        asked = [p.quantity for p, _order in result.filled] + [p.quantity for p in result.unfilled]
+        # Exact allocation in order of placement: each gets what is left, up to its ask.
+        left, expected = harvested, []
+        for quantity in asked:
+            expected.append(min(quantity, left))
+            left -= expected[-1]
+        got = [p.converted for p, _order in result.filled] + [0 for _p in result.unfilled]
+        assert got == expected, (got, expected)
+        self.orders.extend(order.pk for _p, order in result.filled)
+
     # --- invariants --------------------------------------------------------------------------
 
     @rule(quantity=st.integers(1, 6), expires_in=st.integers(1, 30))
@@ -396,15 +484,24 @@ class MoneyAndStock(RuleBasedStateMachine):
         linked = dict(LineLot.objects.filter(line_id__in=taken).values_list("line_id", "lot_id"))
         for line_id, sources in taken.items():
             assert linked.get(line_id) in sources
+    def pre_orders_never_exceed_the_cap(self):
+        for window in PreorderWindow.objects.filter(pk__in=self.windows):
+            assert preorders.taken(window) <= window.cap
 
     @invariant()
     def refunds_never_exceed_what_was_paid(self):
-        for order_id in self.orders:
+        # A deposit order's payment also leaves it as the credit of the converted order.
+        credited = dict(
+            Preorder.objects.filter(pk__in=self.preorders, deposit_order__isnull=False).values_list(
+                "deposit_order_id", "deposit_credited"
+            )
+        )
+        for order_id in self.orders + list(credited):
             source = source_of(Order(pk=order_id))
             rows = Refund.objects.filter(order_id=order_id)
             succeeded = sum(r.amount for r in rows if r.status == "succeeded")
             pending = sum(r.amount for r in rows if r.status == "pending")
-            assert succeeded == source.amount_refunded
+            assert succeeded + credited.get(order_id, 0) == source.amount_refunded
             assert succeeded + pending <= source.amount_debited
             assert source.amount_allocated >= 0
 
@@ -420,6 +517,9 @@ def world(people, stripe_keys):
     StockRecord.objects.get(product__upc="NS0001").partner.users.add(coffee)
     found = dict(people)
     found["buyer2"] = make_user("nguoimua2@nongsan.test")
+    for buyer in (found["buyer"], found["buyer2"]):
+        preorder_world.give_address(buyer)
+    preorder_world.vietqr_ready()
     assert producer("krongpac").partner.users.filter(pk=people["farmer"].pk).exists()
     yield found
     restore()
@@ -437,14 +537,8 @@ def test_money_and_stock_reconcile_after_every_step(world):
         print(f"  {what}: {count}")
     # The examples did reach the interesting states.
     done = MoneyAndStock.totals
-    for step in (
-        "place",
-        "pay",
-        "pack",
-        "hand over",
-        "deliver",
-        "over-refund refused",
-        "lot on sale",
-        "lot recalled",
-    ):
+    steps = ("place", "pay", "pack", "hand over", "deliver", "over-refund refused")
+    steps += ("lot on sale", "lot recalled")
+    steps += ("open pre-orders", "pre-order", "pay deposit", "convert pre-orders")
+    for step in steps:
         assert done.get(step, 0), step
