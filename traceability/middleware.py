@@ -47,7 +47,7 @@ def preferred_language(request) -> str:
     chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     if chosen in LANGUAGES:
         return chosen
-    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+    for code, _quality in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")):
         base = code.split("-")[0].lower()
         if base in LANGUAGES:
             return base
@@ -59,8 +59,9 @@ SKIPPED_HEADERS = {"set-cookie", "content-length"}
 
 def wants_linkset(request) -> bool:
     """Whether the request asks for the linkset rather than the page (traceability.gs1)."""
-    link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM)) if request.GET else None
-    return gs1.wants_linkset(link_type, request.headers.get("Accept", "")) is not None
+    query = request.META.get("QUERY_STRING")
+    link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM)) if query else None
+    return gs1.wants_linkset(link_type, request.META.get("HTTP_ACCEPT", "")) is not None
 
 
 class CachedTracePageMiddleware:
@@ -119,7 +120,7 @@ class CachedTracePageMiddleware:
         return response
 
     def _replay(self, request, lot_pk, etag, language, headers, body):
-        if caching.etag_matches(request.headers.get("If-None-Match", ""), etag):
+        if caching.etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response = HttpResponseNotModified()
             for name, value in headers:
                 if name.lower() in (
