@@ -227,7 +227,7 @@ def test_every_combination_of_province_and_certificate_filters_is_consistent(dem
     "query",
     [
         "q=ca+phe",
-        "q=ca+phe&province=66&cert=ocop&page=2",
+        "q=ca+phe&province=66&cert=ocop&page=1",
         "q=mat+ong&stars=4&stars=5&sort=price-asc",
     ],
 )
@@ -249,3 +249,10 @@ def test_the_search_page_stays_within_its_query_budget(client, demo, django_asse
         response = client.get("/search/?q=ca+phe&cert=ocop")
     assert response.status_code == 200
     assert "☑" in response.content.decode()  # the chosen filter, ticked
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_last_shows_the_last_page(demo):
+    listing = run_listing(QueryDict("q=ca+phe&page=999"), per_page=2)
+    assert listing.page.number == listing.paginator.num_pages > 1
+    assert len(listing.entries) == listing.paginator.count - 2 * (listing.page.number - 1)
