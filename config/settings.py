@@ -205,7 +205,8 @@ MIDDLEWARE = [
     # are masked per response.
     "django.middleware.gzip.GZipMiddleware",
     # Security headers on every response, cached trace pages included (so above them).
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the unchanged policy built once (marketplace.core.security_headers).
+    "marketplace.core.security_headers.PrecomputedCSPMiddleware",
     "marketplace.core.observability.PermissionsPolicyMiddleware",
     # A NUL byte or invalid UTF-8 in the address or a form: 400 before anything reads it.
     "marketplace.core.malformed.RejectMalformedRequestMiddleware",

@@ -42,9 +42,14 @@ class RejectMalformedRequestMiddleware:
     def __call__(self, request):
         # Django decodes the path as UTF-8 and writes bytes that are not UTF-8 back as
         # "%XX": decoding that again finds them. The query string comes as it was sent.
-        path = request.path_info.encode("utf-8", "surrogatepass")
-        query = request.META.get("QUERY_STRING", "").encode("latin-1", "replace")
-        bad = is_malformed_text(path) or is_malformed_text(query)
+        # Most requests have a plain ASCII path without "%" and no query: nothing to decode.
+        path_info = request.path_info
+        query_string = request.META.get("QUERY_STRING", "")
+        bad = False
+        if not (path_info.isascii() and "%" not in path_info and "\x00" not in path_info):
+            bad = is_malformed_text(path_info.encode("utf-8", "surrogatepass"))
+        if query_string and not bad:
+            bad = is_malformed_text(query_string.encode("latin-1", "replace"))
         if not bad and request.method == "POST" and _is_form(request):
             bad = any("\x00" in value for values in request.POST.lists() for value in values[1])
             bad = bad or any("\x00" in key for key in request.POST)
@@ -53,7 +58,8 @@ class RejectMalformedRequestMiddleware:
                 _("This address or form holds characters a page cannot use."),
                 content_type="text/plain; charset=utf-8",
             )
-        _drop_unusable_query_keys(request)
+        if query_string:  # without one, request.GET is empty: nothing to drop
+            _drop_unusable_query_keys(request)
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
@@ -331,22 +331,284 @@ def order_entries(qs, selection: Selection):
 
 def run_listing(params, *, scope: Q | None = None, hide=(), per_page=None) -> Listing:
     """Run a listing page: `scope` fixes what the page is about (a category, a province,
-    a producer); `params` is request.GET."""
+    a producer); `params` is request.GET.
+
+    The matching entries are found once (one statement: listing_statement), and every
+    facet count, the number of results and the page's positions are read from that one
+    set; the page's rows come in a second query by primary key. A search thus matches
+    its words against the catalogue once, not once per facet."""
     selection = Selection.from_query(params)
     base = SearchEntry.objects.all()
     if scope is not None:
         base = base.filter(scope)
     base = search_filter(selection.q, base)
-    facets = facets_for(base, selection, hide=hide)
-    filtered = base.filter(selection.all_q())
-    if selection.category or "categories" in str(scope):
-        filtered = filtered.distinct()  # a product in two matching categories counts once
-    ordered = order_entries(filtered, selection).select_related(
-        "product", "producer", "producer__partner"
+    per_page = per_page or settings.OSCAR_PRODUCTS_PER_PAGE
+    distinct = bool(scope is not None and "categories" in str(scope))
+    raw_page = params.get("page")
+    number = _page_guess(raw_page)
+    rows = _run_statement(base, selection, hide=hide, per_page=per_page, number=number,
+                          distinct=distinct)  # fmt: skip
+    total = rows["totals"][0]
+    probe = Paginator(_Counted(total, []), per_page)
+    try:
+        wanted = probe.validate_number(raw_page if raw_page is not None else 1)
+    except PageNotAnInteger:
+        wanted = 1
+    except EmptyPage:
+        wanted = probe.num_pages
+    if wanted != number:  # a page past the last one (or below 1): the last page, as Django
+        number = wanted
+        rows = _run_statement(base, selection, hide=hide, per_page=per_page, number=number,
+                              distinct=distinct)  # fmt: skip
+    by_pk = SearchEntry.objects.select_related("product", "producer", "producer__partner").in_bulk(
+        rows["page"]
     )
-    paginator = Paginator(ordered, per_page or settings.OSCAR_PRODUCTS_PER_PAGE)
-    page = paginator.get_page(params.get("page"))
-    return Listing(selection, page, paginator, facets, list(page.object_list))
+    entries = [by_pk[pk] for pk in rows["page"] if pk in by_pk]
+    paginator = Paginator(_Counted(total, entries, offset=(number - 1) * per_page), per_page)
+    page = paginator.page(number)
+    return Listing(selection, page, paginator, _facets(rows, selection, hide=hide), entries)
+
+
+def _page_guess(raw) -> int:
+    number = parse_int(raw) if raw is not None else 1
+    return number if number is not None and number >= 1 else 1
+
+
+class _Counted:
+    """What the Paginator pages over: the result count and the one page already read."""
+
+    def __init__(self, count: int, rows: list, offset: int = 0):
+        self._count, self._rows, self._offset = count, rows, offset
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, item):
+        if isinstance(item, slice) and (item.start or 0) == self._offset:
+            return self._rows
+        raise IndexError("only the page read by run_listing is here")
+
+
+# Columns of the matching set `m` the statement reads (SearchEntry fields, in order).
+_COLUMNS = ("pk", "province_code", "producer_id", "has_ocop", "has_vietgap", "has_globalgap",
+            "has_organic", "ocop_stars", "price", "in_stock", "date_created")  # fmt: skip
+
+
+def _in(column: str, values, params: list) -> str:
+    params.extend(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _facet_sql(selection: Selection, name: str, params: list) -> str | None:
+    """SQL over `m` for one facet's selected values (OR-ed), as Selection.facet_q."""
+    if name == "category" and selection.category:
+        from oscar.core.loading import get_model
+
+        table = get_model("catalogue", "ProductCategory")._meta.db_table
+        inner = _in("category_id", selection.category, params)
+        return f'm.pk IN (SELECT product_id FROM "{table}" WHERE {inner})'
+    if name == "province" and selection.province:
+        return _in("m.province_code", selection.province, params)
+    if name == "producer" and selection.producer:
+        return _in("m.producer_id", selection.producer, params)
+    if name == "cert" and selection.cert:
+        fields = {key: f for key, _label, f in CERTIFICATES}
+        return "(" + " OR ".join(f"m.{fields[c]}" for c in selection.cert) + ")"
+    if name == "stars" and selection.stars:
+        return _in("m.ocop_stars", selection.stars, params)
+    if name == "price" and selection.price:
+        return "(" + " OR ".join(_price_sql(key, params) for key in selection.price) + ")"
+    if name == "in_stock" and selection.in_stock:
+        return "m.in_stock"
+    return None
+
+
+def _price_sql(key: str, params: list) -> str:
+    for range_key, _label, low, high in PRICE_RANGES:
+        if range_key == key:
+            parts = []
+            if low is not None:
+                parts.append("m.price >= %s")
+                params.append(int(low))
+            if high is not None:
+                parts.append("m.price < %s")
+                params.append(int(high))
+            return "(" + " AND ".join(parts) + ")"
+    return "1=1"
+
+
+def _others_sql(selection: Selection, name: str, params: list) -> str:
+    parts = [
+        sql for other in FACETS if other != name
+        if (sql := _facet_sql(selection, other, params)) is not None
+    ]  # fmt: skip
+    return " AND ".join(parts) if parts else "1=1"
+
+
+def _order_sql(selection: Selection) -> str:
+    if selection.sort == "price-asc":
+        return "m.price ASC NULLS LAST, m.date_created DESC, m.pk ASC"
+    if selection.sort == "price-desc":
+        return "m.price DESC NULLS LAST, m.date_created DESC, m.pk ASC"
+    if selection.sort == "newest" or not selection.q:
+        return "m.date_created DESC, m.pk ASC"
+    return "m.rank DESC, m.date_created DESC, m.pk ASC"
+
+
+def listing_statement(base, selection: Selection, *, hide=(), per_page: int, number: int,
+                      distinct: bool = False) -> tuple[str, list]:  # fmt: skip
+    """One SQL statement for a listing: the entries of `base` (the words searched for and
+    the page's scope) as the matching set `m`, read once, then from `m`: every boolean
+    and range facet count and the number of results (one row, "totals"), the province,
+    category and producer counts (one row per value), and the primary keys of page
+    `number` in order ("page" rows). Each facet's counts apply every other facet's
+    selection (facets are disjunctive), exactly as Selection.others_q."""
+    from oscar.core.loading import get_model
+
+    relevance = bool(selection.q) and selection.sort == "relevance"
+    body = base.annotate(rank=rank_expression(selection.q)) if relevance else base
+    body = body.values(*_COLUMNS, *(["rank"] if relevance else [])).order_by()
+    if distinct:
+        body = body.distinct()
+    body_sql, body_params = body.query.sql_with_params()
+    columns = ", ".join(_COLUMNS) + (", rank" if relevance else "")
+    params = list(body_params)
+    # Each condition's parameters are appended as its SQL is written, in statement order.
+    counts = [_others_sql(selection, "", params)]  # the number of results
+    for _key, _label, flag in CERTIFICATES:
+        counts.append(f"{_others_sql(selection, 'cert', params)} AND m.{flag}")
+    for stars in STARS:
+        counts.append(f"{_others_sql(selection, 'stars', params)} AND m.ocop_stars = {int(stars)}")
+    for key, *_rest in PRICE_RANGES:
+        counts.append(f"{_others_sql(selection, 'price', params)} AND {_price_sql(key, params)}")
+    counts.append(f"{_others_sql(selection, 'in_stock', params)} AND m.in_stock")
+    width = len(counts)
+    pad = ", NULL" * (width - 1)
+    branches = [
+        "SELECT 'totals' AS kind, NULL AS key, NULL AS label, "
+        + ", ".join(f"COUNT(CASE WHEN {cond} THEN 1 END)" for cond in counts)
+        + " FROM m"
+    ]
+    if "category" not in hide:
+        link = get_model("catalogue", "ProductCategory")._meta.db_table
+        category = get_model("catalogue", "Category")._meta.db_table
+        cond = _others_sql(selection, "category", params)
+        branches.append(
+            f"SELECT 'category', pc.category_id, c.name, "
+            f"COUNT(DISTINCT CASE WHEN {cond} THEN m.pk END){pad} "
+            f'FROM m JOIN "{link}" pc ON pc.product_id = m.pk '
+            f'JOIN "{category}" c ON c.id = pc.category_id GROUP BY pc.category_id, c.name'
+        )
+    if "province" not in hide:
+        cond = _others_sql(selection, "province", params)
+        branches.append(
+            f"SELECT 'province', m.province_code, NULL, COUNT(CASE WHEN {cond} THEN 1 END){pad} "
+            "FROM m WHERE m.province_code IS NOT NULL GROUP BY m.province_code"
+        )
+    if "producer" not in hide:
+        from marketplace.models import ProducerProfile
+
+        Partner = get_model("partner", "Partner")
+        cond = _others_sql(selection, "producer", params)
+        branches.append(
+            f"SELECT 'producer', m.producer_id, pa.name, "
+            f"COUNT(CASE WHEN {cond} THEN 1 END){pad} "
+            f'FROM m JOIN "{ProducerProfile._meta.db_table}" pp ON pp.id = m.producer_id '
+            f'JOIN "{Partner._meta.db_table}" pa ON pa.id = pp.partner_id '
+            "GROUP BY m.producer_id, pa.name"
+        )
+    where = _others_sql(selection, "", params)
+    order = _order_sql(selection)
+    branches.append(
+        f"SELECT 'page', p.pk, NULL, p.position{pad} FROM (SELECT m.pk, "
+        f"ROW_NUMBER() OVER (ORDER BY {order}) AS position FROM m WHERE {where} "
+        f"ORDER BY {order} LIMIT %s OFFSET %s) p"
+    )
+    params += [per_page, (number - 1) * per_page]
+    sql = f"WITH m ({columns}) AS MATERIALIZED ({body_sql}) " + " UNION ALL ".join(branches)
+    return sql, params
+
+
+def _run_statement(base, selection, **kwargs) -> dict:
+    sql, params = listing_statement(base, selection, **kwargs)
+    rows = {"totals": None, "category": [], "province": [], "producer": [], "page": []}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    page = []
+    for kind, key, label, n, *rest in fetched:
+        if kind == "totals":
+            rows["totals"] = [n, *rest]
+        elif kind == "page":
+            page.append((n, key))
+        else:
+            rows[kind].append((key, label, n))
+    rows["page"] = [pk for _position, pk in sorted(page)]
+    return rows
+
+
+def _facets(rows, selection: Selection, *, hide=()) -> list[Facet]:
+    """The facets of a listing from the counts listing_statement read."""
+    names = ["total", *(f for _k, _l, f in CERTIFICATES), *STARS,
+             *(k for k, *_r in PRICE_RANGES), "in_stock"]  # fmt: skip
+    totals = dict(zip(names, rows["totals"], strict=True))
+    facets: list[Facet] = []
+    if "category" not in hide:
+        values = [
+            FacetValue(str(pk), name, n, pk in selection.category)
+            for pk, name, n in rows["category"]
+        ]
+        facets.append(Facet("category", _("Category"), sorted(values, key=lambda v: v.label)))
+    if "province" not in hide:
+        values = [
+            FacetValue(str(code), geo.province_name(code), n, code in selection.province)
+            for code, _label, n in rows["province"]
+        ]
+        facets.append(Facet("province", _("Province"), sorted(values, key=lambda v: fold(v.label))))
+    facets.append(
+        Facet(
+            "cert",
+            _("Certificate"),
+            [
+                FacetValue(k, str(label), totals[flag], k in selection.cert)
+                for k, label, flag in CERTIFICATES
+            ],  # fmt: skip
+        )
+    )
+    facets.append(
+        Facet(
+            "stars",
+            _("OCOP stars"),
+            [FacetValue(str(s), f"{s}★", totals[s], s in selection.stars) for s in STARS],
+        )
+    )
+    if "producer" not in hide:
+        values = [
+            FacetValue(str(pk), name, n, pk in selection.producer)
+            for pk, name, n in rows["producer"]
+        ]
+        facets.append(Facet("producer", _("Producer"), sorted(values, key=lambda v: v.label)))
+    facets.append(
+        Facet(
+            "price",
+            _("Price"),
+            [
+                FacetValue(k, str(label), totals[k], k in selection.price)
+                for k, label, *_r in PRICE_RANGES
+            ],  # fmt: skip
+        )
+    )
+    facets.append(
+        Facet(
+            "in_stock",
+            _("Availability"),
+            [FacetValue("1", str(_("In stock")), totals["in_stock"], selection.in_stock)],
+        )
+    )
+    return facets
 
 
 def category_scope(category) -> Q:

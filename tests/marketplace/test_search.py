@@ -220,3 +220,39 @@ def test_every_combination_of_province_and_certificate_filters_is_consistent(dem
         for entry in listing.entries:
             assert str(entry.province_code) == province
             assert getattr(entry, f"has_{cert}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=ca+phe",
+        "q=ca+phe&province=66&cert=ocop&page=1",
+        "q=mat+ong&stars=4&stars=5&sort=price-asc",
+    ],
+)
+def test_a_listing_matches_the_words_searched_for_once(demo, query, django_assert_max_num_queries):
+    """Every facet count, the number of results and the page's positions come from one
+    statement over the matching entries; the page's rows from one more (PostgreSQL first
+    asks whether any entry holds every word, to fall back on a typo search)."""
+    with django_assert_max_num_queries(3) as captured:
+        listing = run_listing(QueryDict(query))
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert sum(" LIKE " in sql and "LIMIT 1" not in sql for sql in statements) == 1
+    assert listing.paginator.count == len(run_listing(QueryDict(query), per_page=1000).entries)
+
+
+@pytest.mark.django_db
+def test_the_search_page_stays_within_its_query_budget(client, demo, django_assert_max_num_queries):
+    client.get("/search/?q=ca+phe")  # the session and the basket of a first visit
+    with django_assert_max_num_queries(6):
+        response = client.get("/search/?q=ca+phe&cert=ocop")
+    assert response.status_code == 200
+    assert "☑" in response.content.decode()  # the chosen filter, ticked
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_last_shows_the_last_page(demo):
+    listing = run_listing(QueryDict("q=ca+phe&page=999"), per_page=2)
+    assert listing.page.number == listing.paginator.num_pages > 1
+    assert len(listing.entries) == listing.paginator.count - 2 * (listing.page.number - 1)
