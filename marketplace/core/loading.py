@@ -26,6 +26,11 @@ OVERRIDES = {
     ("checkout.views", "ThankYouView"): "marketplace.payments.checkout",
     ("dashboard.views", "IndexView"): "marketplace.finance.revenue_views",
     ("checkout.views", "IndexView"): "marketplace.accounts.checkout_gateway",
+    ("checkout.forms", "GatewayForm"): "marketplace.accounts.gateway_forms",
+    ("checkout.views", "ShippingAddressView"): "marketplace.accounts.checkout_gateway",
+    ("checkout.session", "CheckoutSessionMixin"): "marketplace.accounts.checkout_session",
+    ("customer.views", "AnonymousOrderFormView"): "marketplace.accounts.guest_order_views",
+    ("customer.views", "AnonymousOrderDetailView"): "marketplace.accounts.guest_order_views",
 }
 
 
