@@ -28,7 +28,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 ## make bench: benchmarks (see bench/README.md)
-bench: install
+bench: install browser
 	@bash scripts/bench.sh
 
 ## make backup: a dated archive of the database, media and private files (README, Backups);
@@ -51,13 +51,14 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here), and
-## axe-core from npm (package.json, exact version) that they inject for accessibility checks
+## axe-core from npm (package.json, exact version) that they inject for accessibility checks;
+## lighthouse (same file) for `make bench`
 browser:
 	@test -x $(CHROMIUM) || { \
 	  echo "Installing Debian's chromium for the browser tests..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
-	@test -f node_modules/axe-core/axe.min.js || { \
+	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/lighthouse/package.json || { \
 	  command -v npm >/dev/null || { \
 	    echo "Installing Debian's npm for axe-core..."; \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

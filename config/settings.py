@@ -561,6 +561,8 @@ RATE_LIMITS = {
     "search": (60, 60),
     # Provinces shared from trace pages, from one address.
     "province-share": (10, 60 * 60),
+    # A guest's order-status form (order number and e-mail or phone), from one address.
+    "guest-order": (10, 15 * 60),
 }
 # RATE_LIMITS_ENABLED=0 turns the throttles off, for a load test from one address only.
 if not env.bool("RATE_LIMITS_ENABLED", default=True):

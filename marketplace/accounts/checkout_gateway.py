@@ -1,12 +1,51 @@
-"""Oscar's checkout gateway ("I am a returning customer, and my password is"), giving the
-request to its sign-in form so that wrong passwords there count toward the lock too
-(marketplace.accounts.lockout)."""
+"""Oscar's checkout gateway ("who are you?") and its address step.
 
+The gateway takes an e-mail or a Vietnamese phone number in one box
+(marketplace.accounts.guest_orders.guest_contact): a guest may continue with either; a
+returning customer signs in with either (marketplace.accounts.forms.login_name), and the
+request goes to the sign-in form so that wrong passwords there count toward the lock too
+(marketplace.accounts.lockout); creating an account needs an e-mail. A guest's phone fills
+in the delivery address's phone.
+"""
+
+from django.shortcuts import redirect
+from oscar.apps.checkout import signals
 from oscar.apps.checkout.views import IndexView as OscarIndexView
+from oscar.apps.checkout.views import ShippingAddressView as OscarShippingAddressView
+
+from marketplace.accounts import guest_orders
+from marketplace.accounts.gateway_forms import GatewayForm
+from marketplace.core import phones
 
 
 class IndexView(OscarIndexView):
+    form_class = GatewayForm
+
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["request"] = self.request
+        phone = guest_orders.guest_phone(self.checkout_session)
+        if phone and not self.checkout_session.get_guest_email():
+            kwargs["initial"] = {"username": phones.national(phone)}
         return kwargs
+
+    def form_valid(self, form):
+        if form.is_guest_checkout() and form.contact_kind == guest_orders.PHONE:
+            phone = form.cleaned_data["username"]
+            guest_orders.set_guest_contact(self.checkout_session, guest_orders.PHONE, phone)
+            signals.start_checkout.send_robust(sender=self, request=self.request)
+            return redirect(self.get_success_url())
+        if form.is_guest_checkout() or form.is_new_account_checkout():
+            guest_orders.set_guest_contact(
+                self.checkout_session, guest_orders.EMAIL, form.cleaned_data["username"]
+            )
+        return super().form_valid(form)
+
+
+class ShippingAddressView(OscarShippingAddressView):
+    def get_initial(self):
+        initial = super().get_initial() or {}
+        phone = guest_orders.guest_phone(self.checkout_session)
+        if phone and not initial.get("phone_number") and not self.request.user.is_authenticated:
+            initial = {**initial, "phone_number": phones.national(phone)}
+        return initial

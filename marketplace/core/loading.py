@@ -27,6 +27,11 @@ OVERRIDES = {
     ("dashboard.views", "IndexView"): "marketplace.finance.revenue_views",
     ("checkout.views", "IndexView"): "marketplace.accounts.checkout_gateway",
     ("partner.strategy", "Selector"): "marketplace.wholesale.strategy",
+    ("checkout.forms", "GatewayForm"): "marketplace.accounts.gateway_forms",
+    ("checkout.views", "ShippingAddressView"): "marketplace.accounts.checkout_gateway",
+    ("checkout.session", "CheckoutSessionMixin"): "marketplace.accounts.checkout_session",
+    ("customer.views", "AnonymousOrderFormView"): "marketplace.accounts.guest_order_views",
+    ("customer.views", "AnonymousOrderDetailView"): "marketplace.accounts.guest_order_views",
 }
 
 

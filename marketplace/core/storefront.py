@@ -17,6 +17,7 @@ STOREFRONT_VIEWS = frozenset(
     {
         "home",
         "sign-in",
+        "guest-order-lookup",
         "password-reset",
         "password-reset-done",
         "password-reset-confirm",

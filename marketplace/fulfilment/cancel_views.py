@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
+from marketplace.accounts import guest_orders
 from marketplace.core.access import operator_required, post_office_required, producer_required
 from marketplace.core.money import format_dong
 from marketplace.fulfilment import cancellations
@@ -108,9 +109,9 @@ def buyer_cancel(request, number):
 @require_POST
 def guest_cancel(request, number, hash):
     order = get_object_or_404(Order, number=number, user__isnull=True)
-    # As Oscar's order-status page: the signed link, and the e-mail the guest confirmed.
-    confirmed = request.session.get("anon_order_email")
-    if not order.check_verification_hash(hash) or not confirmed or confirmed != order.email:
+    # As the guest's order-status page: the signed link, in the browser that showed it
+    # knows the order (marketplace.accounts.guest_orders).
+    if not order.check_verification_hash(hash) or not guest_orders.is_known(request.session, order):
         raise Http404
     back = reverse("customer:anon-order", kwargs={"order_number": order.number, "hash": hash})
     return _cancel(

@@ -33,19 +33,15 @@ from oscar.core.loading import get_class, get_model
 from marketplace.core.money import format_dong
 from marketplace.models import MarketplaceSettings
 from marketplace.payments import stripe_gateway
+from marketplace.payments.labels import CARD, COD, METHOD_LABELS, VIETQR
 from marketplace.payments.stripe_gateway import card_ready
 
 Source = get_model("payment", "Source")
 SourceType = get_model("payment", "SourceType")
 PaymentError = get_class("payment.exceptions", "PaymentError")
 
-COD, VIETQR, CARD = "cod", "vietqr", "stripe"
 METHODS = (COD, VIETQR, CARD)
-LABELS = {
-    COD: _("Cash on delivery"),
-    VIETQR: _("VietQR bank transfer"),
-    CARD: _("Card (Visa, Mastercard, JCB)"),
-}
+LABELS = METHOD_LABELS  # how each method is named (marketplace.payments.labels)
 HELP = {
     COD: _("Pay the post office in cash when the parcels arrive."),
     VIETQR: _(
@@ -263,6 +259,16 @@ class ThankYouView(OscarThankYouView):
     # The payment state, the parcels, the VietQR code or the card link: the same partial as
     # the buyer's order page (marketplace.templatetags.order_tags).
     template_name = "marketplace/checkout/thank_you.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        order = context.get("order")
+        if order is not None and order.user_id is None:
+            # The guest who just placed it may open its order-status page from here.
+            from marketplace.accounts import guest_orders
+
+            guest_orders.remember(self.request.session, order)
+        return context
 
 
 # --- The card payment page -------------------------------------------------------------------

@@ -25,12 +25,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.payments.labels import CARD, COD, PAID_EVENT, REFUND_EVENT, VIETQR
+
 Source = get_model("payment", "Source")
 PaymentEvent = get_model("order", "PaymentEvent")
 PaymentEventType = get_model("order", "PaymentEventType")
 
-COD, VIETQR, CARD = "cod", "vietqr", "stripe"
-PAID_EVENT, REFUND_EVENT = "paid", "refunded"
 
 STATES = {
     "on_delivery": _("Pay on delivery"),

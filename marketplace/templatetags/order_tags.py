@@ -54,3 +54,19 @@ def buyer_cancel_form():
     from marketplace.fulfilment.forms import BuyerCancelForm
 
     return BuyerCancelForm()
+
+
+@register.filter
+def event_label(event_type):
+    """A stored payment event type in the reader's language (marketplace.payments.labels)."""
+    from marketplace.payments.labels import event_label as label
+
+    return label(event_type)
+
+
+@register.filter
+def method_label(source_type):
+    """A stored payment method (source type) in the reader's language."""
+    from marketplace.payments.labels import method_label as label
+
+    return label(source_type)

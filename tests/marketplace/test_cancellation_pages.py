@@ -77,7 +77,7 @@ def test_a_guest_cancels_the_whole_order_from_the_signed_order_status_page(peopl
     assert Client().post(right, {"reason": "mistake"}).status_code == 404
     guest = Client()
     form_url = guest.get(link).url
-    page = guest.post(form_url, {"email": "khach@example.com"}, follow=True)
+    page = guest.post(form_url, {"contact": "khach@example.com"}, follow=True)
     assert 'class="nongsan-cancel-form"' in text(page)
     assert guest.post(wrong, {"reason": "mistake"}).status_code == 404
     response = guest.post(right, {"reason": "changed_mind"}, follow=True)

@@ -168,7 +168,7 @@ def test_an_order_is_a_don_hang_and_the_guest_status_form_is_vietnamese(client, 
     with record_untranslated("vi") as missing:
         guest = client.get(form_url).content.decode()
     assert sorted(missing) == []
-    assert "Nhập các thông tin bạn đã dùng khi đặt đơn hàng này" in guest
+    assert "Nhập địa chỉ e-mail hoặc số điện thoại bạn đã cho khi đặt đơn hàng này" in guest
     client.force_login(get_user_model().objects.get(email=OPERATOR))
     for url in (f"/dashboard/orders/{order.number}/", "/dashboard/orders/", "/dashboard/"):
         html = client.get(url).content.decode()

@@ -111,7 +111,7 @@ def test_a_guest_gets_a_link_to_the_order_status_page_that_works(client, demo, m
     assert form.status_code == 302 and "/order-status-form/" in form.url
     wrong = client.post(form.url, {"email": "someone@example.com"}, follow=True)
     assert wrong.status_code == 200 and "nongsan-parcel" not in wrong.content.decode()
-    page = client.post(form.url, {"email": "khach@example.com"}, follow=True)
+    page = client.post(form.url, {"contact": "khach@example.com"}, follow=True)
     assert page.status_code == 200
     with translation.override("en"):
         assert gettext("Pay on delivery") in page.content.decode()
