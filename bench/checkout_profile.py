@@ -3,7 +3,8 @@ bench/checkout.py (one guest, COD, durian and pepper), made in-process through D
 test client with DEBUG off, BENCH_PROFILE_JOURNEYS (default 20) times after one warm-up.
 For each page: SQL queries, and CPU ms (process time, so other programs on the machine
 matter less than to wall time) as median and minimum. BENCH_PROFILE=cprofile prints the
-top functions of all the journeys by cumulative time.
+top functions of all the journeys by cumulative time; BENCH_PROFILE_SQL=1 prints the SQL
+of each page of the first journey; BENCH_PROFILE_PAGE="thank you" profiles that page alone.
 
     DATABASE_URL=sqlite:///var/profile.sqlite3 .venv/bin/python bench/checkout_profile.py
 
@@ -57,6 +58,11 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
+PAGE_PROFILER = None
+if os.environ.get("BENCH_PROFILE_PAGE"):
+    import cProfile
+
+    PAGE_PROFILER = cProfile.Profile()
 JOURNEYS = int(os.environ.get("BENCH_PROFILE_JOURNEYS", "20"))
 PRODUCTS = ("NS0005", "NS0009")
 ADDRESS = {
@@ -93,15 +99,24 @@ def journey(client, product_ids, n, record):
         ("thank you", "get", "/checkout/thank-you/", None),
     ]
     for name, method, path, data in steps:
+        page_profiler = PAGE_PROFILER if name == os.environ.get("BENCH_PROFILE_PAGE") else None
         with CaptureQueriesContext(connection) as queries:
+            if page_profiler:
+                page_profiler.enable()
             start = time.process_time()
             response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
             cpu = time.process_time() - start
+            if page_profiler:
+                page_profiler.disable()
         if response.status_code >= 400:
             raise SystemExit(f"{name}: {response.status_code}")
         if name == "place order POST" and "thank-you" not in response.get("Location", ""):
             raise SystemExit(f"order not placed: {response.get('Location')}")
         record(name, len(queries), cpu)
+        if os.environ.get("BENCH_PROFILE_SQL") and n == 1:
+            print(f"--- {name}: {len(queries)} queries, {len(response.content)} bytes")
+            for query in queries.captured_queries:
+                print("   ", query["sql"][:300])
 
 
 def main():
@@ -142,6 +157,7 @@ def main():
         total_ms += statistics.median(cpu)
         print(f"{name:<24} {queries:>8} {statistics.median(cpu):>11.1f} {min(cpu):>11.1f}")
     print(f"{'whole journey':<24} {total_q:>8} {total_ms:>11.1f}")
+    profiler = profiler or PAGE_PROFILER
     if profiler:
         import pstats
 
