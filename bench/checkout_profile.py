@@ -104,7 +104,8 @@ def journey(client, product_ids, n, record):
             if page_profiler:
                 page_profiler.enable()
             start = time.process_time()
-            response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
+            call = getattr(client, method)
+            response = call(path, data) if data else call(path)
             cpu = time.process_time() - start
             if page_profiler:
                 page_profiler.disable()
@@ -161,9 +162,9 @@ def main():
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(
-            int(os.environ.get("BENCH_PROFILE_TOP", "60"))
-        )
+        stats = pstats.Stats(profiler)
+        stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative"))
+        stats.print_stats(int(os.environ.get("BENCH_PROFILE_TOP", "60")))
     assert settings.DEBUG is False
 
 
