@@ -44,20 +44,27 @@ def lock_and_check_stock(basket) -> None:
 
 class OrderCreator(OscarOrderCreator):
     def update_stock_records(self, line):
-        """Oscar allocates each line's stock here; the reservation is stock.reserve."""
-        if line.stockrecord_id is None:
-            return
-        try:
-            stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity)
-        except stock.StockError as exc:
-            raise UnableToPlaceOrder(str(exc)) from None
+        """Oscar allocates each line's stock here, in stock-record order; the reservation
+        (stock.reserve) is made in place_order once the order, its lines and its parcels
+        are written, so that the stock records stay locked only for the reservation and
+        the rest of the request (buyers of the same product wait for each other there)."""
+        if line.stockrecord_id is not None:
+            self._to_reserve.append(line)
 
     def place_order(self, basket, *args, shipping_address=None, **kwargs):
         from marketplace.fulfilment.parcels import create_parcels
 
         with transaction.atomic():
-            lock_and_check_stock(basket)
+            self._to_reserve = []
             order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
             # One parcel per producer, priced as the buyer saw it.
             create_parcels(order, basket, shipping_address)
+            # Locked in primary-key order, checked, then reserved; anything short undoes
+            # the whole order (this transaction).
+            lock_and_check_stock(basket)
+            for line in self._to_reserve:
+                try:
+                    stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity)
+                except stock.StockError as exc:
+                    raise UnableToPlaceOrder(str(exc)) from None
             return order
