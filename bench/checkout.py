@@ -18,7 +18,8 @@ records (SELECT … FOR UPDATE in marketplace.payments.orders): the worst case f
 figure reported is orders per second over the wall time of all journeys, with p50/p95 of
 each page as the client sees it (the client threads run on the same machine and compete
 with gunicorn for the CPUs). At the end the orders, the parcels (two per order) and the
-stock allocated are checked against what the buyers placed.
+stock allocated are checked against what the buyers placed, and verify_ledger's checks
+(marketplace.finance.checks) must all pass.
 """
 
 import importlib.util
@@ -40,6 +41,7 @@ import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.db.models import F  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
 BUYERS = int(os.environ.get("BENCH_BUYERS", "10"))
@@ -133,6 +135,7 @@ def main():
     Product = get_model("catalogue", "Product")
     StockRecord = get_model("partner", "StockRecord")
     Order = get_model("order", "Order")
+    from marketplace.finance.checks import CHECKS
     from marketplace.models import Parcel
 
     settings.ALLOWED_HOSTS = ["*"]
@@ -143,8 +146,14 @@ def main():
         with contextlib.redirect_stdout(devnull):
             call_command("seed_demo", force=True, stdout=devnull)
     product_ids = {upc: Product.objects.get(upc=upc).pk for upc in PRODUCTS}
+    # Plenty of stock; what the demo's open orders hold stays reserved (verify_ledger).
     StockRecord.objects.filter(product_id__in=product_ids.values()).update(
-        num_in_stock=10**6, num_allocated=0
+        num_in_stock=F("num_allocated") + 10**6
+    )
+    allocated_before = sum(
+        StockRecord.objects.filter(product_id__in=product_ids.values()).values_list(
+            "num_allocated", flat=True
+        )
     )
     last_pk = Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     vendor = connection.vendor
@@ -199,11 +208,15 @@ def main():
 
     placed = Order.objects.filter(pk__gt=last_pk).count() - 1  # minus the warm-up order
     parcels = Parcel.objects.filter(order__pk__gt=last_pk).count()
-    allocated = sum(
-        StockRecord.objects.filter(product_id__in=product_ids.values()).values_list(
-            "num_allocated", flat=True
+    allocated = (
+        sum(
+            StockRecord.objects.filter(product_id__in=product_ids.values()).values_list(
+                "num_allocated", flat=True
+            )
         )
+        - allocated_before
     )
+    ledger = [problem for check in CHECKS for problem in check()]
     print(
         f"checkout under gunicorn ({bench_trace.WORKERS} sync workers, DEBUG off) on {vendor}: "
         f"{BUYERS} concurrent guest buyers, {ORDERS} orders of 2 products from 2 producers, "
@@ -222,13 +235,15 @@ def main():
             f"{percentile(values, 0.95) * 1000:>8.1f}"
         )
     ok = placed == ORDERS and not errors
-    ok = ok and parcels == 2 * (placed + 1) and allocated == 2 * (placed + 1)
+    ok = ok and parcels == 2 * (placed + 1) and allocated == 2 * (placed + 1) and not ledger
     print(
-        f"check: {placed} orders, {parcels} parcels (2 an order), {allocated} units allocated "
-        f"-> {'OK' if ok else 'MISMATCH'}"
+        f"check: {placed} orders, {parcels} parcels (2 an order), {allocated} units allocated, "
+        f"verify_ledger: {len(ledger) or 'OK'} -> {'OK' if ok else 'MISMATCH'}"
     )
     for error in errors[:5]:
         print("error:", error)
+    for problem in ledger[:5]:
+        print("ledger:", problem)
     if not ok:
         raise SystemExit(1)
 

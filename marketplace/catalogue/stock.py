@@ -48,7 +48,11 @@ class StockError(Exception):
 
 def _locked(stockrecord):
     pk = getattr(stockrecord, "pk", stockrecord)
-    return StockRecord.objects.select_for_update(of=("self",)).select_related("product").get(pk=pk)
+    return (
+        StockRecord.objects.select_for_update(of=("self",))
+        .select_related("product__product_class")
+        .get(pk=pk)
+    )
 
 
 def _quantity(quantity) -> int:

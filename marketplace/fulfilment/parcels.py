@@ -15,7 +15,7 @@ from marketplace.models import Parcel
 
 
 def create_parcels(order, basket, shipping_address) -> list[Parcel]:
-    quote = shipping.quote(basket, shipping.province_of(shipping_address))
+    quote = shipping.basket_quote(basket, shipping.province_of(shipping_address))
     parcels = [
         Parcel(
             order=order,

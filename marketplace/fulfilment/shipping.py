@@ -205,6 +205,26 @@ def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quo
     return Quote(parcels=parcels, charge=charge, free=free, available=True)
 
 
+def basket_quote(basket, to_province: int | None) -> Quote:
+    """`quote` of the basket to `to_province`, computed once for a basket object (once a
+    request: Oscar's checkout asks for the delivery charge several times a page, and the
+    order creator for the parcels) and again only when its lines change."""
+    lines = tuple(
+        (line.pk, line.quantity, line.stockrecord_id, line.line_price_incl_tax_incl_discounts)
+        for line in basket.all_lines()
+    )
+    key = (basket.pk, to_province, lines)
+    quotes = getattr(basket, "_vietnam_post_quotes", None)
+    if quotes is None:
+        quotes = basket._vietnam_post_quotes = {}
+    if key not in quotes:
+        rates = getattr(basket, "_vietnam_post_rates", None)
+        if rates is None:
+            rates = basket._vietnam_post_rates = Rates()
+        quotes[key] = quote(basket, to_province, rates=rates)
+    return quotes[key]
+
+
 def ensure_vietnam() -> None:
     """Việt Nam as the shipping country (as migration 0007 made it), if it is missing."""
     Country = get_model("address", "Country")
@@ -244,19 +264,14 @@ class VietnamPost(methods.Base):
     name = _("Vietnam Post")
     description = _("One parcel per producer, delivered by Vietnam Post.")
 
-    def __init__(self, to_province: int | None = None, rates: Rates | None = None):
+    def __init__(self, to_province: int | None = None):
         self.to_province = to_province
-        self.rates = rates
-        self._quotes = {}
         if to_province is None:
             # The basket page: the price of the farthest zone, so say it is an estimate.
             self.name = _("Vietnam Post (estimate: the price is set once the address is known)")
 
     def quote(self, basket) -> Quote:
-        key = (basket.pk, basket.num_items, self.to_province)
-        if key not in self._quotes:
-            self._quotes[key] = quote(basket, self.to_province, rates=self.rates)
-        return self._quotes[key]
+        return basket_quote(basket, self.to_province)
 
     def calculate(self, basket):
         charge = self.quote(basket).charge
@@ -289,7 +304,7 @@ class Repository(OscarRepository):
             rates = basket._vietnam_post_rates = Rates()
         if not rates.complete:
             return []
-        return [VietnamPost(province_of(shipping_addr), rates)]
+        return [VietnamPost(province_of(shipping_addr))]
 
     def get_default_shipping_method(self, basket, shipping_addr=None, **kwargs):
         found = self.get_shipping_methods(basket, shipping_addr=shipping_addr, **kwargs)

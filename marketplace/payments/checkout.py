@@ -20,6 +20,7 @@ it against the order total computed on the server before ``handle_payment`` reco
 
 from csp.decorators import csp_update
 from django import forms
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -85,10 +86,10 @@ def offered(settings_row) -> list[str]:
 class PaymentMethodForm(forms.Form):
     method = forms.ChoiceField(label=_("How will you pay?"), widget=forms.RadioSelect)
 
-    def __init__(self, *args, total=None, **kwargs):
+    def __init__(self, *args, total=None, settings_row=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.total = total
-        self.settings_row = MarketplaceSettings.load()
+        self.settings_row = settings_row or MarketplaceSettings.load()
         # Every known method validates (so one not offered gets its reason from
         # clean_method); only those offered are shown.
         self.fields["method"].choices = [(code, LABELS[code]) for code in METHODS]
@@ -123,6 +124,12 @@ class PaymentDetailsView(OscarPaymentDetailsView):
     template_name = "marketplace/checkout/payment_details.html"
     template_name_preview = "marketplace/checkout/preview.html"
 
+    def settings_row(self):
+        """The operator's payment settings, read once a request."""
+        if not hasattr(self, "_settings_row"):
+            self._settings_row = MarketplaceSettings.load()
+        return self._settings_row
+
     def _total(self):
         basket = self.request.basket
         shipping_address = self.get_shipping_address(basket)
@@ -140,7 +147,9 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         context = super().get_context_data(**kwargs)
         if "payment_form" not in kwargs:
             context["payment_form"] = PaymentMethodForm(
-                total=self._total(), initial={"method": self.chosen_method() or COD}
+                total=self._total(),
+                initial={"method": self.chosen_method() or COD},
+                settings_row=self.settings_row(),
             )
         chosen = self.chosen_method()
         context["payment_method_label"] = LABELS.get(chosen, "")
@@ -148,7 +157,9 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         return context
 
     def handle_payment_details_submission(self, request):
-        form = PaymentMethodForm(request.POST, total=self._total())
+        form = PaymentMethodForm(
+            request.POST, total=self._total(), settings_row=self.settings_row()
+        )
         if not form.is_valid():
             return self.render_payment_details(request, payment_form=form)
         self.checkout_session._set("payment", SESSION_KEY, form.cleaned_data["method"])
@@ -156,7 +167,9 @@ class PaymentDetailsView(OscarPaymentDetailsView):
 
     def handle_place_order_submission(self, request):
         chosen = self.chosen_method()
-        form = PaymentMethodForm({"method": chosen or ""}, total=self._total())
+        form = PaymentMethodForm(
+            {"method": chosen or ""}, total=self._total(), settings_row=self.settings_row()
+        )
         if not form.is_valid():
             # The basket, the address or the operator's limits changed since: choose again.
             return self.render_payment_details(request, payment_form=form)
@@ -269,6 +282,22 @@ class ThankYouView(OscarThankYouView):
 
             guest_orders.remember(self.request.session, order)
         return context
+
+    def get_object(self, queryset=None):
+        order = super().get_object(queryset)
+        if order is not None:
+            # What the page shows of each line and payment, read together.
+            prefetch_related_objects(
+                [order],
+                Prefetch(
+                    "lines",
+                    queryset=order.lines.model.objects.select_related("product").prefetch_related(
+                        "product__images", "attributes"
+                    ),
+                ),
+                "sources__source_type",
+            )
+        return order
 
 
 # --- The card payment page -------------------------------------------------------------------

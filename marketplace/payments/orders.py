@@ -47,28 +47,38 @@ class OrderCreator(OscarOrderCreator):
         """Oscar's, remembering each basket line's order line (a product sold from lots
         is reserved for its order line: marketplace.catalogue.batches)."""
         order_line = super().create_line_models(order, basket_line, extra_line_fields)
-        if not hasattr(self, "_order_lines"):
-            self._order_lines = {}
         self._order_lines[basket_line.pk] = order_line
         return order_line
 
     def update_stock_records(self, line):
-        """Oscar allocates each line's stock here (`line`: the basket's); the reservation
-        is stock.reserve, for the order line made from it."""
-        if line.stockrecord_id is None:
-            return
-        order_line = getattr(self, "_order_lines", {}).get(line.pk)
-        try:
-            stock.reserve(stockrecord=line.stockrecord, quantity=line.quantity, line=order_line)
-        except stock.StockError as exc:
-            raise UnableToPlaceOrder(str(exc)) from None
+        """Oscar allocates each line's stock here, in stock-record order; the reservation
+        (stock.reserve, for the order line made from it: a product sold from lots is
+        reserved lot by lot for that line, marketplace.catalogue.batches) is made in
+        place_order once the order, its lines and its parcels are written, so that the
+        stock records stay locked only for the reservation and the rest of the request
+        (buyers of the same product wait for each other there)."""
+        if line.stockrecord_id is not None:
+            self._to_reserve.append(line)
 
     def place_order(self, basket, *args, shipping_address=None, **kwargs):
         from marketplace.fulfilment.parcels import create_parcels
 
         with transaction.atomic():
-            lock_and_check_stock(basket)
+            self._to_reserve = []
+            self._order_lines = {}
             order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
             # One parcel per producer, priced as the buyer saw it.
             create_parcels(order, basket, shipping_address)
+            # Locked in primary-key order, checked, then reserved; anything short undoes
+            # the whole order (this transaction).
+            lock_and_check_stock(basket)
+            for line in self._to_reserve:
+                try:
+                    stock.reserve(
+                        stockrecord=line.stockrecord,
+                        quantity=line.quantity,
+                        line=self._order_lines.get(line.pk),
+                    )
+                except stock.StockError as exc:
+                    raise UnableToPlaceOrder(str(exc)) from None
             return order

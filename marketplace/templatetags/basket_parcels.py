@@ -12,8 +12,7 @@ register = template.Library()
 
 @register.simple_tag
 def basket_parcels(basket, formset):
-    rates = getattr(basket, "_vietnam_post_rates", None)
-    quote = shipping.quote(basket, None, rates=rates)
+    quote = shipping.basket_quote(basket, None)
     forms = {form.instance.pk: form for form in formset}
     groups = []
     for parcel in quote.parcels:
