@@ -75,15 +75,21 @@ def _reading(guess, no_rows) -> dict:
 @transaction.atomic
 def start_import(*, record: MemberImport, mapping: dict[str, int], options=None) -> MemberImport:
     """Save the confirmed mapping and enqueue the import once the transaction commits."""
+    problems = check_mapping(mapping, role=record.actor_role, columns=len(record.headers))
+    return start_job(record, mapping, options, problems=problems, task="run_member_import")
+
+
+def _task(name: str):
+    """The Celery task of farmers.tasks called `name` (imported here only: the tasks
+    module imports the imports)."""
     from .. import tasks
 
-    problems = check_mapping(mapping, role=record.actor_role, columns=len(record.headers))
-    return start_job(record, mapping, options, problems=problems, task=tasks.run_member_import)
+    return getattr(tasks, name)
 
 
-def start_job(record, mapping: dict[str, int], options, *, problems, task):
+def start_job(record, mapping: dict[str, int], options, *, problems, task: str):
     """Save a confirmed mapping (refused with `problems`, when any) on a member or product
-    import waiting for it, and enqueue `task` once the transaction commits."""
+    import waiting for it, and enqueue the task named `task` once the transaction commits."""
     record = type(record).objects.select_for_update().get(pk=record.pk)
     if not record.awaiting_mapping:
         raise ValidationError(_("This import has already started."))
@@ -93,7 +99,7 @@ def start_job(record, mapping: dict[str, int], options, *, problems, task):
     record.options = dict(options or {})
     record.queued_at = timezone.now()
     record.save(update_fields=["mapping", "options", "queued_at"])
-    transaction.on_commit(partial(task.delay, record.pk))
+    transaction.on_commit(partial(_task(task).delay, record.pk))
     return record
 
 
@@ -115,14 +121,12 @@ def may_retry(record) -> bool:
 def retry_import(*, record: MemberImport) -> bool:
     """Run a failed import again from its stored file and mapping (rows already imported
     are matched by CCCD and come out unchanged). False if it had not failed."""
-    from .. import tasks
-
-    return retry_job(record, task=tasks.run_member_import)
+    return retry_job(record, task="run_member_import")
 
 
-def retry_job(record, *, task) -> bool:
-    """Queue a failed member or product import again (its `task`); False if it had not
-    failed."""
+def retry_job(record, *, task: str) -> bool:
+    """Queue a failed member or product import again (the task named `task`); False if it
+    had not failed."""
     model = type(record)
     updated = model.objects.filter(
         pk=record.pk, status=model.Status.FAILED, queued_at__isnull=False
@@ -139,7 +143,7 @@ def retry_job(record, *, task) -> bool:
         report=[],
     )
     if updated:
-        transaction.on_commit(partial(task.delay, record.pk))
+        transaction.on_commit(partial(_task(task).delay, record.pk))
     return bool(updated)
 
 

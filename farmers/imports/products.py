@@ -110,18 +110,14 @@ def check_product_mapping(mapping: dict[str, int], *, columns: int) -> list[str]
 @transaction.atomic
 def start_product_import(*, record: ProductImport, mapping: dict[str, int]) -> ProductImport:
     """Save the confirmed mapping and enqueue the import once the transaction commits."""
-    from .. import tasks
-
     problems = check_product_mapping(mapping, columns=len(record.headers))
-    return start_job(record, mapping, {}, problems=problems, task=tasks.run_product_import)
+    return start_job(record, mapping, {}, problems=problems, task="run_product_import")
 
 
 @transaction.atomic
 def retry_product_import(*, record: ProductImport) -> bool:
     """Run a failed import again (rows already imported are found by SKU, unchanged)."""
-    from .. import tasks
-
-    return retry_job(record, task=tasks.run_product_import)
+    return retry_job(record, task="run_product_import")
 
 
 def run_product_import(import_id: int) -> str:
