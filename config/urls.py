@@ -29,6 +29,8 @@ urlpatterns += i18n_patterns(
     path("can-bo/", include("farmers.urls")),
     # Farmer's own shop (products, certificates) and operator moderation.
     path("", include("marketplace.shops.urls")),
+    # Products in bulk (spreadsheet import, price and stock): farmers and staff.
+    path("", include("farmers.urls_products")),
     path("", include("marketplace.certificates.urls")),
     # Orders after checkout: card payments, bank transfers, parcels, COD remittances.
     path("", include("marketplace.payments.urls")),

@@ -47,20 +47,17 @@ class UploadForm(forms.Form):
     )
 
 
-class MappingForm(forms.Form):
-    """One choice per column of the file: which of our fields it holds (or none)."""
+class ColumnsForm(forms.Form):
+    """One choice per column of an uploaded file: which of our `FIELDS` it holds (or
+    none). Member and product imports each say their fields and their mapping check."""
 
-    area_unit = forms.ChoiceField(
-        label=gettext_lazy("Farm area given in"),
-        choices=(("m2", "m²"), ("ha", "ha")),
-        widget=forms.Select(attrs={"class": "form-control"}),
-    )
+    FIELDS = imports.FIELDS
 
-    def __init__(self, *args, record: MemberImport, **kwargs):
+    def __init__(self, *args, record, **kwargs):
         super().__init__(*args, **kwargs)
         self.record = record
         choices = [("", gettext_lazy("— not imported —"))] + [
-            (key, label) for key, label in imports.FIELDS
+            (key, label) for key, label in self.FIELDS
         ]
         self.columns = []
         for index, header in enumerate(record.headers):
@@ -74,6 +71,42 @@ class MappingForm(forms.Form):
             samples = record.samples[index] if index < len(record.samples) else []
             self.columns.append({"index": index, "header": header, "samples": samples})
 
+    def bound_columns(self):
+        for column in self.columns:
+            yield {**column, "field": self[f"col_{column['index']}"]}
+
+    def problems(self, mapping) -> list[str]:
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        labels = dict(self.FIELDS)
+        mapping: dict[str, int] = {}
+        for index in range(len(self.record.headers)):
+            key = data.get(f"col_{index}")
+            if not key:
+                continue
+            if key in mapping:
+                raise ValidationError(
+                    _("Two columns are mapped to “%(field)s”: choose one.") % {"field": labels[key]}
+                )
+            mapping[key] = index
+        problems = self.problems(mapping)
+        if problems:
+            raise ValidationError(problems)
+        data["mapping"] = mapping
+        return data
+
+
+class MappingForm(ColumnsForm):
+    """A member list's columns, and the unit of its farm areas."""
+
+    area_unit = forms.ChoiceField(
+        label=gettext_lazy("Farm area given in"),
+        choices=(("m2", "m²"), ("ha", "ha")),
+        widget=forms.Select(attrs={"class": "form-control"}),
+    )
+
     @classmethod
     def initial_for(cls, record: MemberImport) -> dict:
         guessed = imports.guess_mapping(record.headers)
@@ -81,30 +114,10 @@ class MappingForm(forms.Form):
         initial["area_unit"] = imports.guess_area_unit(record.headers, guessed)
         return initial
 
-    def bound_columns(self):
-        for column in self.columns:
-            yield {**column, "field": self[f"col_{column['index']}"]}
-
-    def clean(self):
-        data = super().clean()
-        mapping: dict[str, int] = {}
-        for index in range(len(self.record.headers)):
-            key = data.get(f"col_{index}")
-            if not key:
-                continue
-            if key in mapping:
-                label = imports.FIELD_LABELS[key]
-                raise ValidationError(
-                    _("Two columns are mapped to “%(field)s”: choose one.") % {"field": label}
-                )
-            mapping[key] = index
-        problems = imports.check_mapping(
+    def problems(self, mapping) -> list[str]:
+        return imports.check_mapping(
             mapping, role=self.record.actor_role, columns=len(self.record.headers)
         )
-        if problems:
-            raise ValidationError(problems)
-        data["mapping"] = mapping
-        return data
 
 
 def _import(request, pk, *, light=False):
@@ -185,6 +198,15 @@ def import_map(request, pk):
 
 
 def _state(record: MemberImport) -> dict:
+    return job_state(
+        record,
+        report_url=reverse("farmers:import-report", args=[record.pk]),
+        retry_url=reverse("farmers:import-retry", args=[record.pk]),
+    )
+
+
+def job_state(record, *, report_url: str, retry_url: str) -> dict:
+    """What an import's page and its progress JSON show (member and product imports)."""
     return {
         "status": record.status,
         "status_label": str(record.get_status_display()),
@@ -201,15 +223,46 @@ def _state(record: MemberImport) -> dict:
             "skipped": record.skipped_count,
             "error": record.error_count,
         },
-        "error": record.error if record.status == MemberImport.Status.FAILED else "",
-        "report_url": reverse("farmers:import-report", args=[record.pk])
-        if record.finished
-        else None,
+        "error": record.error if record.status == record.Status.FAILED else "",
+        "report_url": report_url if record.finished else None,
         # A failed import (its worker died, say) may be run again from its stored file.
-        "retry_url": reverse("farmers:import-retry", args=[record.pk])
-        if imports.may_retry(record)
-        else None,
+        "retry_url": retry_url if imports.may_retry(record) else None,
     }
+
+
+def report_page(request, record, state, *, page_size=REPORT_PAGE_SIZE) -> dict:
+    """The report's rows of one outcome (?ket-qua=…), paginated, and the outcome filters."""
+    outcome = request.GET.get("ket-qua", "")
+    entries = record.report or []
+    if outcome in imports.OUTCOMES:
+        entries = [entry for entry in entries if entry.get("outcome") == outcome]
+    else:
+        outcome = ""
+    page = Paginator(entries, page_size).get_page(request.GET.get("page"))
+    rows = [
+        {**entry, "outcome_label": imports.OUTCOMES.get(entry.get("outcome"), "")}
+        for entry in page.object_list
+    ]
+    filters = [
+        {"value": key, "label": label, "count": state["counts"][key]}
+        for key, label in imports.OUTCOMES.items()
+    ]
+    return {"page_obj": page, "rows": rows, "outcome": outcome, "filters": filters}
+
+
+def mapping_shown(record, labels) -> list[tuple[str, str]]:
+    """(header, field label) of each mapped column, in the file's order."""
+    return [
+        (record.headers[index], labels.get(key, key))
+        for key, index in sorted(record.mapping.items(), key=lambda item: item[1])
+        if index < len(record.headers)
+    ]
+
+
+def no_store(response):
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -218,37 +271,15 @@ def import_detail(request, pk):
     record, _membership, _role = _import(request, pk)
     if record.awaiting_mapping:
         return redirect("farmers:import-map", pk=record.pk)
-    outcome = request.GET.get("ket-qua", "")
-    entries = record.report or []
-    if outcome in imports.OUTCOMES:
-        entries = [entry for entry in entries if entry.get("outcome") == outcome]
-    else:
-        outcome = ""
-    page = Paginator(entries, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        {**entry, "outcome_label": imports.OUTCOMES.get(entry.get("outcome"), "")}
-        for entry in page.object_list
-    ]
     state = _state(record)
-    filters = [
-        {"value": key, "label": label, "count": state["counts"][key]}
-        for key, label in imports.OUTCOMES.items()
-    ]
     return render(
         request,
         "farmers/imports/detail.html",
         {
             "record": record,
             "state": state,
-            "page_obj": page,
-            "rows": rows,
-            "outcome": outcome,
-            "filters": filters,
-            "mapping": [
-                (record.headers[index], imports.FIELD_LABELS.get(key, key))
-                for key, index in sorted(record.mapping.items(), key=lambda item: item[1])
-                if index < len(record.headers)
-            ],
+            **report_page(request, record, state),
+            "mapping": mapping_shown(record, imports.FIELD_LABELS),
         },
     )
 

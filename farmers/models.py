@@ -415,13 +415,10 @@ def _import_path(instance, filename):
     return f"imports/{secrets.token_urlsafe(18)}{extension}"
 
 
-class MemberImport(models.Model):
-    """An uploaded member list (Excel or CSV), its column mapping, progress and report.
-
-    Seen only within the importer's scope: its organisation (a provincial association also
-    sees its branches'), the operator all. The file is private (farmers.storage) and served
-    only through the permission-checked views in farmers.import_views. See farmers.imports.
-    """
+class SpreadsheetImport(models.Model):
+    """An uploaded spreadsheet (Excel or CSV), its column mapping, progress and report: what
+    a member import and a product import share (farmers.imports runs both). The file is
+    private (farmers.storage) and served only through permission-checked views."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -439,14 +436,6 @@ class MemberImport(models.Model):
         null=True,
         related_name="+",
         verbose_name=_("Imported by"),
-    )
-    organisation = models.ForeignKey(
-        Organisation,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="member_imports",
-        verbose_name=_("Organisation"),
     )
     actor_role = models.CharField(_("Role"), max_length=20)
     file = models.FileField(upload_to=_import_path, storage=get_private_storage)
@@ -482,15 +471,7 @@ class MemberImport(models.Model):
     finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("Member import")
-        verbose_name_plural = _("Member imports")
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "running", "done", "failed"]),
-                name="farmers_memberimport_status_valid",
-            ),
-        ]
+        abstract = True
 
     def __str__(self):
         return f"{self.original_name} ({self.pk})"
@@ -510,3 +491,57 @@ class MemberImport(models.Model):
         if not self.total_rows:
             return 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class MemberImport(SpreadsheetImport):
+    """An uploaded member list, its column mapping, progress and report.
+
+    Seen only within the importer's scope: its organisation (a provincial association also
+    sees its branches'), the operator all. Served only through the permission-checked views
+    in farmers.import_views. See farmers.imports.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="member_imports",
+        verbose_name=_("Organisation"),
+    )
+
+    class Meta:
+        verbose_name = _("Member import")
+        verbose_name_plural = _("Member imports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "running", "done", "failed"]),
+                name="farmers_memberimport_status_valid",
+            ),
+        ]
+
+
+class ProductImport(SpreadsheetImport):
+    """An uploaded product list of one producer (created or updated by their SKU), its
+    column mapping, progress and report. Seen by whoever may list products for the
+    producer (marketplace.catalogue.listings.may_list_for). See farmers.imports.products.
+    """
+
+    producer = models.ForeignKey(
+        "marketplace.ProducerProfile",
+        on_delete=models.CASCADE,
+        related_name="product_imports",
+        verbose_name=_("Producer"),
+    )
+
+    class Meta:
+        verbose_name = _("Product import")
+        verbose_name_plural = _("Product imports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "running", "done", "failed"]),
+                name="farmers_productimport_status_valid",
+            ),
+        ]

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from marketplace.core import jobs
 
-from .models import MemberImport
+from .models import MemberImport, ProductImport
 
 
 @shared_task(
@@ -22,3 +22,20 @@ def run_member_import(self, import_id: int) -> str:
 
     with jobs.heartbeat(MemberImport, import_id, task=self):
         return run_import(import_id)
+
+
+@shared_task(
+    name="farmers.run_product_import",
+    bind=True,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+    **jobs.TASK_OPTIONS,
+)
+def run_product_import(self, import_id: int) -> str:
+    """Run one queued product import (farmers.imports.products.run_product_import), with a
+    heartbeat on its row while a worker runs it. Safe to deliver twice: rows are matched by
+    the producer's product code (SKU)."""
+    from .imports.products import run_product_import as run
+
+    with jobs.heartbeat(ProductImport, import_id, task=self):
+        return run(import_id)

@@ -34,73 +34,104 @@ def create_import(*, actor, role: str, membership, upload, language: str = "vi")
     its column mapping (start_import). ImportFileError if the file cannot be used."""
     if not may_import(role):
         raise ImportFileError(_("Your role may not import members."))
-    size = getattr(upload, "size", None)
-    if size is not None and size > MAX_BYTES:
-        raise ImportFileError(_("The file is larger than 5 MB. Split it into several files."))
-    data = upload.read(MAX_BYTES + 1)
-    table = read_table(data)
-    name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
     record = MemberImport(
         created_by=actor,
         organisation=membership.organisation if membership else None,
         actor_role=role,
-        original_name=name or f"import.{table.file_format}",
-        file_format=table.file_format,
-        file_size=len(data),
         language=(language or "vi")[:10],
-        header_row=table.header_row,
-        headers=table.headers,
-        samples=table.samples,
-        total_rows=len(table.rows),
     )
+    return store_upload(record, upload)
+
+
+def store_upload(record, upload, *, guess=None, no_rows: str = ""):
+    """Check an uploaded file, read its headers and samples onto `record` (a member or
+    product import, not saved yet), store the file privately and save the record.
+    ImportFileError if the file cannot be used."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_BYTES:
+        raise ImportFileError(_("The file is larger than 5 MB. Split it into several files."))
+    data = upload.read(MAX_BYTES + 1)
+    table = read_table(data, **_reading(guess, no_rows))
+    name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    record.original_name = name or f"import.{table.file_format}"
+    record.file_format = table.file_format
+    record.file_size = len(data)
+    record.header_row = table.header_row
+    record.headers = table.headers
+    record.samples = table.samples
+    record.total_rows = len(table.rows)
     record.file.save(f"import.{table.file_format}", ContentFile(data), save=False)
     record.save()
     return record
 
 
+def _reading(guess, no_rows) -> dict:
+    options = {"no_rows": no_rows}
+    if guess is not None:
+        options["guess"] = guess
+    return options
+
+
 @transaction.atomic
 def start_import(*, record: MemberImport, mapping: dict[str, int], options=None) -> MemberImport:
     """Save the confirmed mapping and enqueue the import once the transaction commits."""
+    problems = check_mapping(mapping, role=record.actor_role, columns=len(record.headers))
+    return start_job(record, mapping, options, problems=problems, task="run_member_import")
+
+
+def _task(name: str):
+    """The Celery task of farmers.tasks called `name` (imported here only: the tasks
+    module imports the imports)."""
     from .. import tasks
 
-    record = MemberImport.objects.select_for_update().get(pk=record.pk)
+    return getattr(tasks, name)
+
+
+def start_job(record, mapping: dict[str, int], options, *, problems, task: str):
+    """Save a confirmed mapping (refused with `problems`, when any) on a member or product
+    import waiting for it, and enqueue the task named `task` once the transaction commits."""
+    record = type(record).objects.select_for_update().get(pk=record.pk)
     if not record.awaiting_mapping:
         raise ValidationError(_("This import has already started."))
-    problems = check_mapping(mapping, role=record.actor_role, columns=len(record.headers))
     if problems:
         raise ValidationError(problems)
     record.mapping = {key: int(index) for key, index in mapping.items()}
     record.options = dict(options or {})
     record.queued_at = timezone.now()
     record.save(update_fields=["mapping", "options", "queued_at"])
-    transaction.on_commit(partial(tasks.run_member_import.delay, record.pk))
+    transaction.on_commit(partial(_task(task).delay, record.pk))
     return record
 
 
-def expire_stale(record: MemberImport) -> MemberImport:
+def expire_stale(record):
     """For the import's screens: an import whose worker died (no heartbeat for
     jobs.DEAD_AFTER) or that no worker took up is failed with that reason, and may be run
     again (retry_import)."""
     if record.finished or record.queued_at is None:
         return record
     with translation.override(record.language or "vi"):
-        return jobs.fail_stalled(MemberImport, record)
+        return jobs.fail_stalled(type(record), record)
 
 
-def may_retry(record: MemberImport) -> bool:
-    return record.status == MemberImport.Status.FAILED and record.queued_at is not None
+def may_retry(record) -> bool:
+    return record.status == record.Status.FAILED and record.queued_at is not None
 
 
 @transaction.atomic
 def retry_import(*, record: MemberImport) -> bool:
     """Run a failed import again from its stored file and mapping (rows already imported
     are matched by CCCD and come out unchanged). False if it had not failed."""
-    from .. import tasks
+    return retry_job(record, task="run_member_import")
 
-    updated = MemberImport.objects.filter(
-        pk=record.pk, status=MemberImport.Status.FAILED, queued_at__isnull=False
+
+def retry_job(record, *, task: str) -> bool:
+    """Queue a failed member or product import again (the task named `task`); False if it
+    had not failed."""
+    model = type(record)
+    updated = model.objects.filter(
+        pk=record.pk, status=model.Status.FAILED, queued_at__isnull=False
     ).update(
-        status=MemberImport.Status.PENDING,
+        status=model.Status.PENDING,
         queued_at=timezone.now(),
         started_at=None,
         heartbeat_at=None,
@@ -112,11 +143,11 @@ def retry_import(*, record: MemberImport) -> bool:
         report=[],
     )
     if updated:
-        transaction.on_commit(partial(tasks.run_member_import.delay, record.pk))
+        transaction.on_commit(partial(_task(task).delay, record.pk))
     return bool(updated)
 
 
-def _counts(importer: Importer) -> dict:
+def _counts(importer) -> dict:
     c = importer.counts
     return {
         "created_count": c["created"],
@@ -128,53 +159,61 @@ def _counts(importer: Importer) -> dict:
 
 
 def run_import(import_id: int) -> str:
-    """Run a queued import (the Celery task's work). Never raises: a failure is written
-    on the import. Runs once: an import that is done, failed or run by a live worker is
-    left alone; one whose worker died is run again from the start (marketplace.core.jobs),
-    its rows already imported matched by CCCD."""
-    claimed = jobs.claim(MemberImport, import_id, ready=lambda record: record.queued_at is not None)
+    """Run a queued member import (the Celery task's work); see run_job. Its rows
+    already imported are matched by CCCD."""
+    return run_job(MemberImport, import_id, make_importer=_member_importer, kind="member import")
+
+
+def _member_importer(record: MemberImport) -> Importer:
+    user = record.created_by
+    membership = selectors.membership_for(user) if user is not None else None
+    role = selectors.role_for(user, membership) if user is not None else None
+    if user is None or not user.is_active or not may_import(role):
+        raise ImportFileError(_("The person who uploaded this file may not import any more."))
+    return Importer(record, user=user, role=role, membership=membership)
+
+
+def run_job(model, import_id: int, *, make_importer, kind: str, guess=None, no_rows="") -> str:
+    """Run a queued import of `model` with the importer `make_importer(record)` gives
+    (ImportFileError when the uploader may no longer import). Never raises: a failure is
+    written on the import. Runs once: an import that is done, failed or run by a live
+    worker is left alone; one whose worker died is run again from the start
+    (marketplace.core.jobs), the importer matching the rows already imported."""
+    claimed = jobs.claim(model, import_id, ready=lambda record: record.queued_at is not None)
     if claimed is None:
         return "skipped"
-    record = MemberImport.objects.select_related("created_by", "organisation").get(pk=import_id)
+    record = model.objects.select_related("created_by").get(pk=import_id)
+    rows = model.objects.filter(pk=record.pk)
     importer = None
     with translation.override(record.language or "vi"):
         try:
-            user = record.created_by
-            membership = selectors.membership_for(user) if user is not None else None
-            role = selectors.role_for(user, membership) if user is not None else None
-            if user is None or not user.is_active or not may_import(role):
-                raise ImportFileError(
-                    _("The person who uploaded this file may not import any more.")
-                )
+            importer = make_importer(record)
             with record.file.open("rb") as handle:
                 data = handle.read(MAX_BYTES + 1)
-            table = read_table(data)
-            MemberImport.objects.filter(pk=record.pk).update(total_rows=len(table.rows))
-            importer = Importer(record, user=user, role=role, membership=membership)
+            table = read_table(data, **_reading(guess, no_rows))
+            rows.update(total_rows=len(table.rows))
 
             def progress(done):
-                MemberImport.objects.filter(pk=record.pk).update(
-                    processed_rows=done, heartbeat_at=timezone.now(), **_counts(importer)
-                )
+                rows.update(processed_rows=done, heartbeat_at=timezone.now(), **_counts(importer))
 
             importer.run(table.rows, progress)
         except Exception as exc:  # recorded on the import, never left running
             if isinstance(exc, ImportFileError):
                 message = exc.message
             else:
-                logger.exception("member import %s failed", import_id)
+                logger.exception("%s %s failed", kind, import_id)
                 message = _("The import stopped because of an unexpected error.")
             extra = _counts(importer) if importer is not None else {}
-            MemberImport.objects.filter(pk=record.pk).update(
-                status=MemberImport.Status.FAILED,
+            rows.update(
+                status=model.Status.FAILED,
                 error=message,
                 finished_at=timezone.now(),
                 report=importer.report if importer is not None else [],
                 **extra,
             )
             return "failed"
-        MemberImport.objects.filter(pk=record.pk).update(
-            status=MemberImport.Status.DONE,
+        rows.update(
+            status=model.Status.DONE,
             processed_rows=len(table.rows),
             report=importer.report,
             finished_at=timezone.now(),

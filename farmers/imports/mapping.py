@@ -75,11 +75,12 @@ def _words(text: str) -> str:
     return f" {fold(text)} "
 
 
-def guess_mapping(headers: list[str]) -> dict[str, int]:
-    """{field: column index} guessed from header names; each field and column once."""
+def guess_mapping(headers: list[str], *, fields=FIELDS, guesses=_GUESSES) -> dict[str, int]:
+    """{field: column index} guessed from header names; each field and column once. A
+    member list's fields by default; a product list gives its own (imports.products)."""
     folded = [fold(h) for h in headers]
     exact = {}
-    for key, label in FIELDS:  # our template's headers, in English and the current language
+    for key, label in fields:  # our template's headers, in English and the current language
         exact.setdefault(fold(str(label)), key)
         with translation.override("en"):
             exact.setdefault(fold(str(label)), key)
@@ -90,7 +91,7 @@ def guess_mapping(headers: list[str]) -> dict[str, int]:
         if key and key not in mapping:
             mapping[key] = index
             used.add(index)
-    for key, phrases in _GUESSES:
+    for key, phrases in guesses:
         if key in mapping:
             continue
         for index, name in enumerate(folded):
@@ -114,15 +115,20 @@ def guess_area_unit(headers: list[str], mapping: dict[str, int]) -> str:
 
 
 def check_mapping(mapping: dict[str, int], *, role: str, columns: int) -> list[str]:
-    """Messages for a mapping that cannot work (empty when fine)."""
-    problems = []
-    for key in REQUIRED:
-        if key not in mapping:
-            problems.append(_("Choose the column with: %(field)s.") % {"field": FIELD_LABELS[key]})
-    if role == services.OPERATOR and "province_code" not in mapping:
-        problems.append(
-            _("Choose the column with: %(field)s.") % {"field": FIELD_LABELS["province_code"]}
-        )
+    """Messages for a member list's mapping that cannot work (empty when fine)."""
+    required = REQUIRED
+    if role == services.OPERATOR:
+        required = (*REQUIRED, "province_code")
+    return missing_columns(mapping, required=required, labels=FIELD_LABELS, columns=columns)
+
+
+def missing_columns(mapping: dict[str, int], *, required, labels, columns: int) -> list[str]:
+    """Messages for a mapping without a required field or with an unknown column."""
+    problems = [
+        _("Choose the column with: %(field)s.") % {"field": labels[key]}
+        for key in required
+        if key not in mapping
+    ]
     if any(not 0 <= index < columns for index in mapping.values()):
         problems.append(_("Unknown column."))
     return problems

@@ -279,8 +279,10 @@ def _encoding_message():
     )
 
 
-def read_table(data: bytes) -> Table:
-    """Check and read a whole file; ImportFileError with a clear message if unusable."""
+def read_table(data: bytes, *, guess=guess_mapping, no_rows: str = "") -> Table:
+    """Check and read a whole file; ImportFileError with a clear message if unusable. The
+    header row is the one `guess` (headers → mapping) recognises best; `no_rows` is the
+    message for a file with headers only (a member list's by default)."""
     file_format = sniff(data)
     rows = _xlsx_rows(data) if file_format == MemberImport.Format.XLSX else _csv_rows(data)
     if not rows:
@@ -288,7 +290,7 @@ def read_table(data: bytes) -> Table:
     # The header row: of the first rows, the one whose cells look most like our headers.
     best, best_score = 0, 0
     for index, (_number, cells) in enumerate(rows[:HEADER_SCAN]):
-        score = len(guess_mapping([_display(c) for c in cells]))
+        score = len(guess([_display(c) for c in cells]))
         if score > best_score:
             best, best_score = index, score
     header_number, header_cells = rows[best]
@@ -300,7 +302,7 @@ def read_table(data: bytes) -> Table:
     ]
     data_rows = rows[best + 1 :]
     if not data_rows:
-        raise ImportFileError(_("The file has column headers but no member rows."))
+        raise ImportFileError(no_rows or _("The file has column headers but no member rows."))
     if len(data_rows) > MAX_ROWS:
         raise _too_many_rows()
     return Table(file_format, header_number, headers, data_rows)

@@ -18,19 +18,27 @@ def _safe(value) -> str:
 
 
 def report_csv(record: MemberImport) -> bytes:
+    columns = (
+        (_("Full name"), "name"),
+        (_("Citizen ID"), "cccd"),
+        (_("Reason"), "message"),
+        (_("Member number"), "member"),
+    )
+    return rows_csv(record.report, columns)
+
+
+def rows_csv(report, columns) -> bytes:
+    """A report (one entry a row, with its number and outcome) as CSV: the row, its
+    result, then `columns` ((header, key), ...)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Row"), _("Result"), _("Full name"), _("Citizen ID"), _("Reason"),
-                     _("Member number")])  # fmt: skip
-    for entry in record.report or []:
+    writer.writerow([_("Row"), _("Result"), *(header for header, _key in columns)])
+    for entry in report or []:
         writer.writerow(
             [
                 entry.get("row"),
                 str(OUTCOMES.get(entry.get("outcome"), entry.get("outcome"))),
-                _safe(entry.get("name")),
-                _safe(entry.get("cccd")),
-                _safe(entry.get("message")),
-                entry.get("member") or "",
+                *(_safe(entry.get(key) or "") for _header, key in columns),
             ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8

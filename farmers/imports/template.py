@@ -9,7 +9,7 @@ from marketplace.core import geo
 
 from .. import selectors
 from .common import EXAMPLE_CCCD
-from .mapping import FIELD_LABELS, FIELDS
+from .mapping import FIELDS
 
 
 def template_example(user, membership) -> dict:
@@ -47,30 +47,13 @@ def template_example(user, membership) -> dict:
 
 def template_xlsx(user, membership) -> bytes:
     """Our columns with their headers and one example row (skipped if left in)."""
-    import openpyxl
-    from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = _("Members")[:31]
-    keys = [key for key, _label in FIELDS]
-    sheet.append([str(label) for _key, label in FIELDS])
     example = template_example(user, membership)
-    sheet.append([example[key] for key in keys])
-    bold, grey = Font(bold=True), Font(italic=True, color="808080")
-    fill = PatternFill("solid", fgColor="E2EFDA")
-    for index, key in enumerate(keys, start=1):
+
+    def style(sheet, index, key):
         letter = get_column_letter(index)
-        head = sheet.cell(row=1, column=index)
-        head.font, head.fill = bold, fill
-        sheet.cell(row=2, column=index).font = grey
-        sheet.column_dimensions[letter].width = max(14, len(str(FIELD_LABELS[key])) + 4)
-        if key in ("cccd", "phone", "bank_account"):
-            # Text columns: Excel keeps the leading zeros of what staff type in them.
-            sheet.column_dimensions[letter].number_format = "@"
-            sheet.cell(row=2, column=index).number_format = "@"
         if key == "date_of_birth":
             sheet.column_dimensions[letter].number_format = "DD/MM/YYYY"
             sheet.cell(row=2, column=index).number_format = "DD/MM/YYYY"
@@ -78,21 +61,68 @@ def template_xlsx(user, membership) -> bytes:
             rule = DataValidation(type="list", formula1='"Nam,Nữ"', allow_blank=True)
             sheet.add_data_validation(rule)
             rule.add(f"{letter}2:{letter}20001")
+
+    return workbook_xlsx(
+        title=_("Members"),
+        fields=FIELDS,
+        rows=[[example[key] for key, _label in FIELDS]],
+        text_columns=("cccd", "phone", "bank_account"),
+        notes=(
+            _("One member per row, from row 2. Delete the grey example row (it is never "
+              "imported)."),
+            _("Required: full name, date of birth, citizen ID (12 digits), phone, "
+              "commune/ward."),
+            _("Date of birth: dd/mm/yyyy. Gender: Nam or Nữ (if empty, read from the citizen "
+              "ID)."),
+            _("Province and branch may stay empty: yours are used. Communes by their name, "
+              "e.g. Xã Ea Kiết."),
+            _("Bank: short name (e.g. Agribank, Vietcombank); give bank, account number and "
+              "holder together."),
+            _("Importing the same file again changes nothing; members already submitted are "
+              "never changed by an import."),
+        ),
+        style=style,
+    )  # fmt: skip
+
+
+def workbook_xlsx(*, title, fields, rows, text_columns=(), notes=(), style=None, grey_rows=1):
+    """A template workbook: a sheet `title` with the headers of `fields` ((key, label),
+    ...) and `rows` under them (the first `grey_rows` greyed as examples), columns in
+    `text_columns` kept as text (leading zeros), and a sheet of instructions `notes`.
+    `style(sheet, column, key)` adds a column's own format."""
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = str(title)[:31]
+    keys = [key for key, _label in fields]
+    labels = dict(fields)
+    sheet.append([str(label) for _key, label in fields])
+    for row in rows:
+        sheet.append(row)
+    bold, grey = Font(bold=True), Font(italic=True, color="808080")
+    fill = PatternFill("solid", fgColor="E2EFDA")
+    for index, key in enumerate(keys, start=1):
+        letter = get_column_letter(index)
+        head = sheet.cell(row=1, column=index)
+        head.font, head.fill = bold, fill
+        for number in range(2, 2 + min(grey_rows, len(rows))):
+            sheet.cell(row=number, column=index).font = grey
+        sheet.column_dimensions[letter].width = max(14, len(str(labels[key])) + 4)
+        if key in text_columns:
+            # Text columns: Excel keeps the leading zeros of what people type in them.
+            sheet.column_dimensions[letter].number_format = "@"
+            for number in range(2, 2 + len(rows)):
+                sheet.cell(row=number, column=index).number_format = "@"
+        if style is not None:
+            style(sheet, index, key)
     sheet.freeze_panes = "A2"
-    notes = workbook.create_sheet(_("Instructions")[:31])
-    notes.column_dimensions["A"].width = 110
-    for line in (
-        _("One member per row, from row 2. Delete the grey example row (it is never imported)."),
-        _("Required: full name, date of birth, citizen ID (12 digits), phone, commune/ward."),
-        _("Date of birth: dd/mm/yyyy. Gender: Nam or Nữ (if empty, read from the citizen ID)."),
-        _("Province and branch may stay empty: yours are used. Communes by their name, "
-          "e.g. Xã Ea Kiết."),
-        _("Bank: short name (e.g. Agribank, Vietcombank); give bank, account number and "
-          "holder together."),
-        _("Importing the same file again changes nothing; members already submitted are "
-          "never changed by an import."),
-    ):  # fmt: skip
-        notes.append([line])
+    instructions = workbook.create_sheet(_("Instructions")[:31])
+    instructions.column_dimensions["A"].width = 110
+    for line in notes:
+        instructions.append([line])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

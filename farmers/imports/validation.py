@@ -259,11 +259,12 @@ def _label(key: str) -> str:
         return str(FIELD_LABELS.get(key, key))
 
 
-def _error_text(errors: dict) -> str:
+def _error_text(errors: dict, *, label=_label) -> str:
+    """{field: [messages]} as one line, each field named by `label(field)`."""
     parts = []
     for key, messages in errors.items():
         text = " ".join(messages)
-        parts.append(text if key == "__all__" else f"{_label(key)}: {text}")
+        parts.append(text if key == "__all__" else f"{label(key)}: {text}")
     return "; ".join(parts)
 
 

@@ -401,8 +401,11 @@ def create_product(
     num_in_stock,
     gtin="",
     images=(),
+    sku="",
 ) -> Product:
-    """A new product of `producer`, listed by `by` (the farmer, or staff acting for them).
+    """A new product of `producer`, listed by `by` (the farmer, or staff acting for them),
+    under the producer's own product code `sku` when given (a spreadsheet's; otherwise
+    one is made up).
 
     Waits hidden for the operator's approval while approval is required; otherwise it
     is on sale at once.
@@ -442,7 +445,7 @@ def create_product(
     StockRecord.objects.create(
         product=product,
         partner=producer.partner,
-        partner_sku=f"P{producer.pk}-{product.pk}",
+        partner_sku=sku or f"P{producer.pk}-{product.pk}",
         price=Decimal(values["price"]),
         price_currency="VND",
         num_in_stock=values["num_in_stock"],
@@ -488,7 +491,8 @@ def update_product(*, product, by, **changes) -> Product:
 
     While approval is required, any real change sends the listing back to the operator
     and hides the product until approved — except a change of stock alone, which buyers
-    need to see at once; saving without a change changes nothing.
+    need to see at once; saving without a change changes nothing. The product returned
+    carries `changed_fields`, the names of the fields that changed.
     """
     unknown = set(changes) - UPDATABLE
     if unknown:
@@ -559,6 +563,7 @@ def update_product(*, product, by, **changes) -> Product:
     changed = [field for field in before if after[field] != before[field]]
     if cleaned_images or removed:
         changed.append("images")
+    product.changed_fields = changed
     if not changed:
         return product
     if changed == ["num_in_stock"] and record is not None:

@@ -294,6 +294,15 @@ def seller_home(request, producer):
     ]
     pages = [
         {"label": _("Products and stock"), "url": products},
+        # farmers' bulk pages, by name (marketplace does not import farmers).
+        {
+            "label": _("Price and stock of many products"),
+            "url": reverse("bulk:edit", args=[producer.slug]),
+        },
+        {
+            "label": _("Import products from a spreadsheet"),
+            "url": reverse("bulk:imports", args=[producer.slug]),
+        },
         # traceability's pages, by name (marketplace does not import traceability).
         {"label": _("Lots and QR labels"), "url": reverse("traceability:lots")},
         {"label": _("Lots on sale"), "url": reverse("traceability:lots-on-sale")},
