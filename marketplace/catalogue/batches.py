@@ -216,7 +216,7 @@ def give_back(record, *, line, quantity: int, restocking: bool) -> None:
 
 def batches_of(stockrecord_ids) -> dict[int, list[SaleBatch]]:
     """{stock record id: its batches, open ones first in FEFO order, then withdrawn ones
-    newest first} (one query)."""
+    newest first} (two queries)."""
     by_record: dict[int, list] = defaultdict(list)
     rows = SaleBatch.objects.filter(stockrecord_id__in=list(stockrecord_ids))
     open_rows = list(fefo(rows.filter(withdrawn_at__isnull=True)))

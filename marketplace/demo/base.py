@@ -13,6 +13,7 @@ from django.db import transaction
 from oscar.apps.catalogue.categories import create_from_breadcrumbs
 from oscar.core.loading import get_model
 
+from marketplace.catalogue import batches
 from marketplace.core import geo
 from marketplace.core.links import site_domain
 from marketplace.core.names import joined, name_fields
@@ -300,15 +301,17 @@ def seed(stdout) -> list[str]:
         product.attr.unit, product.attr.weight = unit, weight
         product.save()
         ProductCategory.objects.get_or_create(product=product, category=categories[cat])
+        defaults = {
+            "product": product,
+            "price": Decimal(price),
+            "price_currency": "VND",
+            "num_in_stock": stock,
+        }
+        record = StockRecord.objects.filter(partner=partners[producer], partner_sku=upc).first()
+        if record is not None and batches.is_lot_sold(record):
+            del defaults["num_in_stock"]  # sold from lots: its stock is theirs
         StockRecord.objects.update_or_create(
-            partner=partners[producer],
-            partner_sku=upc,
-            defaults={
-                "product": product,
-                "price": Decimal(price),
-                "price_currency": "VND",
-                "num_in_stock": stock,
-            },
+            partner=partners[producer], partner_sku=upc, defaults=defaults
         )
         if not product.images.exists():
             image = ProductImage(product=product, display_order=0, caption=title)
