@@ -18,6 +18,9 @@ urlpatterns = [
     path("lo-hang/tao/", views.create_lot, name="lot-create"),
     path("lo-hang/<int:pk>/", views.lot_detail, name="lot"),
     path("lo-hang/<int:pk>/su-kien/", views.add_event, name="event-add"),
+    # A producer's GLN (its location in EPCIS exports): the farmer's own, or staff's members.
+    path("lo-hang/ma-gln/", views.producer_glns, name="producer-glns"),
+    path("lo-hang/ma-gln/<int:pk>/", views.producer_gln, name="producer-gln"),
     # The operator: lots harvested inside a pre-harvest interval, to clear or refuse.
     path("quan-tri/lo-can-xem-xet/", views_safety.queue, name="safety-queue"),
     path("quan-tri/lo-can-xem-xet/<int:pk>/", views_safety.review, name="safety-review"),

@@ -294,6 +294,7 @@ def seller_home(request, producer):
         {"label": _("Orders"), "url": parcels},
         {"label": _("Certificates"), "url": certificates},
         {"label": _("Money: what I will receive"), "url": reverse("settlements:mine")},
+        {"label": _("GLN of producers"), "url": reverse("traceability:producer-glns")},
         {
             "label": _("Scans of my labels"),
             "url": reverse("traceability:lots"),
