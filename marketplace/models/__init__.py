@@ -12,6 +12,7 @@ from marketplace.finance.models import (
     ProducerBankAccount,
     Remittance,
     SettlementEntry,
+    StatementImport,
 )
 from marketplace.fulfilment.models import CancelledLine, Notification, Parcel
 from marketplace.payments.models import Refund, StripeEvent
@@ -38,5 +39,6 @@ __all__ = [
     "Remittance",
     "SearchEntry",
     "SettlementEntry",
+    "StatementImport",
     "StripeEvent",
 ]
