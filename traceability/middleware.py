@@ -64,6 +64,12 @@ def preferred_language(request) -> str:
 SKIPPED_HEADERS = {"set-cookie", "content-length"}
 
 
+class TemporaryRedirect(HttpResponseRedirect):
+    """A 307: the request's method and body are kept (GS1-Conformant Resolver redirects)."""
+
+    status_code = 307
+
+
 def wants_linkset(request) -> bool:
     """Whether the request asks for the linkset rather than the page (traceability.gs1)."""
     link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM)) if request.GET else None
@@ -135,7 +141,8 @@ class CachedTracePageMiddleware:
         depends only on the address and the language (a lot's short code never changes)."""
         entry = cache.get(key)
         if entry is not None:
-            response = HttpResponse(status=307)
+            location = {name.lower(): value for name, value in entry}.get("location", "/")
+            response = TemporaryRedirect(location)
             for name, value in entry:
                 response[name] = value
             return response

@@ -43,7 +43,7 @@ from . import caching, gs1, integrity, safety, scans, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, GlnForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
-from .middleware import preferred_language
+from .middleware import TemporaryRedirect, preferred_language
 from .models import SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot, SerialNumber
 
 Product = get_model("catalogue", "Product")
@@ -165,9 +165,7 @@ def _redirect(request, target: str) -> HttpResponse:
     query = gs1.query_without_link_type(request.META.get("QUERY_STRING", ""))
     if query:
         target += ("&" if "?" in target else "?") + query
-    response = HttpResponse(status=307)
-    response["Location"] = iri_to_uri(target)
-    return response
+    return TemporaryRedirect(iri_to_uri(target))
 
 
 def _request_language(request) -> str:
