@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from marketplace.core import jobs
+
 
 @shared_task(name="nongsan.ping")
 def ping() -> str:
@@ -75,3 +77,21 @@ def notify_preorder(preorder_id: int, language: str = "vi"):
     from marketplace.fulfilment.notifications import notify_preorder as send
 
     return send(preorder_id, language)
+
+
+@shared_task(
+    name="nongsan.run_statement_import",
+    bind=True,
+    soft_time_limit=30 * 60,
+    time_limit=35 * 60,
+    **jobs.TASK_OPTIONS,
+)
+def run_statement_import(self, import_id: int) -> str:
+    """Apply one uploaded bank statement (marketplace.finance.transfers.run_statement_import)
+    with a heartbeat on its row. Safe to deliver twice: the job is taken up once (or again
+    when its worker died), and a line already recorded is never applied twice."""
+    from marketplace.finance import transfers
+    from marketplace.models import StatementImport
+
+    with jobs.heartbeat(StatementImport, import_id, task=self):
+        return transfers.run_statement_import(import_id)

@@ -322,3 +322,49 @@ def _restore_after_commit(test_case) -> None:
 def demo(db, search_index):
     """The full demo marketplace, as `make run` loads it: built once per test database
     (see `django_db_setup`); each test's changes roll back."""
+
+
+# A local S3 API server (moto) for the storage and backup tests, with two buckets.
+MEDIA_BUCKET, PRIVATE_BUCKET = "nongsan-test-media", "nongsan-test-private"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A local S3 API server (moto) for the whole run, with the two buckets."""
+    import json
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test-secret",
+        region_name="us-east-1",
+    )
+    for bucket in (MEDIA_BUCKET, PRIVATE_BUCKET):
+        client.create_bucket(Bucket=bucket)
+    # What `mc anonymous set download` does to the media bucket in docker-compose.yml.
+    client.put_bucket_policy(
+        Bucket=MEDIA_BUCKET,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": ["*"]},
+                        "Action": ["s3:GetObject"],
+                        "Resource": [f"arn:aws:s3:::{MEDIA_BUCKET}/*"],
+                    }
+                ],
+            }
+        ),
+    )
+    yield endpoint, client
+    server.stop()

@@ -153,3 +153,55 @@ def test_keep_leaves_the_newest_archives(tmp_path):
         "nongsan-20261205-020000.tar.sha256",
         "notes.txt",
     ]
+
+
+# --- The S3-compatible store (MinIO in compose; a local moto server here) ----------------
+
+BACKUP_MEDIA, BACKUP_PRIVATE = "nongsan-backup-media", "nongsan-backup-private"
+
+
+def files_on_s3(settings, s3_server):
+    """Put the demo's files into buckets of their own on the S3 server and make the site
+    use them, as the compose shape does; returns the S3 client."""
+    from django.core.files.base import ContentFile
+
+    from config.settings import s3_storages
+
+    local = files()
+    endpoint, client = s3_server
+    for bucket in (BACKUP_MEDIA, BACKUP_PRIVATE):
+        client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        **s3_storages(endpoint, "test", "test-secret", "us-east-1", BACKUP_MEDIA, BACKUP_PRIVATE),
+    }
+    for (alias, name), data in local.items():
+        assert storages[alias].save(name, ContentFile(data)) == name
+    return client
+
+
+def bucket_keys(client, bucket) -> set:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+def back_up_drop_and_restore_on_s3(tmp_path, settings, s3_server):
+    client = files_on_s3(settings, s3_server)
+    media, private = bucket_keys(client, BACKUP_MEDIA), bucket_keys(client, BACKUP_PRIVATE)
+    assert media and private
+    back_up_drop_and_restore(tmp_path)  # the buckets emptied, then filled from the archive
+    assert bucket_keys(client, BACKUP_MEDIA) == media
+    assert bucket_keys(client, BACKUP_PRIVATE) == private
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_backup_then_restore_with_the_s3_store_on_postgresql(demo, tmp_path, settings, s3_server):
+    assert connection.vendor == "postgresql"
+    back_up_drop_and_restore_on_s3(tmp_path, settings, s3_server)
+
+
+@pytest.mark.skipif(not ON_SQLITE, reason="SQLite only (the test above covers pg_dump)")
+@pytest.mark.django_db(transaction=True)
+def test_backup_then_restore_with_the_s3_store_on_sqlite(demo, tmp_path, settings, s3_server):
+    back_up_drop_and_restore_on_s3(tmp_path, settings, s3_server)

@@ -4,12 +4,10 @@ no network). Private files (certificate scans until verified, label PDFs) are re
 their permission-checked views; public photos are served at MEDIA_URL from the public
 bucket, which is what the compose proxy (deploy/nginx.conf) answers /media/ from."""
 
-import json
 import urllib.error
 import urllib.request
 from io import BytesIO
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
@@ -31,46 +29,7 @@ from tests.marketplace.test_certificates import (
 from traceability import labels
 from traceability.models import LabelSheet, Lot
 
-MEDIA_BUCKET, PRIVATE_BUCKET = "nongsan-test-media", "nongsan-test-private"
-
-
-@pytest.fixture(scope="session")
-def s3_server():
-    """A local S3 API server (moto) for the whole run, with the two buckets."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test-secret",
-        region_name="us-east-1",
-    )
-    for bucket in (MEDIA_BUCKET, PRIVATE_BUCKET):
-        client.create_bucket(Bucket=bucket)
-    # What `mc anonymous set download` does to the media bucket in docker-compose.yml.
-    client.put_bucket_policy(
-        Bucket=MEDIA_BUCKET,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": ["*"]},
-                        "Action": ["s3:GetObject"],
-                        "Resource": [f"arn:aws:s3:::{MEDIA_BUCKET}/*"],
-                    }
-                ],
-            }
-        ),
-    )
-    yield endpoint, client
-    server.stop()
+from .conftest import MEDIA_BUCKET, PRIVATE_BUCKET  # the buckets of the s3_server fixture
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -9,9 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.core import geo
 from marketplace.core.numbers import parse_int
+from marketplace.core.validators import validate_gln
 
 from . import safety
-from .models import LOT_CODE_MAX_LENGTH, FarmEvent, Lot, SafetyReview, validate_lot_code
+from .gs1 import validate_lot_code
+from .models import LOT_CODE_MAX_LENGTH, FarmEvent, Lot, SafetyReview
 
 Kind = FarmEvent.Kind
 
@@ -411,3 +413,21 @@ class SafetyReviewForm(forms.Form):
         max_length=safety.MAX_NOTE,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class GlnForm(forms.Form):
+    """A producer's GLN; the rule is the model field's validator (validate_gln)."""
+
+    gln = forms.CharField(
+        label=_("GLN (GS1 location number)"),
+        max_length=13,
+        required=False,
+        help_text=_("13 digits, issued by GS1 Vietnam. Leave empty if the producer has none."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean_gln(self):
+        value = self.cleaned_data["gln"].strip()
+        if value:
+            validate_gln(value)
+        return value

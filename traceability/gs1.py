@@ -22,6 +22,7 @@ the GS1-Conformant Resolver (1.1) that do not depend on the database.
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, unquote_plus
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.core.numbers import is_digits
@@ -104,6 +105,21 @@ def is_cset82(value: str, max_length: int = 20) -> bool:
     return 1 <= len(value) <= max_length and all(c in gs1_ai.CSET82 for c in value)
 
 
+LOT_CODE_MAX_LENGTH = 20  # as traceability.models.LOT_CODE_MAX_LENGTH (the column)
+
+
+def validate_lot_code(value) -> None:
+    """The one rule for a lot code (AI 10), wherever one is typed, imported or read from a
+    link: 1 to 20 characters of GS1's AI encodable set 82 (so "A/B-2026" or "L!(1)")."""
+    if not isinstance(value, str) or not is_cset82(value, LOT_CODE_MAX_LENGTH):
+        raise ValidationError(_qualifier_message("10"), code="lot_code")
+
+
+def is_serial(value) -> bool:
+    """A serial number (AI 21): 1 to 20 characters of set 82."""
+    return isinstance(value, str) and is_cset82(value, 20)
+
+
 def _qualifier_message(key):
     if key == "10":
         return _(
@@ -163,16 +179,18 @@ def parse_digital_link(path: str, query: str = "", *, decoded: bool = False) -> 
     if any(segment == "" for segment in segments):
         raise LinkError(_("A part of the link is empty."))
     try:
-        link = _parse(segments, query, joined=False)
+        link = _parse(segments, query, joined=False, decoded=decoded)
     except LinkError:
         if not decoded or len(segments) < 5:
             raise
-        return _parse(segments, query, joined=True)
+        return _parse(segments, query, joined=True, decoded=True)
     return link
 
 
-def _parse(segments, query, *, joined) -> DigitalLink:
-    gtin = _decode(segments[1])
+def _parse(segments, query, *, joined, decoded=False) -> DigitalLink:
+    # A decoded path is not decoded again: lot "L%2F" stays "L%2F", not "L/".
+    decode = (lambda raw: raw) if decoded else _decode
+    gtin = decode(segments[1])
     if not is_digits(gtin) or len(gtin) not in GTIN_LENGTHS:
         raise LinkError(_("The product code (GTIN) must have 8, 12, 13 or 14 digits."))
     if not has_valid_check_digit(gtin):
@@ -192,7 +210,7 @@ def _parse(segments, query, *, joined) -> DigitalLink:
                 )
             )
         last_position = position
-        value = _decode(raw_value)
+        value = decode(raw_value)
         if value is None or not is_cset82(value, 28 if key == "235" else 20):
             raise LinkError(_qualifier_message(key))
         values[key] = value

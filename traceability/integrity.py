@@ -16,7 +16,7 @@ from datetime import date
 from django.core.cache import cache
 
 from . import signing, transparency, verifier
-from .models import TraceRecord
+from .models import SafetyReview, TraceRecord
 
 INTACT, CHANGED, PENDING = "intact", "changed", "pending"
 
@@ -58,6 +58,7 @@ def compare_facts(lot, bodies, *, events, recall, certificates) -> list:
     hashes = {e.pk: e.hash for e in events}
     recorded_sequences = set()
     recalls = []
+    reviews = []
     snapshot = None
     for body in bodies:
         if body is None:
@@ -101,6 +102,8 @@ def compare_facts(lot, bodies, *, events, recall, certificates) -> list:
                 )
         elif body["type"] == TraceRecord.Type.RECALL:
             recalls.append((seq, data))
+        elif body["type"] == TraceRecord.Type.REVIEW:
+            reviews.append((seq, data))
         elif body["type"] == TraceRecord.Type.CERTIFICATES:
             snapshot = (seq, data)
     for sequence in sorted(set(events_by_sequence) - recorded_sequences):
@@ -123,6 +126,7 @@ def compare_facts(lot, bodies, *, events, recall, certificates) -> list:
         problems.append(
             _differs("The recall in the database was never recorded.", None, "recall_unrecorded")
         )
+    problems += _review_problems(lot, reviews)
     if snapshot is not None:
         seq, data = snapshot
         for item in data.get("certificates") or []:
@@ -145,6 +149,25 @@ def compare_facts(lot, bodies, *, events, recall, certificates) -> list:
                     )
                 )
     return problems
+
+
+def _review_problems(lot, reviews) -> list:
+    """The operator's safety decision on the lot's row against its signed record (the last
+    one: a lot is reviewed once, a decision is never rewritten)."""
+    decided = getattr(lot, "safety_review", None) in (SafetyReview.CLEARED, SafetyReview.REFUSED)
+    if reviews:
+        seq, data = reviews[-1]
+        if transparency.review_data(lot) != data:
+            return [_differs("The operator's safety review was changed.", seq, "review_changed")]
+    elif decided:
+        return [
+            _differs(
+                "The operator's safety review in the database was never recorded.",
+                None,
+                "review_unrecorded",
+            )
+        ]
+    return []
 
 
 def snapshot_ids(bodies) -> list[int]:

@@ -14,6 +14,12 @@ traceability.scans.schedule_scan).
 Each process also keeps the entries it last used (RECENT_ENTRIES), so that a hit reads
 only the lot's head from the shared cache; the head decides, as for any entry.
 
+A Digital Link (/01/…) is answered by the resolver with a 307 to the lot's page at its short
+link (GS1-Conformant Resolver: the default link), in the address's language or, unprefixed,
+the visitor's (so an English browser gets one redirect, straight to /en/t/…). That
+redirect depends only on the address and the language (a lot's short code never changes):
+it is kept whole too, keyed on the exact path and the language, and replayed here.
+
 Only plain GETs without a query string take the shortcut: ?linkType=…, a request for the
 linkset (Accept: application/linkset+json), serialised labels (their page carries a
 per-serial scan count) and everything else go through the view. The entry is keyed on the
@@ -41,6 +47,7 @@ from . import caching, gs1, scans
 
 PATH_RE = re.compile(r"^/(?:en/)?(?:t/[A-Za-z0-9]{8,10}/|01/[^?#]+)$")
 UNPREFIXED_RE = re.compile(r"^/(?:t/|01/)")
+DIGITAL_LINK_RE = re.compile(r"^/(?:en/)?01/")
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 
 
@@ -58,6 +65,12 @@ def preferred_language(request) -> str:
 
 
 SKIPPED_HEADERS = {"set-cookie", "content-length"}
+
+
+class TemporaryRedirect(HttpResponseRedirect):
+    """A 307: the request's method and body are kept (GS1-Conformant Resolver redirects)."""
+
+    status_code = 307
 
 
 def wants_linkset(request) -> bool:
@@ -91,7 +104,10 @@ class CachedTracePageMiddleware:
             and not wants_linkset(request)
         ):
             language = preferred_language(request)
-            if language != settings.LANGUAGE_CODE:
+            if request.path_info.startswith("/01/"):
+                # The resolver redirects to the page in this language itself (one redirect).
+                response = self._page(request, language)
+            elif language != settings.LANGUAGE_CODE:
                 path, decoded = caching.request_path(request)
                 target = f"/{language}{quote(path, safe='/') if decoded else path}"
                 if request.META.get("QUERY_STRING"):
@@ -105,7 +121,7 @@ class CachedTracePageMiddleware:
             return response
         return self._page(request)
 
-    def _page(self, request):
+    def _page(self, request, language=None):
         if (
             request.method != "GET"
             or request.META.get("QUERY_STRING")
@@ -114,6 +130,8 @@ class CachedTracePageMiddleware:
         ):
             return self.get_response(request)
         key = caching.fast_key(request.get_host(), *caching.request_path(request))
+        if DIGITAL_LINK_RE.match(request.path_info):
+            return self._redirect(request, f"{key}:{language or 'prefixed'}")
         entry = _recent.get(key)
         if entry is None:
             entry = cache.get(key)
@@ -137,6 +155,26 @@ class CachedTracePageMiddleware:
             entry = (lot_pk, head, etag, language, headers, response.content)
             cache.set(key, entry, caching.PAGE_TIMEOUT)
             _remember(key, entry)
+        return response
+
+    def _redirect(self, request, key):
+        """A Digital Link's 307 to its lot's trace page (views._resolve), kept whole: it
+        depends only on the address and the language (a lot's short code never changes)."""
+        entry = cache.get(key)
+        if entry is not None:
+            location = {name.lower(): value for name, value in entry}.get("location", "/")
+            response = TemporaryRedirect(location)
+            for name, value in entry:
+                response[name] = value
+            return response
+        response = self.get_response(request)
+        if getattr(response, "trace_redirect", None) is not None and response.status_code == 307:
+            headers = [
+                (name, value)
+                for name, value in response.items()
+                if name.lower() not in SKIPPED_HEADERS
+            ]
+            cache.set(key, headers, caching.MAPPING_TIMEOUT)
         return response
 
     def _replay(self, request, lot_pk, etag, language, headers, body):

@@ -62,14 +62,11 @@ ZERO_HASH = "0" * 64
 # The name of the transparency log, signed into every checkpoint (traceability.transparency).
 LOG_ORIGIN = "nongsan trace log v1"
 
-# GS1 AI 10 (batch/lot) allows up to 20 characters of GS1 AI encodable character set 82:
-# letters, digits and ! " % & ' ( ) * + , - . / : ; < = > ? _ . For simplicity (they must
-# survive a URL path, a label printer and a person reading them out) we allow only
-# letters, digits and - . _ / here: a subset of set 82, so every code we accept is a
-# valid GS1 lot code.
+# GS1 AI 10 (batch/lot): up to 20 characters of GS1 AI encodable character set 82 (letters,
+# digits and ! " % & ' ( ) * + , - . / : ; < = > ? _). The one rule: gs1.validate_lot_code;
+# links quote the code (gs1.DigitalLink.path), pages escape it, labels draw it as text.
+# (forms.LotForm and services.create_lot call it; the row itself only bounds the length).
 LOT_CODE_MAX_LENGTH = 20
-LOT_CODE_PATTERN = r"[A-Za-z0-9._/-]{1,20}"
-LOT_CODE_RE = re.compile(rf"^{LOT_CODE_PATTERN}$")
 
 # Short codes for https://HOST/t/{CODE}: no 0/O, 1/I/L, so that a person can type one
 # from a printed label. 8 characters of 31 → about 8.5 × 10^11 codes.
@@ -78,12 +75,6 @@ SHORT_CODE_LENGTH = 8
 SHORT_CODE_RE = re.compile(rf"^[{SHORT_CODE_ALPHABET}]{{8,10}}$")
 
 TIMEZONE_OFFSET_RE = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
-
-validate_lot_code = RegexValidator(
-    LOT_CODE_RE,
-    _("A lot code has 1 to 20 characters: letters without accents, digits, and - . _ / only."),
-    code="lot_code",
-)
 
 
 class ImmutableEventError(Exception):
@@ -112,7 +103,6 @@ class Lot(Place):
     code = models.CharField(
         _("Lot code"),
         max_length=LOT_CODE_MAX_LENGTH,
-        validators=[validate_lot_code],
         help_text=_("Printed on the label. Leave empty to have one made for you."),
     )
     short_code = models.CharField(_("Short code"), max_length=10, unique=True, editable=False)
@@ -584,6 +574,7 @@ class TraceRecord(models.Model):
         EVENT = "event", _("Event")
         RECALL = "recall", _("Recall")
         CERTIFICATES = "certificates", _("Certificates")
+        REVIEW = "review", _("Safety review")
 
     position = models.PositiveBigIntegerField(unique=True)  # leaf index in the log, from 0
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="records")

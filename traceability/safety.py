@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from marketplace.catalogue import batches
 from marketplace.core.text import fold
 
-from . import caching, services
+from . import caching, services, transparency
 from .models import BannedIngredient, FarmEvent, Lot, SafetyReview
 
 BANNED_FILE = Path(__file__).resolve().parent / "data" / "banned_ingredients.csv"
@@ -325,6 +325,9 @@ def review_lot(*, lot, by, decision: str, note: str) -> Lot:
     )
     if decision == SafetyReview.REFUSED:
         batches.withdraw(source_id=locked.pk, reason=PRE_HARVEST_REFUSED)
+    # Signed into the transparency log, so that "record intact" covers the decision too
+    # (integrity.compare_facts compares it with the lot's row).
+    transparency.record_review(lot=locked)
     caching.invalidate_lot(locked.pk)  # now, and again once committed (as record_event)
     transaction.on_commit(lambda: caching.invalidate_lot(locked.pk))
     return locked

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from . import caching, safety, transparency
+from . import caching, gs1, safety, transparency
 from .models import (
     SHORT_CODE_ALPHABET,
     SHORT_CODE_LENGTH,
@@ -24,6 +24,7 @@ from .models import (
     FarmEvent,
     Lot,
     Recall,
+    SafetyReview,
     TraceRecord,
     compute_hash,
 )
@@ -108,6 +109,10 @@ def create_lot(
         )
     code = (code or "").strip()
     if code:
+        try:
+            gs1.validate_lot_code(code)  # the one rule: GS1 set 82, 1 to 20 characters
+        except ValidationError as exc:
+            raise ValidationError({"code": exc.messages}) from None
         if Lot.objects.filter(product=product, code=code).exists():
             raise ValidationError(
                 {
@@ -645,11 +650,34 @@ def seal_lot(*, lot: Lot) -> int:
     if recall is not None:
         transparency.record_recall(lot=lot, recall=recall)
         count += 1
+    if lot.safety_review in (SafetyReview.CLEARED, SafetyReview.REFUSED):
+        transparency.record_review(lot=lot)
+        count += 1
     return count
+
+
+@transaction.atomic
+def seal_review(*, lot: Lot) -> int:
+    """Sign the operator's safety review of a lot reviewed before reviews were recorded
+    (1 record written, or 0 when it is recorded or there is no decision)."""
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.safety_review not in (SafetyReview.CLEARED, SafetyReview.REFUSED):
+        return 0
+    if not TraceRecord.objects.filter(lot_id=lot.pk).exists():
+        return 0  # seal_lot writes it with the rest
+    if TraceRecord.objects.filter(lot_id=lot.pk, type=TraceRecord.Type.REVIEW).exists():
+        return 0
+    transparency.record_review(lot=lot)
+    return 1
 
 
 def seal_unrecorded() -> int:
     total = 0
     for lot in Lot.objects.filter(records__isnull=True).order_by("pk"):
         total += seal_lot(lot=lot)
+    reviewed = Lot.objects.filter(
+        safety_review__in=[SafetyReview.CLEARED, SafetyReview.REFUSED]
+    ).exclude(records__type=TraceRecord.Type.REVIEW)
+    for lot in reviewed.order_by("pk"):
+        total += seal_review(lot=lot)
     return total

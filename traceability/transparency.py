@@ -9,7 +9,9 @@ Every fact the trace page shows is appended as a signed record (traceability.mod
   and its place in the old per-lot hash chain, by services.record_event;
 - "certificates": the producer's certificates valid for the product on the production
   date (at creation) and on the day of the first harvest: the snapshot the page shows;
-- "recall": the recall and its reason, by recalls.recall_lot.
+- "recall": the recall and its reason, by recalls.recall_lot;
+- "review": the operator's safety review of a lot harvested inside a pre-harvest interval
+  (cleared or refused, the reason, who and when), by safety.review_lot.
 
 A record's body (canonical JSON, traceability.verifier) names its lot, its number in the
 lot and the SHA-256 of the lot's previous record, so a lot's records form a chain; the
@@ -121,6 +123,15 @@ def recall_data(recall: Recall) -> dict:
     }
 
 
+def review_data(lot: Lot) -> dict:
+    return {
+        "decision": lot.safety_review,
+        "note": lot.safety_review_note,
+        "reviewed_at": utc_iso(lot.safety_reviewed_at) if lot.safety_reviewed_at else None,
+        "reviewed_by": lot.safety_reviewed_by_id,
+    }
+
+
 def certificate_data(certificate) -> dict:
     return {
         "id": certificate.pk,
@@ -219,6 +230,10 @@ def record_event(*, lot: Lot, event: FarmEvent, harvested_on=None) -> None:
 
 def record_recall(*, lot: Lot, recall: Recall) -> None:
     append(lot=lot, type=Type.RECALL, data=recall_data(recall))
+
+
+def record_review(*, lot: Lot) -> None:
+    append(lot=lot, type=Type.REVIEW, data=review_data(lot))
 
 
 # --- The Merkle tree -------------------------------------------------------------------------

@@ -21,6 +21,9 @@ urlpatterns = [
     # Lots on sale: a harvested lot becomes the product's stock (traceability.sale).
     path("lo-hang/dang-ban/", views_sale.lots_on_sale, name="lots-on-sale"),
     path("lo-hang/<int:pk>/ban/", views_sale.put_on_sale, name="lot-sell"),
+    # A producer's GLN (its location in EPCIS exports): the farmer's own, or staff's members.
+    path("lo-hang/ma-gln/", views.producer_glns, name="producer-glns"),
+    path("lo-hang/ma-gln/<int:pk>/", views.producer_gln, name="producer-gln"),
     # The operator: lots harvested inside a pre-harvest interval, to clear or refuse.
     path("quan-tri/lo-can-xem-xet/", views_safety.queue, name="safety-queue"),
     path("quan-tri/lo-can-xem-xet/<int:pk>/", views_safety.review, name="safety-review"),

@@ -25,7 +25,8 @@ A record's body is compact JSON with sorted keys (UTF-8, non-ASCII as is)::
 
     {"v": 1, "lot": lot id, "seq": 1, 2, 3 … within the lot,
      "prev": sha256 of the lot's previous record body (64 zeros for the first),
-     "type": "lot" | "event" | "recall" | "certificates", "time": when logged (UTC),
+     "type": "lot" | "event" | "recall" | "certificates" | "review",
+     "time": when logged (UTC),
      "data": what the trace page shows as fact}
 
 Signatures: Ed25519 over b"nongsan-trace-record/1\\n" + body (a record) or
@@ -48,7 +49,7 @@ ZERO_HASH = "0" * 64
 BUNDLE_FORMAT = "nongsan-trace-bundle/1"
 RECORD_CONTEXT = b"nongsan-trace-record/1\n"
 CHECKPOINT_CONTEXT = b"nongsan-trace-checkpoint/1\n"
-RECORD_TYPES = ("lot", "event", "recall", "certificates")
+RECORD_TYPES = ("lot", "event", "recall", "certificates", "review")
 
 
 # --- Canonical JSON and hashes ---------------------------------------------------------------
@@ -507,6 +508,11 @@ def summary(records: list[dict]) -> list[str]:
             )
         elif body["type"] == "recall":
             lines.append(f"  RECALLED at {data.get('recalled_at')}: {data.get('reason')}")
+        elif body["type"] == "review":
+            lines.append(
+                f"  safety review {data.get('decision')} at {data.get('reviewed_at')}: "
+                f"{data.get('note')}"
+            )
         else:
             names = ", ".join(
                 f"{c.get('kind')} {c.get('number')} ({c.get('valid_from')}..{c.get('valid_until')})"

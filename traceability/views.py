@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,12 +37,14 @@ from marketplace.core.links import absolute_url
 from marketplace.core.numbers import parse_id
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
+from marketplace.shops import services as shop_services
 
 from . import caching, gs1, integrity, safety, scans, services
 from .access import lot_manager_required, lots_for, producers_for
-from .forms import EventForm, LotForm
+from .forms import EventForm, GlnForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
-from .models import LOT_CODE_RE, SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot
+from .middleware import TemporaryRedirect, preferred_language
+from .models import SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot, SerialNumber
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -105,8 +108,12 @@ def _not_found(message=None) -> HttpResponse:
 #
 # What a request for /01/{GTIN}/… gets (GS1-Conformant Resolver 1.1; the rules that need no
 # database are in traceability.gs1):
-# - the lot's trace page in place (200; it is the default link, and the traceability link, so
-#   there is no extra redirect for a scanner), cached whole (traceability.middleware);
+# - no linkType (or defaultLink, defaultLinkMulti, traceability): a 307 to the default link,
+#   the lot's trace page at its short link /t/{CODE}/ (or /t/{CODE}/{SERIAL}/), in the
+#   address's language (for an unprefixed address, the visitor's: one redirect, never two).
+#   GS1-Conformant Resolver 1.1 and GS1's resolver test suite expect the redirect; the
+#   redirect itself is cached whole (traceability.middleware), the page at the short link
+#   too, so a scan costs one cached redirect and one cached page;
 # - linkType=linkset (or "all"), or Accept: application/linkset+json: the linkset (RFC 9264)
 #   of every level the link names, up to the GTIN, titles in the visitor's language;
 # - linkType=gs1:pip, and a link with only a GTIN: a 307 to the product page, the query
@@ -158,9 +165,7 @@ def _redirect(request, target: str) -> HttpResponse:
     query = gs1.query_without_link_type(request.META.get("QUERY_STRING", ""))
     if query:
         target += ("&" if "?" in target else "?") + query
-    response = HttpResponse(status=307)
-    response["Location"] = iri_to_uri(target)
-    return response
+    return TemporaryRedirect(iri_to_uri(target))
 
 
 def _request_language(request) -> str:
@@ -232,19 +237,41 @@ def _resolve(request, link: gs1.DigitalLink, *, same_as=None) -> HttpResponse:
             request, _redirect(request, localized(link.up().path(), get_language())), link
         )
 
-    def missing(level):
-        if level == "serial":
-            return _redirect(request, localized(link.up().path(), get_language()))
-        return _product_answer(request, link)
-
-    response = _trace(
-        request,
-        mapping_key=caching.digital_link_key(link.gtin14, link.lot),
-        queryset=Lot.objects.filter(code=link.lot, product__upc__in=upc_candidates(link.gtin14)),
-        serial=link.serial,
-        missing=missing,
-    )
+    found = _lot_short_code(link)
+    if found is None:  # a lot the GTIN never had: the GTIN's answer
+        return _finish(request, _product_answer(request, link), link, same_as=same_as)
+    lot_pk, short_code = found
+    language = get_language() or settings.LANGUAGE_CODE
+    if not caching.request_path(request)[0].startswith(f"/{language}/"):
+        language = preferred_language(request)  # as for the short link (middleware)
+    if link.serial is None:
+        target = short_path(short_code)
+    elif SerialNumber.objects.filter(lot_id=lot_pk, serial=link.serial).exists():
+        target = f"{short_path(short_code)}{quote(link.serial, safe='/')}/"
+    else:  # a serial the lot never printed: the lot's link
+        target = link.up().path()
+    response = _redirect(request, localized(target, language))
+    if link.serial is None and not request.META.get("QUERY_STRING"):
+        # traceability.middleware answers the next scans of this address with it.
+        response.trace_redirect = language
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
     return _finish(request, response, link, same_as=same_as)
+
+
+def _lot_short_code(link: gs1.DigitalLink) -> tuple[int, str] | None:
+    """The pk and short code of the lot a Digital Link names (cached: no query warm)."""
+    key = caching.digital_link_key(link.gtin14, link.lot) + ":short"
+    found = cache.get(key)
+    if found is None:
+        found = (
+            Lot.objects.filter(code=link.lot, product__upc__in=upc_candidates(link.gtin14))
+            .values_list("pk", "short_code")
+            .first()
+        )
+        if found is None:
+            return None
+        cache.set(key, tuple(found), caching.MAPPING_TIMEOUT)
+    return tuple(found)
 
 
 def _product(gtin):
@@ -316,7 +343,7 @@ def short_link(request, short_code, serial=None):
     code = short_code.upper()
     if not SHORT_CODE_RE.match(code):
         return _cors(_not_found())
-    if serial is not None and not LOT_CODE_RE.match(serial):
+    if serial is not None and not gs1.is_serial(serial):
         return _cors(_not_found())
     link_type = gs1.link_type(request.GET.get(gs1.LINK_TYPE_PARAM))
     media = gs1.wants_linkset(link_type, request.headers.get("Accept", ""))
@@ -599,6 +626,8 @@ def problem_messages(problems) -> list[str]:
             text = _("Event number %(n)s was added without being recorded.") % {"n": n}
         elif code in ("recall_deleted", "recall_changed", "recall_unrecorded"):
             text = _("The recall of this lot was removed or changed.")
+        elif code in ("review_changed", "review_unrecorded"):
+            text = _("The operator's food safety review of this lot was changed.")
         elif code in ("certificate_changed", "certificate_missing"):
             text = _("A certificate valid at harvest was changed or removed after it was recorded.")
         elif code == "no_records":
@@ -883,3 +912,35 @@ def add_event(request, pk):
             "target": target,
         },
     )
+
+
+# --- Producers' GLN (where EPCIS exports place them) --------------------------------------------
+
+
+@lot_manager_required
+def producer_glns(request):
+    """The producers whose lots this user manages (their own shop, or members in the
+    staff's scope), each with its GLN."""
+    producers = producers_for(request.user).order_by("partner__name", "pk")
+    page = Paginator(producers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "traceability/producer_glns.html", {"page_obj": page, "producers": page})
+
+
+@lot_manager_required
+def producer_gln(request, pk):
+    producer = get_object_or_404(producers_for(request.user), pk=pk)
+    form = GlnForm(request.POST or None, initial={"gln": producer.gln})
+    if request.method == "POST" and form.is_valid():
+        try:
+            shop_services.set_producer_gln(producer_id=producer.pk, gln=form.cleaned_data["gln"])
+        except ValidationError as exc:
+            form.add_error("gln", exc.message_dict.get("gln", exc.messages))
+        else:
+            messages.success(
+                request,
+                _("GLN of %(producer)s saved.") % {"producer": producer.partner.name}
+                if form.cleaned_data["gln"]
+                else _("GLN of %(producer)s removed.") % {"producer": producer.partner.name},
+            )
+            return redirect("traceability:producer-glns")
+    return render(request, "traceability/producer_gln.html", {"producer": producer, "form": form})

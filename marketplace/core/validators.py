@@ -44,7 +44,7 @@ def validate_ggn(value: str) -> None:
 def validate_gln(value: str) -> None:
     """A GS1 Global Location Number: 13 digits, the last a GS1 check digit."""
     code = (value or "").strip()
-    if not code.isdigit() or len(code) != 13:
+    if not is_digits(code) or len(code) != 13:
         raise ValidationError(_("A GLN (GS1 location number) has 13 digits."), code="gln_length")
     if not has_valid_check_digit(code):
         raise ValidationError(

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.core.money import MONEY
+from marketplace.core.storage import get_private_storage
 
 
 class Remittance(models.Model):
@@ -346,3 +347,50 @@ class ProducerBankAccount(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.bank_bin} {self.number}"
+
+
+class StatementImport(models.Model):
+    """A bank statement uploaded by the operator, applied by a Celery worker
+    (marketplace.tasks.run_statement_import → transfers.run_statement_import) as a job of
+    marketplace.core.jobs: taken up once, with a heartbeat, resumed or failed with the true
+    reason when its worker dies. Safe to run again: a line already recorded is not applied
+    twice (BankTransfer.transaction_id)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Being applied")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    # Private storage: a statement names buyers and their payments.
+    file = models.FileField(
+        _("Bank statement"), upload_to="statements/%Y/%m/", storage=get_private_storage
+    )
+    file_name = models.CharField(_("File name"), max_length=255, blank=True)
+    status = models.CharField(
+        _("Status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    lines_total = models.PositiveIntegerField(_("Lines to apply"), default=0)
+    lines_done = models.PositiveIntegerField(_("Lines done"), default=0)
+    report = models.JSONField(_("Report"), default=dict, blank=True)
+    error = models.TextField(_("Error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("Uploaded by"),
+    )
+    created_at = models.DateTimeField(_("Uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    finished_at = models.DateTimeField(_("Finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Bank statement import")
+        verbose_name_plural = _("Bank statement imports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.file_name or f"#{self.pk}"

@@ -19,11 +19,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from oscar.core.loading import get_model
 
+from marketplace.core import jobs
 from marketplace.core.access import operator_required
 from marketplace.core.money import DongField, format_dong
 from marketplace.core.redirects import safe_next
 from marketplace.finance import transfers
-from marketplace.models import BankTransfer
+from marketplace.models import BankTransfer, StatementImport
 from marketplace.payments.state import VIETQR, payment_state
 
 Order = get_model("order", "Order")
@@ -169,23 +170,64 @@ def mark_received(request, pk):
 @require_http_methods(["GET", "POST"])
 @operator_required
 def import_statement(request):
-    """Upload a statement; each applied line is its own transaction, so a line applied
-    stays applied even if a later one fails, and two imports at once apply a line once."""
-    report = None
+    """Upload a statement: checked at once (a file that cannot be read is a form error),
+    then applied by a background worker (transfers.run_statement_import) while the
+    operator watches its progress. Each applied line is its own transaction, so a line
+    applied stays applied even if a later one fails, and two imports at once apply a line
+    once."""
     if request.method == "POST":
         form = StatementForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                report = transfers.import_statement(form.cleaned_data["statement"], request.user)
+                job = transfers.start_statement_import(
+                    file=form.cleaned_data["statement"], user=request.user
+                )
             except transfers.StatementError as exc:
                 form.add_error("statement", str(exc))
             else:
-                form = StatementForm()
+                return redirect("transfers:statement", pk=job.pk)
     else:
         form = StatementForm()
+    recent = StatementImport.objects.select_related("created_by")[:10]
     return render(
         request,
         "marketplace/transfers/import.html",
-        {"form": form, "report": report},
+        {"form": form, "report": None, "recent": recent},
         status=200,
     )
+
+
+@require_http_methods(["GET"])
+@operator_required
+def statement_import(request, pk):
+    """One import: its progress while a worker applies it (the page refreshes itself, no
+    script), then its report; a worker that died is noticed (jobs.fail_stalled) and the
+    import can be run again."""
+    job = get_object_or_404(StatementImport.objects.select_related("created_by"), pk=pk)
+    job = jobs.fail_stalled(StatementImport, job)
+    finished = job.status in (StatementImport.Status.DONE, StatementImport.Status.FAILED)
+    report = None
+    if job.status == StatementImport.Status.DONE:
+        report = transfers.report_from_data(job.report)
+    response = render(
+        request,
+        "marketplace/transfers/statement_import.html",
+        {
+            "job": job,
+            "report": report,
+            "finished": finished,
+            "percent": (
+                min(100, round(100 * job.lines_done / job.lines_total)) if job.lines_total else 0
+            ),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@operator_required
+def statement_import_retry(request, pk):
+    job = get_object_or_404(StatementImport, pk=pk)
+    transfers.retry_statement_import(job=job)
+    return redirect("transfers:statement", pk=job.pk)

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
@@ -473,16 +474,24 @@ def _read_lines(rows, header_index, columns) -> list[Line]:
     return lines
 
 
-def import_statement(file, user) -> Report:
-    """Apply the credit lines of a bank statement that pay a VietQR order exactly; list
-    the others with the reason. Raises StatementError when the file cannot be read."""
+def read_statement(file) -> Report:
+    """The statement's lines as read, nothing applied. Raises StatementError when the file
+    cannot be read or has no transaction line (what the upload form says at once)."""
     text = _read_text(file)
     rows, delimiter, header_index, columns = _parse_rows(text)
     report = Report(lines=_read_lines(rows, header_index, columns), delimiter=delimiter)
+    if not report.lines:
+        raise StatementError(_("The statement has no transaction lines."))
+    return report
+
+
+def import_statement(file, user, *, progress=None) -> Report:
+    """Apply the credit lines of a bank statement that pay a VietQR order exactly; list
+    the others with the reason. Raises StatementError when the file cannot be read.
+    `progress(done, total)`, when given, is told after each line matched against orders."""
+    report = read_statement(file)
     candidates = [line for line in report.lines if not line.status]
     if not candidates:
-        if not report.lines:
-            raise StatementError(_("The statement has no transaction lines."))
         return report
 
     # Duplicates inside the file: the first one counts, the others are listed.
@@ -512,7 +521,9 @@ def import_statement(file, user) -> Report:
             "sources__source_type"
         )
     }
-    for line in candidates:
+    for done, line in enumerate(candidates, start=1):
+        if progress is not None:
+            progress(done - 1, len(candidates))
         found = tokens[line.number]
         known = [token for token in found if token in orders]
         if not found:
@@ -529,7 +540,126 @@ def import_statement(file, user) -> Report:
         else:
             line.order_number = known[0]
             _apply(line, orders[known[0]], user)
+    if progress is not None:
+        progress(len(candidates), len(candidates))
     return report
+
+
+# --- The import as a background job ----------------------------------------------------------
+
+PROGRESS_EVERY = 25  # lines between two writes of the job's progress
+
+
+def report_data(report: Report) -> dict:
+    """A report as JSON for the job's row (report_from_data reads it back)."""
+    return {
+        "delimiter": report.delimiter,
+        "lines": [
+            {
+                **{k: v for k, v in vars(line).items() if k not in ("date", "amount", "expected")},
+                "date": line.date.isoformat() if line.date else None,
+                "amount": str(line.amount) if line.amount is not None else None,
+                "expected": str(line.expected) if line.expected is not None else None,
+            }
+            for line in report.lines
+        ],
+    }
+
+
+def report_from_data(data: dict) -> Report:
+    lines = []
+    for item in data.get("lines") or []:
+        values = dict(item)
+        values["date"] = datetime.date.fromisoformat(item["date"]) if item.get("date") else None
+        for key in ("amount", "expected"):
+            values[key] = Decimal(item[key]) if item.get(key) is not None else None
+        lines.append(Line(**values))
+    return Report(lines=lines, delimiter=data.get("delimiter", ","))
+
+
+def start_statement_import(*, file, user):
+    """Keep the uploaded statement (private storage) and queue its import, after checking
+    that it can be read (StatementError, for the form). Returns the job."""
+    from django.core.files.base import ContentFile
+
+    from marketplace.models import StatementImport
+
+    data = file.read(MAX_BYTES + 1)
+    report = read_statement(io.BytesIO(data if isinstance(data, bytes) else data.encode()))
+    name = (getattr(file, "name", "") or "statement.csv")[-255:]
+    with transaction.atomic():
+        job = StatementImport(
+            created_by=user,
+            file_name=name,
+            lines_total=sum(1 for line in report.lines if not line.status),
+        )
+        job.file.save("statement.csv", ContentFile(data), save=False)
+        job.save()
+        transaction.on_commit(lambda: queue_statement_import(job.pk))
+    return job
+
+
+def queue_statement_import(job_id: int) -> None:
+    from marketplace.tasks import run_statement_import as task
+
+    task.delay(job_id)
+
+
+def retry_statement_import(*, job) -> None:
+    """Queue a failed import again (its worker died, or it failed): lines it applied stay
+    applied and are listed as already recorded."""
+    from marketplace.models import StatementImport
+
+    failed = StatementImport.objects.filter(pk=job.pk, status=StatementImport.Status.FAILED)
+    updated = failed.update(
+        status=StatementImport.Status.PENDING,
+        error="",
+        attempts=0,
+        worker="",
+        started_at=None,
+        finished_at=None,
+        heartbeat_at=timezone.now(),  # when it was queued again (jobs._queued_at)
+    )
+    if updated:
+        transaction.on_commit(lambda: queue_statement_import(job.pk))
+
+
+def run_statement_import(job_id: int) -> str:
+    """The job's work (marketplace.tasks.run_statement_import): claim it, apply the lines
+    with the progress written every PROGRESS_EVERY lines, keep the report. Returns the
+    final status."""
+    from marketplace.core import jobs
+    from marketplace.models import StatementImport
+
+    job = jobs.claim(StatementImport, job_id)
+    if job is None:
+        return "skipped"
+    rows = StatementImport.objects.filter(pk=job.pk)
+
+    def progress(done, total):
+        if done == total or done % PROGRESS_EVERY == 0:
+            rows.update(lines_done=done, lines_total=total, heartbeat_at=timezone.now())
+
+    try:
+        with job.file.open("rb") as handle:
+            report = import_statement(handle, job.created_by, progress=progress)
+    except StatementError as exc:
+        rows.update(status=jobs.FAILED, error=str(exc), finished_at=timezone.now())
+        return jobs.FAILED
+    except Exception:
+        rows.update(
+            status=jobs.FAILED,
+            error=_("The statement could not be applied because of an error on the server."),
+            finished_at=timezone.now(),
+        )
+        raise
+    rows.update(
+        status=jobs.DONE,
+        report=report_data(report),
+        lines_done=F("lines_total"),
+        finished_at=timezone.now(),
+    )
+    return jobs.DONE
 
 
 def _apply(line: Line, order, user) -> None:

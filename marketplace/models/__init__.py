@@ -12,6 +12,7 @@ from marketplace.finance.models import (
     ProducerBankAccount,
     Remittance,
     SettlementEntry,
+    StatementImport,
 )
 from marketplace.fulfilment.models import CancelledLine, Notification, Parcel, ProducerNotice
 from marketplace.payments.models import Refund, StripeEvent
@@ -48,5 +49,6 @@ __all__ = [
     "SaleBatch",
     "SearchEntry",
     "SettlementEntry",
+    "StatementImport",
     "StripeEvent",
 ]

@@ -56,3 +56,15 @@ def open_producer_shop(
         partner.users.add(owner)
         grant_dashboard_access(owner)
     return partner
+
+
+@transaction.atomic
+def set_producer_gln(*, producer_id: int, gln: str) -> ProducerProfile:
+    """Record (or clear, with "") a producer's GLN: 13 digits with a right check digit
+    (marketplace.core.validators.validate_gln, the model field's validator). EPCIS exports
+    then name the producer's location by it (traceability.epcis.producer_location)."""
+    profile = ProducerProfile.objects.select_for_update().get(pk=producer_id)
+    profile.gln = gln.strip()
+    profile.full_clean(exclude=["partner"])
+    profile.save(update_fields=["gln"])
+    return profile

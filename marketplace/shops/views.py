@@ -310,6 +310,7 @@ def seller_home(request, producer):
         {"label": _("Pre-orders for the harvest"), "url": reverse("preorders:producer-windows")},
         {"label": _("Certificates"), "url": certificates},
         {"label": _("Money: what I will receive"), "url": reverse("settlements:mine")},
+        {"label": _("GLN of producers"), "url": reverse("traceability:producer-glns")},
         {
             "label": _("Scans of my labels"),
             "url": reverse("traceability:lots"),

@@ -8,7 +8,7 @@ message, never a 500.
 
 import io
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,12 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from oscar.core.loading import get_model
 
+from marketplace.core import jobs
 from marketplace.core.money import format_dong
 from marketplace.finance import transfers
-from marketplace.models import BankTransfer
+from marketplace.models import BankTransfer, StatementImport
 from marketplace.payments.state import payment_state
 from tests.conftest import need
 from tests.marketplace.orders import checkout
@@ -576,11 +577,21 @@ def test_a_next_outside_the_site_is_not_followed(place, people):
     assert response.status_code == 302 and response["Location"] == AWAITING
 
 
-def test_the_import_page_shows_applied_lines_and_mismatches(orders, people):
+def test_the_import_page_shows_applied_lines_and_mismatches(
+    orders, people, django_capture_on_commit_callbacks
+):
+    """The statement is applied by a background job; the operator is sent to its page,
+    which shows the progress, then the report."""
     m, d = orders["matched"], orders["differs"]
     operator = client_for(people["operator"])
     assert operator.get(IMPORT).status_code == 200
-    response = operator.post(IMPORT, {"statement": statement(realistic_rows(orders))})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.post(IMPORT, {"statement": statement(realistic_rows(orders))})
+    job = StatementImport.objects.latest("pk")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("transfers:statement", args=[job.pk])
+    assert job.status == "done" and job.lines_done == job.lines_total > 0
+    response = operator.get(response["Location"])
     assert response.status_code == 200
     page = response.content.decode()
     report = response.context["report"]
@@ -588,12 +599,47 @@ def test_the_import_page_shows_applied_lines_and_mismatches(orders, people):
     assert 'id="applied-lines"' in page and 'id="mismatch-lines"' in page
     assert f"{dots(d.total_incl_tax)}" in page and "987654" in page
     assert "Chuyen tien an trua" in page
+    assert 'http-equiv="refresh"' not in page  # finished: no more refreshing
     assert payment_state(fresh(m)).code == "paid"
+    # The upload page lists it, so the report stays reachable by clicking.
+    assert reverse("transfers:statement", args=[job.pk]) in operator.get(IMPORT).content.decode()
     # The same file again: nothing applied, said so.
-    again = operator.post(IMPORT, {"statement": statement(realistic_rows(orders))})
+    with django_capture_on_commit_callbacks(execute=True):
+        again = operator.post(IMPORT, {"statement": statement(realistic_rows(orders))}, follow=True)
     assert again.context["report"].applied == []
     assert len(again.context["report"].already) == 1
     assert BankTransfer.objects.filter(transaction_id__isnull=False).count() == 1
+
+
+def test_a_statement_import_shows_its_progress_and_a_dead_worker_is_noticed(
+    orders, people, django_capture_on_commit_callbacks
+):
+    operator = client_for(people["operator"])
+    with django_capture_on_commit_callbacks(execute=False):  # no worker takes it up yet
+        response = operator.post(IMPORT, {"statement": statement(realistic_rows(orders))})
+    job = StatementImport.objects.latest("pk")
+    assert job.status == "pending" and job.lines_total > 0
+    # The statement is kept privately: no public address.
+    assert job.file.storage is not None and not job.file.name.startswith("/")
+    page = operator.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in page and 'id="statement-progress"' in page
+    # A worker took it up, got halfway, and died: after jobs.DEAD_AFTER the page says so.
+    stale = timezone.now() - jobs.DEAD_AFTER - timedelta(seconds=5)
+    StatementImport.objects.filter(pk=job.pk).update(
+        status="running", started_at=stale, heartbeat_at=stale, worker="elsewhere:1",
+        lines_done=1, attempts=1,
+    )  # fmt: skip
+    page = operator.get(response["Location"]).content.decode()
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error  # jobs.stall_reason: when it stopped
+    assert 'id="statement-error"' in page and 'http-equiv="refresh"' not in page
+    # Run again: the whole statement is applied, each line once.
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = operator.post(reverse("transfers:statement-retry", args=[job.pk]))
+    assert retried["Location"] == response["Location"]
+    job.refresh_from_db()
+    assert job.status == "done" and job.attempts == 1
+    assert payment_state(fresh(orders["matched"])).code == "paid"
 
 
 @pytest.mark.parametrize("name", ["empty", "image", "not utf-8", "no columns", "too big"])

@@ -49,13 +49,48 @@ def test_each_language_and_link_form_is_kept_apart(client, gtin_lot, view_calls)
     vi_page = client.get(f"/t/{gtin_lot.short_code}/")
     en_page = client.get(f"/en/t/{gtin_lot.short_code}/")
     dl = f"/01/{GTIN13}/10/DEMO-NS0005"
-    client.get(dl)
-    assert len(view_calls) == 3
+    assert client.get(dl)["Location"] == f"/t/{gtin_lot.short_code}/"  # the default link
+    assert client.get(f"/en{dl}")["Location"] == f"/en/t/{gtin_lot.short_code}/"
+    assert len(view_calls) == 2
     assert client.get(f"/en/t/{gtin_lot.short_code}/").content == en_page.content
     assert client.get(f"/t/{gtin_lot.short_code}/").content == vi_page.content
     assert vi_page.content != en_page.content
     client.get(dl)
-    assert len(view_calls) == 3
+    assert len(view_calls) == 2
+
+
+def test_a_digital_link_is_one_cached_redirect_to_the_page(
+    client, gtin_lot, monkeypatch, django_assert_num_queries
+):
+    """GS1-Conformant Resolver: no linkType → a 307 to the default link (the trace page at
+    the short link). Warm, the redirect is answered by the middleware (no view, no SQL),
+    and the page behind it too (its scan recorded as before): two cached answers."""
+    resolved = []
+    original = views._resolve
+    monkeypatch.setattr(
+        views,
+        "_resolve",
+        lambda request, link, **kw: resolved.append(1) or original(request, link, **kw),
+    )
+    dl = f"/01/0{GTIN13}/10/DEMO-NS0005"
+    page = f"/t/{gtin_lot.short_code}/"
+    first = client.get(dl)
+    assert first.status_code == 307 and first["Location"] == page and resolved == [1]
+    client.get(page)  # warms the page
+    with django_assert_num_queries(0):
+        again = client.get(dl)
+    shown = client.get(again["Location"])  # the cached page (test_a_warm_page_skips_…)
+    assert resolved == [1]
+    assert again.status_code == 307 and again["Location"] == page
+    for header in ("Link", "Access-Control-Allow-Origin", "Vary"):
+        assert again[header] == first[header]
+    assert shown.status_code == 200 and "DEMO-NS0005" in shown.content.decode()
+    # An English browser: one redirect, straight to the English page (kept apart).
+    english = client.get(dl, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 307 and english["Location"] == f"/en{page}"
+    assert client.get(dl, HTTP_ACCEPT_LANGUAGE="en")["Location"] == f"/en{page}"
+    assert client.get(dl, HTTP_ACCEPT_LANGUAGE="vi")["Location"] == page
+    assert resolved == [1, 1]
 
 
 def test_a_new_event_or_a_recall_goes_through_the_view_at_once(
@@ -146,7 +181,7 @@ def test_an_english_browser_is_sent_to_the_english_page(client, gtin_lot):
     assert response.status_code == 302 and response["Location"] == f"/en{url}"
     assert "Accept-Language" in response["Vary"] and "Cookie" in response["Vary"]
     dl = client.get(f"/01/{GTIN13}/10/DEMO-NS0005", HTTP_ACCEPT_LANGUAGE="en")
-    assert dl["Location"] == f"/en/01/{GTIN13}/10/DEMO-NS0005"
+    assert dl.status_code == 307 and dl["Location"] == f"/en{url}"  # one redirect
     english = client.get(f"/en{url}", HTTP_ACCEPT_LANGUAGE="en")
     assert english.status_code == 200 and english["Content-Language"] == "en"
 

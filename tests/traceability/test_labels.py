@@ -142,7 +142,7 @@ def test_png_and_svg_downloads_decode_to_the_lots_link(farmer, request, with_gti
     assert [b.text for b in decode(image)] == [url]
 
     # The decoded link opens that lot's public trace page.
-    page = farmer.get(urlsplit(url).path)
+    page = farmer.get(urlsplit(url).path, follow=True)  # a Digital Link: 307 to the page
     assert page.status_code == 200 and lot.code in page.content.decode()
 
 
@@ -214,7 +214,7 @@ def test_a_serialised_sheet_round_trips_from_pdf_to_trace_page(
 
     farmer.logout()  # a buyer's phone
     for link in decoded:
-        response = farmer.get(urlsplit(link).path)
+        response = farmer.get(urlsplit(link).path, follow=True)
         assert response.status_code == 200, link
         assert "DEMO-NS0005" in response.content.decode()
 

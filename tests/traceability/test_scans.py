@@ -53,7 +53,8 @@ def expected_visitor(ip=IP, agent=PHONE) -> str:
 def test_each_opening_is_a_scan_with_language_and_a_keyed_visitor_hash(gtin_lot):
     before = timezone.now()
     assert phone().get(f"/t/{gtin_lot.short_code}/").status_code == 200
-    assert phone().get(f"/en/01/{GTIN13}/10/DEMO-NS0005").status_code == 200
+    # A Digital Link: a 307 to the page, which is the scan.
+    assert phone().get(f"/en/01/{GTIN13}/10/DEMO-NS0005", follow=True).status_code == 200
     assert phone(agent="Other phone").get(f"/t/{gtin_lot.short_code}/").status_code == 200
     rows = list(Scan.objects.filter(lot=gtin_lot).order_by("pk"))
     assert [s.language for s in rows] == ["vi", "en", "vi"]
@@ -127,8 +128,9 @@ def test_serials_resolve_by_digital_link_and_short_link_and_unknown_ones_are_404
         f"/t/{gtin_lot.short_code}/A0001/",
         f"/t/{gtin_lot.short_code.lower()}/A0001/",
     ):
-        response = phone().get(url)
+        response = phone().get(url, follow=True)  # a Digital Link: one 307 to the page
         assert response.status_code == 200, url
+        assert len(response.redirect_chain) == url.startswith("/01/")
         assert "A0001" in response.content.decode()
         assert response["Cache-Control"] == "private, no-cache" and not response.has_header("ETag")
     assert Scan.objects.filter(serial=serial, lot=gtin_lot).count() == 3

@@ -28,7 +28,9 @@ G14 = "0" + GTIN13
 def test_gtin13_and_gtin14_links_show_the_lot(client, gtin_lot):
     for gtin in (GTIN13, G14):
         for tail in ("", "/"):
-            response = client.get(f"/01/{gtin}/10/DEMO-NS0005{tail}")
+            response = client.get(f"/01/{gtin}/10/DEMO-NS0005{tail}", follow=True)
+            # One 307 to the default link: the trace page at the short link.
+            assert response.redirect_chain == [(f"/t/{gtin_lot.short_code}/", 307)]
             assert response.status_code == 200, (gtin, tail)
             html = response.content.decode()
             assert "Sầu riêng Ri6 Krông Pắc" in html
@@ -36,7 +38,9 @@ def test_gtin13_and_gtin14_links_show_the_lot(client, gtin_lot):
     # A serial number of the lot resolves to the lot too; one the lot never printed walks
     # up to the lot's link (tests/traceability/test_scans.py has the rest).
     SerialNumber.objects.create(lot=gtin_lot, serial="0001")
-    assert client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0001/").status_code == 200
+    serial = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0001/", follow=True)
+    assert serial.redirect_chain == [(f"/t/{gtin_lot.short_code}/0001/", 307)]
+    assert serial.status_code == 200
     unknown = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/21/0002/")
     assert unknown.status_code == 307 and unknown["Location"] == f"/01/{G14}/10/DEMO-NS0005"
 
@@ -73,12 +77,13 @@ def test_malformed_links_get_a_400_page_that_says_why(client, gtin_lot, path, wh
 
 
 def test_percent_encoded_lot_characters_are_decoded(client, gtin_lot):
-    assert client.get(f"/01/{GTIN13}/10/DEMO%2DNS0005/").status_code == 200
+    assert client.get(f"/01/{GTIN13}/10/DEMO%2DNS0005/", follow=True).status_code == 200
     # A "/" inside a lot code must be %2F; with the raw URI (gunicorn's RAW_URI) it is one
     # segment of the lot, not a new qualifier.
     Lot.objects.filter(pk=gtin_lot.pk).update(code="A/B")
     path = f"/01/{GTIN13}/10/A%2FB"
-    assert client.get(path, RAW_URI=path).status_code == 200
+    found = client.get(path, RAW_URI=path)
+    assert found.status_code == 307 and found["Location"] == f"/t/{gtin_lot.short_code}/"
 
 
 def test_unknown_lots_walk_up_to_the_product_and_unknown_short_codes_are_404(client, gtin_lot):
@@ -184,11 +189,12 @@ def test_budget_size_no_javascript_and_http_caching(
         warm = client.get(url)
     assert 'INSERT INTO "traceability_scan"' in queries.captured_queries[0]["sql"]
     assert warm.content == cold.content and warm["ETag"] == etag
-    with django_assert_num_queries(1 + 1):  # only the GS1 link → lot mapping is new
-        client.get(f"/01/{GTIN13}/10/DEMO-NS0005/")
-    with django_assert_num_queries(0 + 1):
+    with django_assert_num_queries(1):  # the GS1 link → lot mapping, then a redirect
+        dl_cold = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/")
+    with django_assert_num_queries(0):
         dl_warm = client.get(f"/01/{GTIN13}/10/DEMO-NS0005/")
-    assert dl_warm.status_code == 200
+    assert dl_cold.status_code == dl_warm.status_code == 307
+    assert dl_warm["Location"] == url  # the page above, warm
 
     with django_assert_num_queries(0):  # a 304 is not a scan
         not_modified = client.get(url, HTTP_IF_NONE_MATCH=etag)
