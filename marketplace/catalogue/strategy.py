@@ -1,10 +1,10 @@
-"""Oscar's pricing and availability strategy (settings.OSCAR_DYNAMIC_CLASS_LOADER replaces
-``partner.strategy.Selector``): Oscar's own ``Default`` (the product's stock record, stock
-required, no tax added), except that a basket line is priced from the stock record it was
-added with, which the basket loaded together with the line, instead of reading the
-product's stock records again each time Oscar asks (the checkout asks on every page, for
-every line, several times). Each product here has one stock record (its producer's), so
-the answer is the same."""
+"""Oscar's pricing and availability strategy, the base of the one Oscar uses
+(marketplace.wholesale.strategy adds wholesale price breaks to it): Oscar's own ``Default``
+(the product's stock record, stock required, no tax added), except that a basket line is
+priced from the stock record it was added with, which the basket loaded together with the
+line, instead of reading the product's stock records again each time Oscar asks (the
+checkout asks on every page, for every line, several times). Each product here has one
+stock record (its producer's), so the answer is the same."""
 
 from oscar.apps.partner import strategy
 
@@ -15,8 +15,3 @@ class Default(strategy.Default):
         if stockrecord is None:
             return super().fetch_for_line(line, stockrecord)
         return self.fetch_for_product(line.product, stockrecord)
-
-
-class Selector(strategy.Selector):
-    def strategy(self, request=None, user=None, **kwargs):
-        return Default(request)

@@ -8,7 +8,6 @@ from oscar.core.loading import default_class_loader
 OVERRIDES = {
     ("catalogue.views", "ProductDetailView"): "marketplace.catalogue.views",
     ("shipping.repository", "Repository"): "marketplace.fulfilment.shipping",
-    ("partner.strategy", "Selector"): "marketplace.catalogue.strategy",
     ("checkout.forms", "ShippingAddressForm"): "marketplace.payments.address_forms",
     (
         "dashboard.catalogue.views",

@@ -1,16 +1,17 @@
 """Oscar's pricing strategy for nongsan (settings: marketplace.core.loading overrides
-``partner.strategy.Selector``): Oscar's default (first stock record, stock required, no
-tax: prices are what the producer asks, VAT inclusive), with the price of a basket line
-following the wholesale price break its quantity reaches, for approved business buyers
-(marketplace.wholesale.pricing.unit_price). Product prices shown on pages are the retail
-(one unit) price; the product page lists the breaks to business buyers."""
+``partner.strategy.Selector``): Oscar's default (the stock record a basket line was added with,
+marketplace.catalogue.strategy; stock required, no tax: prices are what the producer asks,
+VAT inclusive), with the price of a basket line following the wholesale price break its
+quantity reaches, for approved business buyers (marketplace.wholesale.pricing.unit_price).
+Product prices shown on pages are the retail (one unit) price; the product page lists the
+breaks to business buyers."""
 
 from decimal import Decimal
 from functools import cached_property
 
 from oscar.apps.partner.prices import FixedPrice
-from oscar.apps.partner.strategy import Default
 
+from marketplace.catalogue.strategy import Default
 from marketplace.wholesale import pricing
 
 
