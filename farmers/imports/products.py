@@ -340,7 +340,7 @@ class ProductImporter:
             return done("unchanged", product=product.pk)
         fields = ", ".join(_label(name) for name in changed)
         message = _("Changed: %(fields)s.") % {"fields": fields}
-        waiting = _waiting(product, created=False)
+        waiting = _waiting(product)
         return done("updated", product=product.pk, message=f"{message} {waiting}".strip())
 
     def create_batch(self) -> None:
@@ -425,7 +425,7 @@ def _refusal(exc: ValidationError) -> str:
     return _error_text(messages, label=_label)
 
 
-def _waiting(product, *, created: bool) -> str:
+def _waiting(product) -> str:
     listing = ProductListing.objects.filter(product=product).only("status").first()
     if listing is not None and listing.status == ProductListing.Status.PENDING:
         return _("Waits for the operator's approval.")
