@@ -39,6 +39,7 @@ from marketplace.models import MarketplaceSettings, ProducerProfile, ProductList
 Product = get_model("catalogue", "Product")
 ProductClass = get_model("catalogue", "ProductClass")
 ProductAttribute = get_model("catalogue", "ProductAttribute")
+ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 ProductCategory = get_model("catalogue", "ProductCategory")
 ProductImage = get_model("catalogue", "ProductImage")
 Category = get_model("catalogue", "Category")
@@ -285,7 +286,9 @@ def _category(value, errors):
     return category
 
 
-def _gtin(value, errors, *, product=None) -> str | None:
+def _gtin(value, errors, *, product=None, taken=None) -> str | None:
+    """A valid GTIN no other product has (`taken`: the codes known to be taken, instead
+    of asking the database)."""
     code = re.sub(r"\s", "", str(value or ""))
     if not code:
         return ""
@@ -294,10 +297,12 @@ def _gtin(value, errors, *, product=None) -> str | None:
     except ValidationError as exc:
         errors.setdefault("gtin", []).extend(str(m) for m in exc.messages)
         return None
-    taken = Product.objects.filter(upc=code)
-    if product is not None:
-        taken = taken.exclude(pk=product.pk)
-    if taken.exists():
+    if taken is not None:
+        used = code in taken
+    else:
+        others = Product.objects.filter(upc=code)
+        used = (others.exclude(pk=product.pk) if product is not None else others).exists()
+    if used:
         errors.setdefault("gtin", []).append(_gtin_taken_message(code))
         return None
     return code
@@ -486,14 +491,7 @@ def create_products(*, producer, by, items) -> list:
     for item, code in zip(items, codes, strict=True):
         errors: dict[str, list[str]] = {}
         values = _new_values(errors, **{field: item.get(field) for field in NEW_FIELDS})
-        if code:
-            if code in taken:
-                errors.setdefault("gtin", []).append(_gtin_taken_message(code))
-            else:
-                try:
-                    validate_gtin(code)
-                except ValidationError as exc:
-                    errors.setdefault("gtin", []).extend(str(m) for m in exc.messages)
+        _gtin(code, errors, taken=taken)
         if errors:
             results.append(ValidationError(errors))
             continue
@@ -512,7 +510,6 @@ def create_products(*, producer, by, items) -> list:
     if not accepted:
         return results
     Product.objects.bulk_create([product for product, _values, _sku in accepted])
-    ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
     attribute_values, categories, records, listings_ = [], [], [], []
     for product, values, sku in accepted:
         attribute_values += [
