@@ -61,7 +61,7 @@ def setup():
         owner=user,
     )
     if not Category.objects.filter(name=CATEGORY).exists():
-        Category.objects.add_root(name=CATEGORY)
+        Category.add_root(name=CATEGORY)
     # A previous run's products (this is a benchmark database): start from none.
     Product.objects.filter(stockrecords__partner=partner).delete()
     ProductImport.objects.filter(created_by=user).delete()
