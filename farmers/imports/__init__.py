@@ -29,6 +29,12 @@ farmers.imports, as it was when this was one module):
 - jobs: may_import, create_import, start_import, run_import (the Celery task's
   work), expire_stale, retry_import;
 - report: report_csv; template: template_xlsx.
+
+The same engine imports a producer's product list (products: its fields, its importer,
+keyed on the producer's own product code, through the listing rules); the parts both
+use are jobs.store_upload, start_job, run_job and retry_job, reading.read_table (given
+the header guess), mapping.guess_mapping and missing_columns, report.rows_csv and
+template.workbook_xlsx.
 """
 
 from .common import (

@@ -23,6 +23,7 @@ from oscar.core.loading import get_model
 from marketplace.catalogue import listings
 from marketplace.core.text import fold
 from marketplace.models import ProducerProfile, ProductListing
+from marketplace.search import indexing, receivers
 
 from ..models import ProductImport
 from .common import BATCH, OUTCOMES, ImportFileError
@@ -225,6 +226,8 @@ class ProductImporter:
         self.seen: dict[str, int] = {}
         self.report: list[dict] = []
         self.counts = dict.fromkeys(OUTCOMES, 0)
+        self.touched: list[int] = []  # products created or changed: their search rows
+        self.to_create: list[tuple] = []  # (row number, sku, name, values) of the batch
         self.existing = {
             record.partner_sku: record
             for record in StockRecord.objects.filter(partner_id=producer.partner_id)
@@ -241,6 +244,8 @@ class ProductImporter:
 
     def _done(self, number, outcome, *, sku="", name="", product=None, message=""):
         self.counts[outcome] += 1
+        if outcome in ("created", "updated"):
+            self.touched.append(product)
         self.report.append(
             {
                 "row": number,
@@ -315,23 +320,16 @@ class ProductImporter:
             ).items():
                 errors.setdefault(key, messages)
             return done("error", message=_error_text(errors, label=_label))
+        if record is None:
+            # Created with the batch's other new products (create_batch).
+            self.to_create.append((number, sku, title, values))
+            return None
+        if not values or _unchanged(record, values):
+            return done("unchanged", product=record.product_id)
         try:
-            if record is None:
-                product = listings.create_product(
-                    producer=self.producer, by=self.user, sku=sku, **_for_create(values)
-                )
-                self.existing[sku] = product.stockrecords.get(partner_id=self.producer.partner_id)
-                return done("created", product=product.pk, message=_waiting(product, created=True))
-            if not values:
-                return done("unchanged", product=record.product_id)
             product = listings.update_product(product=record.product, by=self.user, **values)
         except ValidationError as exc:
-            messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-            return done(
-                "error",
-                product=record.product_id if record else None,
-                message=_error_text(messages, label=_label),
-            )
+            return done("error", product=record.product_id, message=_refusal(exc))
         except PermissionDenied as exc:
             return done("error", message=str(exc))
         except DatabaseError:  # the row's savepoint is rolled back; the others go on
@@ -342,16 +340,57 @@ class ProductImporter:
             return done("unchanged", product=product.pk)
         fields = ", ".join(_label(name) for name in changed)
         message = _("Changed: %(fields)s.") % {"fields": fields}
-        waiting = _waiting(product, created=False)
+        waiting = _waiting(product)
         return done("updated", product=product.pk, message=f"{message} {waiting}".strip())
+
+    def create_batch(self) -> None:
+        """Create the batch's new products together (listings.create_products); when that
+        fails (a code taken meanwhile, say), one by one, so a bad row fails alone."""
+        rows, self.to_create = self.to_create, []
+        if not rows:
+            return
+        items = [{**_for_create(values), "sku": sku} for _n, sku, _t, values in rows]
+        try:
+            with transaction.atomic():
+                results = listings.create_products(
+                    producer=self.producer, by=self.user, items=items
+                )
+        except DatabaseError:
+            logger.info("product import %s: replaying a batch row by row", self.record.pk)
+            results = [self.create_one(item) for item in items]
+        except PermissionDenied as exc:
+            results = [exc] * len(items)
+        waiting = _("Waits for the operator's approval.") if listings.approval_required() else ""
+        for (number, sku, title, _values), result in zip(rows, results, strict=True):
+            if isinstance(result, Exception):
+                message = _refusal(result) if isinstance(result, ValidationError) else str(result)
+                self._done(number, "error", sku=sku, name=title, message=message)
+            else:
+                self._done(number, "created", sku=sku, name=title, product=result.pk,
+                           message=waiting)  # fmt: skip
+
+    def create_one(self, item):
+        try:
+            return listings.create_product(producer=self.producer, by=self.user, **item)
+        except (ValidationError, PermissionDenied) as exc:
+            return exc
+        except DatabaseError:
+            logger.exception("product import %s: a row failed", self.record.pk)
+            return ValidationError(_("The row could not be saved."))
 
     def run(self, rows: list[tuple[int, list]], progress=None) -> None:
         done = 0
         for start in range(0, len(rows), BATCH):
             chunk = rows[start : start + BATCH]
-            with transaction.atomic():  # one commit per batch; each row its own savepoint
-                for number, cells in chunk:
-                    self.row(number, cells)
+            # One commit per batch, each row its own savepoint; the search rows of the
+            # batch's products rebuilt once at its end rather than at every save.
+            with transaction.atomic():
+                with receivers.paused():
+                    for number, cells in chunk:
+                        self.row(number, cells)
+                    self.create_batch()
+                indexing.index_products(self.touched)
+                self.touched = []
             done += len(chunk)
             if progress is not None:
                 progress(done)
@@ -364,7 +403,29 @@ def _for_create(values: dict) -> dict:
     return {**dict.fromkeys(keys), "description": "", "gtin": "", **values}
 
 
-def _waiting(product, *, created: bool) -> str:
+def _unchanged(record, values: dict) -> bool:
+    """Whether the cells, read by the listing rules, are what the product already has
+    (then update_product, which locks the rows, is not needed)."""
+    before = listings.current_values(record.product, record)
+    errors: dict[str, list[str]] = {}
+    for key, value in values.items():
+        if key == "gtin":
+            same = re.sub(r"\s", "", str(value or "")) == before["gtin"]
+        elif key == "unit" and value == before["unit"]:
+            same = True
+        else:
+            same = listings.CHECKS[key](value, errors) == before[key] and not errors
+        if not same:
+            return False
+    return True
+
+
+def _refusal(exc: ValidationError) -> str:
+    messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return _error_text(messages, label=_label)
+
+
+def _waiting(product) -> str:
     listing = ProductListing.objects.filter(product=product).only("status").first()
     if listing is not None and listing.status == ProductListing.Status.PENDING:
         return _("Waits for the operator's approval.")

@@ -40,6 +40,7 @@ from marketplace.models import MarketplaceSettings, ProducerProfile, ProductList
 Product = get_model("catalogue", "Product")
 ProductClass = get_model("catalogue", "ProductClass")
 ProductAttribute = get_model("catalogue", "ProductAttribute")
+ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 ProductCategory = get_model("catalogue", "ProductCategory")
 ProductImage = get_model("catalogue", "ProductImage")
 Category = get_model("catalogue", "Category")
@@ -286,7 +287,9 @@ def _category(value, errors):
     return category
 
 
-def _gtin(value, errors, *, product=None) -> str | None:
+def _gtin(value, errors, *, product=None, taken=None) -> str | None:
+    """A valid GTIN no other product has (`taken`: the codes known to be taken, instead
+    of asking the database)."""
     code = re.sub(r"\s", "", str(value or ""))
     if not code:
         return ""
@@ -295,10 +298,12 @@ def _gtin(value, errors, *, product=None) -> str | None:
     except ValidationError as exc:
         errors.setdefault("gtin", []).extend(str(m) for m in exc.messages)
         return None
-    taken = Product.objects.filter(upc=code)
-    if product is not None:
-        taken = taken.exclude(pk=product.pk)
-    if taken.exists():
+    if taken is not None:
+        used = code in taken
+    else:
+        others = Product.objects.filter(upc=code)
+        used = (others.exclude(pk=product.pk) if product is not None else others).exists()
+    if used:
         errors.setdefault("gtin", []).append(_gtin_taken_message(code))
         return None
     return code
@@ -413,16 +418,17 @@ def create_product(
     producer = ProducerProfile.objects.select_related("partner").get(pk=producer.pk)
     listed_by_staff = _check_may_list(by, producer)
     errors: dict[str, list[str]] = {}
-    values = {
-        "title": _title(title, errors),
-        "category": _category(category, errors),
-        "description": _description(description, errors),
-        "unit": _unit(unit, errors),
-        "weight_kg": _weight(weight_kg, errors),
-        "price": _price(price, errors),
-        "num_in_stock": _stock(num_in_stock, errors),
-        "gtin": _gtin(gtin, errors),
-    }
+    values = _new_values(
+        errors,
+        title=title,
+        category=category,
+        description=description,
+        unit=unit,
+        weight_kg=weight_kg,
+        price=price,
+        num_in_stock=num_in_stock,
+    )
+    values["gtin"] = _gtin(gtin, errors)
     uploads = list(images or ())
     _count_new_images(errors, existing=0, added=len(uploads))
     cleaned_images = [] if "images" in errors else _images(uploads, errors)
@@ -455,6 +461,85 @@ def create_product(
     listing.save()
     _save_images(product, cleaned_images, title=values["title"])
     return product
+
+
+def _new_values(errors, **fields) -> dict:
+    """A new product's values, each read and checked by its rule (CHECKS) into `errors`."""
+    return {field: CHECKS[field](value, errors) for field, value in fields.items()}
+
+
+NEW_FIELDS = ("title", "category", "description", "unit", "weight_kg", "price", "num_in_stock")
+
+
+@transaction.atomic
+def create_products(*, producer, by, items) -> list:
+    """Many new products of `producer` at once (a spreadsheet's rows), listed by `by`:
+    each item a dict of create_product's fields (NEW_FIELDS, optional "gtin" and "sku"),
+    checked by the same rules, without photos. Returns, item by item, the new Product or
+    the ValidationError that refused it; the accepted ones are inserted together (no
+    save signals: rebuild their search rows with marketplace.search.indexing). They wait
+    for the operator's approval while it is required, as create_product's."""
+    producer = ProducerProfile.objects.select_related("partner").get(pk=producer.pk)
+    listed_by_staff = _check_may_list(by, producer)
+    required = approval_required()
+    pclass = product_class()
+    attributes = {a.code: a for a in ProductAttribute.objects.filter(product_class=pclass)}
+    codes = [re.sub(r"\s", "", str(item.get("gtin") or "")) for item in items]
+    taken = set(
+        Product.objects.filter(upc__in=[c for c in codes if c]).values_list("upc", flat=True)
+    )
+    results, accepted = [], []
+    for item, code in zip(items, codes, strict=True):
+        errors: dict[str, list[str]] = {}
+        values = _new_values(errors, **{field: item.get(field) for field in NEW_FIELDS})
+        _gtin(code, errors, taken=taken)
+        if errors:
+            results.append(ValidationError(errors))
+            continue
+        taken.add(code)
+        product = Product(
+            title=values["title"],
+            slug=slugify(values["title"]),
+            description=description_html(values["description"]),
+            product_class=pclass,
+            structure=Product.STANDALONE,
+            upc=code or None,
+            is_public=not required,
+        )
+        results.append(product)
+        accepted.append((product, values, item.get("sku") or ""))
+    if not accepted:
+        return results
+    Product.objects.bulk_create([product for product, _values, _sku in accepted])
+    attribute_values, categories, records, listings_ = [], [], [], []
+    for product, values, sku in accepted:
+        attribute_values += [
+            ProductAttributeValue(
+                product=product, attribute=attributes["unit"], value_text=values["unit"]
+            ),
+            ProductAttributeValue(
+                product=product, attribute=attributes["weight"], value_float=values["weight_kg"]
+            ),
+        ]
+        categories.append(ProductCategory(product=product, category=values["category"]))
+        records.append(
+            StockRecord(
+                product=product,
+                partner=producer.partner,
+                partner_sku=sku or f"P{producer.pk}-{product.pk}",
+                price=Decimal(values["price"]),
+                price_currency="VND",
+                num_in_stock=values["num_in_stock"],
+            )
+        )
+        listing = ProductListing(product=product, producer=producer)
+        _pending_or_approved(listing, by=by, listed_by_staff=listed_by_staff, required=required)
+        listings_.append(listing)
+    ProductAttributeValue.objects.bulk_create(attribute_values)
+    ProductCategory.objects.bulk_create(categories)
+    StockRecord.objects.bulk_create(records)
+    ProductListing.objects.bulk_create(listings_)
+    return results
 
 
 def _save_product(product) -> None:
