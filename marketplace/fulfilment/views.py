@@ -410,7 +410,7 @@ def post_home(request, scope):
     pages = [
         {"label": _("Parcels"), "url": parcels},
         {"label": _("Members in your province"), "url": reverse("farmers:members")},
-        {"label": _("Register a member"), "url": reverse("farmers:member-create")},
+        # No "register a member": the post office registers nobody (farmers.scope).
         {
             "label": _("Products of producers in your province"),
             "url": reverse("farmers:listings"),
