@@ -10,7 +10,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 
 run() {  # run LABEL DATABASE_URL
   echo "=== $1 ==="
-  for bench in bench/storefront.py bench/page_weight.py bench/lighthouse.py bench/trace.py bench/labels.py bench/member_import.py bench/product_import.py bench/checkout.py; do
+  for bench in bench/storefront.py bench/page_weight.py bench/lighthouse.py bench/trace.py bench/middleware.py bench/labels.py bench/member_import.py bench/product_import.py bench/checkout.py; do
     [ -f "$bench" ] || continue
     DATABASE_URL="$2" MEDIA_ROOT="var/bench_media" \
       $PY "$bench" | tee -a "bench/results/$stamp-$1.txt"

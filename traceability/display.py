@@ -4,6 +4,7 @@ from datetime import date
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 
 def _date(value) -> str:
@@ -22,29 +23,29 @@ def detail_lines(kind: str, details: dict) -> list[tuple[str, str]]:
     d = details or {}
     lines = []
 
-    def add(label, value):
+    def add(label, value):  # the label translated only when the line is shown
         if value not in (None, ""):
-            lines.append((label, str(value)))
+            lines.append((_(label), str(value)))
 
-    add(_("Variety"), d.get("variety"))
-    add(_("Product applied"), d.get("product_name"))
+    add(gettext_noop("Variety"), d.get("variety"))
+    add(gettext_noop("Product applied"), d.get("product_name"))
     if "dose" in d:
-        add(_("Dose"), _amount(d, "dose"))
+        add(gettext_noop("Dose"), _amount(d, "dose"))
     if "applied_on" in d:
-        add(_("Date applied"), _date(d["applied_on"]))
+        add(gettext_noop("Date applied"), _date(d["applied_on"]))
     if "pre_harvest_interval_days" in d:
         add(
-            _("Pre-harvest interval"),
+            gettext_noop("Pre-harvest interval"),
             _("%(days)s days") % {"days": d["pre_harvest_interval_days"]},
         )
     if "quantity" in d:
-        add(_("Quantity"), _amount(d))
-    add(_("Processing method"), d.get("method"))
+        add(gettext_noop("Quantity"), _amount(d))
+    add(gettext_noop("Processing method"), d.get("method"))
     if d.get("output_lot"):
-        add(_("Packed into"), _("another lot of this producer"))
-    add(_("Carrier"), d.get("carrier"))
-    add(_("Destination"), d.get("destination"))
-    add(_("Received from"), d.get("received_from"))
-    add(_("Reason"), d.get("reason"))
-    add(_("Remarks"), d.get("notes"))
+        add(gettext_noop("Packed into"), _("another lot of this producer"))
+    add(gettext_noop("Carrier"), d.get("carrier"))
+    add(gettext_noop("Destination"), d.get("destination"))
+    add(gettext_noop("Received from"), d.get("received_from"))
+    add(gettext_noop("Reason"), d.get("reason"))
+    add(gettext_noop("Remarks"), d.get("notes"))
     return lines

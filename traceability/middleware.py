@@ -11,9 +11,6 @@ which renders the new page. A conditional request with the page's ETag gets a 30
 scan); every other hit is recorded as a scan, as the view does, in batches (see
 traceability.scans.schedule_scan).
 
-Each process also keeps the entries it last used (RECENT_ENTRIES), so that a hit reads
-only the lot's head from the shared cache; the head decides, as for any entry.
-
 A Digital Link (/01/…) is answered by the resolver with a 307 to the lot's page at its short
 link (GS1-Conformant Resolver: the default link), in the address's language or, unprefixed,
 the visitor's (so an English browser gets one redirect, straight to /en/t/…). That
@@ -80,19 +77,6 @@ def wants_linkset(request) -> bool:
     return gs1.wants_linkset(link_type, request.META.get("HTTP_ACCEPT", "")) is not None
 
 
-# The entries this process last read or wrote, by key: a hit then reads only the small
-# head from the shared cache, not the whole page again (LocMemCache unpickles it, Redis
-# sends it). An entry is used only while the shared cache holds its head, as any entry.
-RECENT_ENTRIES = 256
-_recent: dict = {}
-
-
-def _remember(key, entry) -> None:
-    if len(_recent) >= RECENT_ENTRIES:
-        _recent.clear()
-    _recent[key] = entry
-
-
 class CachedTracePageMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -132,17 +116,11 @@ class CachedTracePageMiddleware:
         key = caching.fast_key(request.get_host(), *caching.request_path(request))
         if DIGITAL_LINK_RE.match(request.path_info):
             return self._redirect(request, f"{key}:{language or 'prefixed'}")
-        entry = _recent.get(key)
-        if entry is None:
-            entry = cache.get(key)
-            if entry is not None:
-                _remember(key, entry)
+        entry = cache.get(key)
         if entry is not None:
             lot_pk, head, etag, language, headers, body = entry
-            # The shared cache still says whether the entry holds: its head is the lot's.
             if cache.get(caching.head_key(lot_pk)) == head:
                 return self._replay(request, lot_pk, etag, language, headers, body)
-            _recent.pop(key, None)
         response = self.get_response(request)
         marked = getattr(response, "trace_page", None)
         if marked is not None and response.status_code == 200 and not response.streaming:
@@ -152,9 +130,11 @@ class CachedTracePageMiddleware:
                 for name, value in response.items()
                 if name.lower() not in SKIPPED_HEADERS
             ]
-            entry = (lot_pk, head, etag, language, headers, response.content)
-            cache.set(key, entry, caching.PAGE_TIMEOUT)
-            _remember(key, entry)
+            cache.set(
+                key,
+                (lot_pk, head, etag, language, headers, response.content),
+                caching.PAGE_TIMEOUT,
+            )
         return response
 
     def _redirect(self, request, key):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -527,9 +528,10 @@ class EventRow:
     corrected_by: list  # correction events pointing at this one
     corrects_sequence: int | None = None  # for a correction: the corrected event's number
 
-    @property
+    @cached_property
     def lines(self):
-        """The event's own details, as the page shows them."""
+        """The event's own details, as the page shows them (worked out once a row: the
+        page asks whether there are any, then lists them)."""
         from .display import detail_lines
 
         return detail_lines(self.event.kind, self.event.details)

@@ -2,12 +2,14 @@
 
 Every listing page (catalogue, category, search, province, producer) reads SearchEntry
 through `run_listing`, which costs a constant number of queries whatever the page size
-or catalogue size: 4 facet queries, 1 count, 1 page of rows.
+or catalogue size: one statement (listing_statement) for every facet count, the number
+of results and the page's positions, one for the page's rows (and, on PostgreSQL, the
+check whether any entry holds every word, before a typo search).
 
 Facets are disjunctive: values of one facet combine with OR, facets combine with AND, and
 each facet's counts apply every *other* facet's selection, so a buyer sees how many
-products each choice would give. All counts of the boolean and range facets come from a
-single aggregate query; province, producer and category counts from one GROUP BY each.
+products each choice would give. The words are matched once: the matching entries are a
+materialised set every count reads.
 """
 
 from dataclasses import dataclass, field
@@ -213,108 +215,6 @@ class Listing:
     paginator: Paginator
     facets: list[Facet]
     entries: list
-
-
-def _counts(qs, group_field: str, others: Q, *extra_values) -> list[dict]:
-    return list(
-        qs.filter(**{f"{group_field}__isnull": False})
-        .values(group_field, *extra_values)
-        .annotate(n=Count("pk", filter=others, distinct=True))
-        .order_by()
-    )
-
-
-def facets_for(base, selection: Selection, *, hide=()) -> list[Facet]:
-    """Facet counts over `base` (the query and the page's fixed scope, no facet filters)."""
-    facets: list[Facet] = []
-    aggregates = {}
-    cert_others = selection.others_q("cert")
-    for key, _label, flag in CERTIFICATES:
-        aggregates[f"cert_{key}"] = Count("pk", filter=cert_others & Q(**{flag: True}))
-    star_others = selection.others_q("stars")
-    for stars in STARS:
-        aggregates[f"stars_{stars}"] = Count("pk", filter=star_others & Q(ocop_stars=stars))
-    price_others = selection.others_q("price")
-    for key, *_rest in PRICE_RANGES:
-        aggregates[f"price_{key}"] = Count("pk", filter=price_others & _price_q(key))
-    aggregates["in_stock"] = Count("pk", filter=selection.others_q("in_stock") & Q(in_stock=True))
-    totals = base.aggregate(**aggregates)  # one query for all boolean and range facets
-
-    if "category" not in hide:
-        rows = _counts(base, "product__categories", selection.others_q("category"),
-                       "product__categories__name")  # fmt: skip
-        values = [
-            FacetValue(
-                str(r["product__categories"]),
-                r["product__categories__name"],
-                r["n"],
-                r["product__categories"] in selection.category,
-            )  # fmt: skip
-            for r in rows
-        ]
-        facets.append(Facet("category", _("Category"), sorted(values, key=lambda v: v.label)))
-    if "province" not in hide:
-        rows = _counts(base, "province_code", selection.others_q("province"))
-        values = [
-            FacetValue(
-                str(r["province_code"]),
-                geo.province_name(r["province_code"]),
-                r["n"],
-                r["province_code"] in selection.province,
-            )  # fmt: skip
-            for r in rows
-        ]
-        facets.append(Facet("province", _("Province"), sorted(values, key=lambda v: fold(v.label))))
-    facets.append(
-        Facet(
-            "cert",
-            _("Certificate"),
-            [
-                FacetValue(k, str(label), totals[f"cert_{k}"], k in selection.cert)
-                for k, label, _f in CERTIFICATES
-            ],  # fmt: skip
-        )
-    )
-    facets.append(
-        Facet(
-            "stars",
-            _("OCOP stars"),
-            [
-                FacetValue(str(s), f"{s}★", totals[f"stars_{s}"], s in selection.stars)
-                for s in STARS
-            ],  # fmt: skip
-        )
-    )
-    if "producer" not in hide:
-        rows = _counts(base, "producer", selection.others_q("producer"), "producer__partner__name")
-        values = [
-            FacetValue(
-                str(r["producer"]),
-                r["producer__partner__name"],
-                r["n"],
-                r["producer"] in selection.producer,
-            )  # fmt: skip
-            for r in rows
-        ]
-        facets.append(Facet("producer", _("Producer"), sorted(values, key=lambda v: v.label)))
-    facets.append(
-        Facet(
-            "price",
-            _("Price"),
-            [
-                FacetValue(k, str(label), totals[f"price_{k}"], k in selection.price)
-                for k, label, *_r in PRICE_RANGES
-            ],  # fmt: skip
-        )
-    )
-    facets.append(
-        Facet(
-            "in_stock",
-            _("Availability"),
-            [FacetValue("1", str(_("In stock")), totals["in_stock"], selection.in_stock)],
-        )
-    )
-    return facets
 
 
 def order_entries(qs, selection: Selection):
@@ -632,7 +532,7 @@ __all__ = [
     "Listing",
     "Selection",
     "category_scope",
-    "facets_for",
+    "listing_statement",
     "listing_counts_by",
     "run_listing",
     "search_queryset",
