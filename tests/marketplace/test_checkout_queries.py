@@ -1,0 +1,82 @@
+"""Query budgets of the checkout, page by page: the journey bench/checkout.py times (a guest
+buys durian from Đắk Lắk and pepper from Gia Lai, cash on delivery), so that what made it
+faster stays (marketplace.payments.basket_middleware, marketplace.catalogue.strategy,
+shipping.basket_quote). Each page still does what the buyer sees."""
+
+import pytest
+from django.utils import translation
+from oscar.core.loading import get_model
+
+from marketplace.models import Parcel
+from tests.marketplace.test_checkout_address import GOOD
+
+Order = get_model("order", "Order")
+Product = get_model("catalogue", "Product")
+StockRecord = get_model("partner", "StockRecord")
+
+DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
+
+# Queries each page may make here (the test database's savepoints included). The same
+# in-process journey made 24, 32, 19, 17, 18, 20, 21, 28, 32, 82 and 24 queries on these
+# pages before the basket was read once a request (bench/checkout_profile.py).
+BUDGETS = {
+    "add durian": 23,
+    "add pepper": 29,
+    "guest gateway": 14,
+    "shipping address": 13,
+    "shipping address POST": 14,
+    "shipping method": 15,
+    "payment method": 18,
+    "payment details": 16,
+    "preview POST": 30,
+    "place order POST": 64,
+    "thank you": 21,
+}
+
+
+@pytest.mark.django_db
+def test_each_checkout_page_keeps_its_query_budget(client, demo, django_assert_max_num_queries):
+    durian, pepper = (Product.objects.get(upc=upc) for upc in (DURIAN, PEPPER))
+    allocated = dict(StockRecord.objects.values_list("pk", "num_allocated"))
+    client.get("/basket/")
+
+    def visit(name, method, path, data=None, status=302):
+        call = getattr(client, method)
+        with django_assert_max_num_queries(BUDGETS[name]):
+            response = call(path, data) if data else call(path)
+        assert response.status_code == status, (name, response.content.decode()[:1000])
+        return response
+
+    with translation.override("vi"):
+        visit("add durian", "post", f"/basket/add/{durian.pk}/", {"quantity": 1})
+        visit("add pepper", "post", f"/basket/add/{pepper.pk}/", {"quantity": 2})
+        visit(
+            "guest gateway",
+            "post",
+            "/checkout/",
+            {"username": "hoa@example.vn", "options": "anonymous", "password": ""},
+        )
+        page = visit("shipping address", "get", "/checkout/shipping-address/", status=200)
+        assert 'name="commune"' in page.content.decode()  # the address form
+        assert 'value="Ea Kao"' not in page.content.decode()  # empty for a new guest
+        visit("shipping address POST", "post", "/checkout/shipping-address/", GOOD)
+        visit("shipping method", "get", "/checkout/shipping-method/")
+        visit("payment method", "get", "/checkout/payment-method/")
+        page = visit("payment details", "get", "/checkout/payment-details/", status=200)
+        assert 'value="cod"' in page.content.decode()
+        page = visit("preview POST", "post", "/checkout/preview/", {"method": "cod"}, status=200)
+        assert "Ea Kao" in page.content.decode()  # the address the buyer typed
+        placed = visit("place order POST", "post", "/checkout/preview/", {"action": "place_order"})
+        assert "thank-you" in placed["Location"]
+        page = visit("thank you", "get", "/checkout/thank-you/", status=200).content.decode()
+
+    order = Order.objects.get()
+    assert order.number in page
+    assert durian.title in page and pepper.title in page
+    # Priced and reserved as the buyer saw it: one parcel per producer, the stock held.
+    parcels = Parcel.objects.filter(order=order)
+    assert parcels.count() == 2
+    assert order.total_incl_tax == sum(p.goods_total + p.shipping_charge for p in parcels)
+    for line in order.lines.all():
+        before = allocated[line.stockrecord_id] or 0
+        assert line.stockrecord.num_allocated == before + line.quantity
