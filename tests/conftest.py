@@ -40,7 +40,15 @@ def pytest_collection_modifyitems(config, items):
     # of `make test`; in the SQLite stage they skip even in CI, where scripts/test.sh
     # fails the build if the PostgreSQL stage cannot run. Skipped before any fixture
     # is set up, so that no database work is done for them.
+    # Browser journeys (tests/e2e) drive the pages, which both databases serve alike: they
+    # run once, in the SQLite stage, unless marked `postgres` or NONGSAN_BROWSER_BOTH=1.
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        if os.environ.get("NONGSAN_BROWSER_BOTH") == "1":
+            return
+        once = pytest.mark.skip(reason="Browser journey: runs in the SQLite stage of make test")
+        for item in items:
+            if item.nodeid.startswith("tests/e2e/") and not item.get_closest_marker("postgres"):
+                item.add_marker(once)
         return
     skip = pytest.mark.skip(reason="PostgreSQL only: runs in the PostgreSQL stage of make test")
     for item in items:

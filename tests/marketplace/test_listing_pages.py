@@ -78,7 +78,7 @@ def test_listing_pages_run_a_constant_number_of_queries(client, settings):
 @pytest.mark.django_db
 def test_product_page_stays_within_its_budget(client, demo):
     product = Product.objects.get(upc="NS0001")
-    assert _queries(client, product.get_absolute_url()) <= 15
+    assert _queries(client, product.get_absolute_url()) <= 16  # with its pre-order windows
 
 
 @pytest.mark.django_db

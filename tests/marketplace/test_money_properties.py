@@ -361,27 +361,6 @@ class MoneyAndStock(RuleBasedStateMachine):
             lambda: settlements.create_payout_batch(partner_ids=owed, by=self.world["operator"]),
         )
 
-    @rule(quantity=st.integers(1, 6), expires_in=st.integers(1, 30))
-    def farmer_puts_a_durian_lot_on_sale(self, quantity, expires_in):
-        from tests.traceability.test_lots_on_sale import new_lot
-
-        lot = new_lot(f"PBT-{len(self.lots)}", quantity=str(quantity), expires_in=expires_in)
-        self.lots.append(lot.pk)
-        self._try("lot on sale", lambda: sale.put_lot_on_sale(lot=lot, by=self.world["farmer"]))
-
-    @precondition(lambda self: self.lots)
-    @rule(i=st.integers(0, 50))
-    def farmer_recalls_a_lot(self, i):
-        lot = Lot.objects.get(pk=self.lots[i % len(self.lots)])
-
-        def act():
-            try:
-                return recalls.recall_lot(lot=lot, by=self.world["farmer"], reason="Hư hỏng")
-            except ValidationError:  # recalled already
-                raise fulfilment.FulfilmentError("recalled") from None
-
-        self._try("lot recalled", act)
-
     # --- invariants --------------------------------------------------------------------------
 
     @invariant()
@@ -421,11 +400,48 @@ class MoneyAndStock(RuleBasedStateMachine):
             assert source.amount_allocated >= 0
 
 
+class MoneyStockAndLots(MoneyAndStock):
+    """The same machine with durian lots put on sale (orders then take from them,
+    first-expiry-first-out) and recalled (a machine of its own, so that each machine's
+    steps are still reached in the examples CI runs)."""
+
+    @rule(quantity=st.integers(1, 6), expires_in=st.integers(1, 30))
+    def farmer_puts_a_durian_lot_on_sale(self, quantity, expires_in):
+        from tests.traceability.test_lots_on_sale import new_lot
+
+        lot = new_lot(f"PBT-{len(self.lots)}", quantity=str(quantity), expires_in=expires_in)
+        self.lots.append(lot.pk)
+        self._try("lot on sale", lambda: sale.put_lot_on_sale(lot=lot, by=self.world["farmer"]))
+
+    @precondition(lambda self: self.lots)
+    @rule(i=st.integers(0, 50))
+    def farmer_recalls_a_lot(self, i):
+        lot = Lot.objects.get(pk=self.lots[i % len(self.lots)])
+
+        def act():
+            try:
+                return recalls.recall_lot(lot=lot, by=self.world["farmer"], reason="Hư hỏng")
+            except ValidationError:  # recalled already
+                raise fulfilment.FulfilmentError("recalled") from None
+
+        self._try("lot recalled", act)
+
+
 class MoneyStockAndPreorders(MoneyAndStock):
     """The same machine with pre-orders for the coming harvest added: a window opened,
     pre-orders with or without a deposit, deposits paid, pre-orders cancelled, converted
-    from a harvest that may fall short (a machine of its own, so that the steps of the
-    first one are still reached in the examples CI runs)."""
+    from a harvest that may fall short (a machine of its own, as MoneyStockAndLots).
+    Orders are placed, paid, packed, handed over and delivered as in the first machine;
+    its cancelling, refunding and payout steps are left to it, so that pre-order steps
+    get their share of the examples CI runs."""
+
+    def _not_here(self):
+        """A step of the first machine this one does not take (not a rule here)."""
+
+    whole_journey = fail_and_return = buyer_cancels = farmer_cancels_a_line = _not_here
+    operator_cancels = operator_refunds = operator_transfers_back = _not_here
+    operator_refunds_delivered_goods = operator_withdraws_a_transfer_back = _not_here
+    post_office_hands_cash_over = operator_pays_out = _not_here
 
     def _open_windows(self):
         return list(
@@ -463,15 +479,24 @@ class MoneyStockAndPreorders(MoneyAndStock):
         if placed is not None:
             self.preorders.append(placed.pk)
 
-    @precondition(lambda self: self.preorders)
+    def _deposits_due(self):
+        """Open pre-orders whose deposit is not paid yet."""
+        due = []
+        for preorder in Preorder.objects.filter(
+            pk__in=self.preorders, deposit_order__isnull=False
+        ).order_by("pk"):
+            if not preorder.is_open:
+                continue
+            source = source_of(preorder.deposit_order)
+            if source.amount_debited < source.amount_allocated:
+                due.append(preorder)
+        return due
+
+    @precondition(lambda self: self._deposits_due())
     @rule(i=st.integers(0, 50))
     def buyer_pays_deposit(self, i):
-        preorder = Preorder.objects.get(pk=self.preorders[i % len(self.preorders)])
-        if preorder.deposit_order is None or not preorder.is_open:
-            return
-        source = source_of(preorder.deposit_order)
-        if source.amount_debited >= source.amount_allocated:
-            return
+        due = self._deposits_due()
+        preorder = due[i % len(due)]
         self._try(
             "pay deposit", lambda: pay(preorder.deposit_order, self.world["operator"], self.stripe)
         )
@@ -551,7 +576,12 @@ def run_machine(machine, world, steps):
 @pytest.mark.django_db
 def test_money_and_stock_reconcile_after_every_step(world):
     steps = ("place", "pay", "pack", "hand over", "deliver", "over-refund refused")
-    run_machine(MoneyAndStock, world, steps + ("lot on sale", "lot recalled"))
+    run_machine(MoneyAndStock, world, steps)
+
+
+@pytest.mark.django_db
+def test_money_and_stock_reconcile_with_lots_on_sale(world):
+    run_machine(MoneyStockAndLots, world, ("place", "lot on sale", "lot recalled"))
 
 
 @pytest.mark.django_db

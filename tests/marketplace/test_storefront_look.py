@@ -89,7 +89,7 @@ def test_storefront_pages_are_light_with_the_search_box(client, demo, url):
 def test_product_page_is_light_within_its_budget(client, demo, django_assert_max_num_queries):
     url = Product.objects.get(upc="NS0001").get_absolute_url()
     page(client, url)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         body = html_lib.unescape(client.get(url).content.decode())
     for asset in OSCAR_THEME:
         assert asset not in body

@@ -324,7 +324,7 @@ def test_the_product_page_shows_breaks_to_a_business_and_invites_others(
     url = trade["durian"].get_absolute_url()
     anonymous = client_for(None)
     anonymous.get(url)
-    with django_assert_max_num_queries(15):  # the product page's budget
+    with django_assert_max_num_queries(16):  # the product page's budget
         visitor = text(anonymous.get(url))
     assert "Có giá sỉ cho cửa hàng" in visitor and reverse("wholesale:business") in visitor
     assert "100.000" not in visitor
