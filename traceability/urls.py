@@ -21,6 +21,7 @@ urlpatterns = [
     # Lots on sale: a harvested lot becomes the product's stock (traceability.sale).
     path("lo-hang/dang-ban/", views_sale.lots_on_sale, name="lots-on-sale"),
     path("lo-hang/<int:pk>/ban/", views_sale.put_on_sale, name="lot-sell"),
+    path("lo-hang/<int:pk>/ngung-ban/", views_sale.take_off_sale, name="lot-unsell"),
     # A producer's GLN (its location in EPCIS exports): the farmer's own, or staff's members.
     path("lo-hang/ma-gln/", views.producer_glns, name="producer-glns"),
     path("lo-hang/ma-gln/<int:pk>/", views.producer_gln, name="producer-gln"),
