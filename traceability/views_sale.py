@@ -82,7 +82,8 @@ def take_off_sale(request, pk):
             messages.success(
                 request,
                 _(
-                    "Lot %(code)s is no longer on sale: %(count)s %(unit)s left the stock of %(product)s."
+                    "Lot %(code)s is no longer on sale: %(count)s %(unit)s left the stock "
+                    "of %(product)s."
                 )
                 % {
                     "code": lot.code,

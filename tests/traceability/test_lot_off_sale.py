@@ -10,7 +10,8 @@ from marketplace.models import SaleBatch
 from traceability import sale
 
 from .conftest import ASSOCIATION, BUYER, FARMER, OPERATOR, sign_in
-from .test_lots_on_sale import available, buy, new_lot, two_lots, user  # noqa: F401
+from .test_lots_on_sale import available, buy, user
+from .test_lots_on_sale import two_lots as two_lots  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
