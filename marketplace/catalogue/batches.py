@@ -238,6 +238,18 @@ def left_of_source(source_id: int) -> int | None:
     return rows["left"] or 0 if rows["count"] else None
 
 
+def open_by_source(source_ids) -> dict[int, tuple[int, int]]:
+    """{source id: (what its open batches still hold, what orders took from them)} for
+    the sources of `source_ids` (a list or a subquery) that are on sale. One query."""
+    rows = (
+        SaleBatch.objects.filter(source_id__in=source_ids, withdrawn_at__isnull=True)
+        .values("source_id")
+        .annotate(left=Sum(F("quantity") - F("taken")), taken=Sum("taken"))
+        .order_by()
+    )
+    return {row["source_id"]: (row["left"] or 0, row["taken"] or 0) for row in rows}
+
+
 def sold_from_source(source_id: int) -> int:
     """How much of a source's batches order lines hold (so that a lot put on sale again
     is never sold twice)."""
