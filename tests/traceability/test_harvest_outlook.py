@@ -354,3 +354,25 @@ def test_a_planting_records_its_expected_harvest_with_checks(traces, client):
     assert (event.details["expected_quantity"], event.details["expected_unit"]) == ("2", "tạ")
     page = client.get(f"/lo-hang/{lot.pk}/").content.decode()
     assert f"{when:%d/%m/%Y}" in page and "2 tạ" in page
+
+
+def test_a_lot_only_planted_is_not_the_product_pages_trace_link(traces):
+    from traceability.demo import seed_outlook
+    from traceability.on_sale import lot_on_sale
+
+    durian = Product.objects.get(upc="NS0005")
+    before = lot_on_sale(durian)
+    assert before is not None and before.code == "DEMO-NS0005"
+    seed_outlook(farmer=user(FARMER), operator=user(OPERATOR))
+    assert Lot.objects.filter(product=durian, code="VU-RI6-A").exists()  # newer, planted
+    assert lot_on_sale(durian) == before
+    # The demo's outlook: Ri6 durian of Krông Pắc expects 2 500 kg in about three weeks,
+    # 1 500 kg in about six.
+    rows = [
+        r for r in outlook.harvest_outlook(user(OPERATOR)).rows
+        if r.product_id == durian.pk and r.unit == "kg"
+    ]  # fmt: skip
+    assert sum(r.expected_total for r in rows) == 4000
+    assert seed_outlook(farmer=user(FARMER), operator=user(OPERATOR)) == [
+        "  Outlook   4 plantings with an expected harvest (0 new)"
+    ]
