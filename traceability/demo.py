@@ -233,11 +233,12 @@ def seed(stdout) -> list[str]:
 # Plantings not harvested yet, with an expected harvest date and yield, so the harvest
 # outlook (traceability.outlook, /trien-vong-thu-hoach/) shows the coming weeks: (product,
 # lot code, days since planting, expected harvest in days from today, yield, its unit).
+# Products whose demo lot no test looks up by product alone (each gets a second lot).
 OUTLOOK = (
-    ("NS0005", "VU-RI6-A", 120, 17, "2.5", "tấn"),  # 2 500 kg of Ri6 durian in 3 weeks
-    ("NS0005", "VU-RI6-B", 100, 38, "15", "tạ"),  # 1 500 kg more in 6 weeks
-    ("NS0002", "VU-ROBUSTA", 200, 30, "400", "gói"),  # Ea Kiết coffee, by the pack
-    ("NS0036", "VU-MAN-HAU", 90, 10, "8", "tạ"),  # Mộc Châu plums
+    ("8936045000014", "VU-CULI", 200, 30, "400", "gói"),  # Ea Kiết's Culi, by the pack
+    ("NS0031", "VU-BO-034", 150, 17, "2.5", "tấn"),  # 2 500 kg of avocado in 3 weeks
+    ("NS0036", "VU-MAN-HAU-A", 90, 10, "8", "tạ"),  # 800 kg of plums in about 2 weeks
+    ("NS0036", "VU-MAN-HAU-B", 80, 38, "15", "tạ"),  # 1 500 kg more in about 6 weeks
 )
 
 

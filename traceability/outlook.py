@@ -6,7 +6,7 @@ marketplace.core.scope, the one rule) and the operator; the page and its CSV rea
 
 Where the numbers come from:
 - a planting event's expected harvest date and yield (its details as corrected), for a
-  lot not harvested yet: in the week of the expected date;
+  lot not harvested (nor packed) yet: in the week of the expected date;
 - a harvest event (as corrected) in the week it happened (this week's harvests; the lot's
   planting expectation no longer counts once it is harvested);
 - lots on sale: what their open batches still hold ("on sale now") and what orders took
@@ -139,7 +139,8 @@ def _corrected(events) -> dict[int, dict]:
 
 def harvest_outlook(user, *, offset: int = 0, today: date | None = None) -> Outlook:
     """The outlook of the producers in `user`'s scope for the eight weeks from the Monday
-    `offset` weeks after this week's. Seven queries, whatever the number of rows."""
+    `offset` weeks after this week's. Seven queries (and the scope's own), whatever the
+    number of rows."""
     offset = max(0, min(int(offset), MAX_OFFSET))
     mondays = [first_monday(offset + i, today=today) for i in range(WEEKS)]
     start, end = mondays[0], mondays[-1] + timedelta(days=7)
@@ -151,7 +152,7 @@ def harvest_outlook(user, *, offset: int = 0, today: date | None = None) -> Outl
     aware = timezone.get_current_timezone()
     since = timezone.make_aware(datetime.combine(start, time.min), aware)
     until = timezone.make_aware(datetime.combine(end, time.min), aware)
-    harvested = FarmEvent.objects.filter(lot=OuterRef("lot"), kind=Kind.HARVEST)
+    harvested = FarmEvent.objects.filter(lot=OuterRef("lot"), kind__in=(Kind.HARVEST, Kind.PACKING))
     wanted = (Q(kind=Kind.PLANTING) & ~Exists(harvested)) | Q(
         kind=Kind.HARVEST, event_time__gte=since, event_time__lt=until
     )

@@ -357,22 +357,42 @@ def test_a_planting_records_its_expected_harvest_with_checks(traces, client):
 
 
 def test_a_lot_only_planted_is_not_the_product_pages_trace_link(traces):
-    from traceability.demo import seed_outlook
     from traceability.on_sale import lot_on_sale
 
     durian = Product.objects.get(upc="NS0005")
     before = lot_on_sale(durian)
     assert before is not None and before.code == "DEMO-NS0005"
-    seed_outlook(farmer=user(FARMER), operator=user(OPERATOR))
-    assert Lot.objects.filter(product=durian, code="VU-RI6-A").exists()  # newer, planted
-    assert lot_on_sale(durian) == before
-    # The demo's outlook: Ri6 durian of Krông Pắc expects 2 500 kg in about three weeks,
-    # 1 500 kg in about six.
+    planted = create_lot(
+        product=durian,
+        producer=before.producer,
+        by=user(FARMER),
+        code="VU-MOI",
+        quantity=Decimal(2),
+        unit="tấn",
+        province_code=before.province_code,
+        commune_code=before.commune_code,
+        production_date=timezone.localdate(),
+    )
+    record_event(
+        lot=planted,
+        by=user(FARMER),
+        kind=K.PLANTING,
+        event_time=at(timezone.localdate()),
+        details={"expected_harvest": (timezone.localdate() + timedelta(days=60)).isoformat()},
+    )
+    assert lot_on_sale(durian) == before  # the newer lot is still in the field
+
+
+def test_the_demo_shows_an_outlook(traces):
+    from traceability.demo import seed_outlook
+
+    # The demo's plums of Mộc Châu: 800 kg in about two weeks, 1 500 kg in about six.
     rows = [
-        r for r in outlook.harvest_outlook(user(OPERATOR)).rows
-        if r.product_id == durian.pk and r.unit == "kg"
-    ]  # fmt: skip
-    assert sum(r.expected_total for r in rows) == 4000
+        r
+        for r in outlook.harvest_outlook(user(OPERATOR)).rows
+        if r.product == "Mận hậu Mộc Châu" and r.unit == "kg"
+    ]
+    assert [r.expected_total for r in rows] == [2300]
     assert seed_outlook(farmer=user(FARMER), operator=user(OPERATOR)) == [
         "  Outlook   4 plantings with an expected harvest (0 new)"
     ]
