@@ -81,6 +81,11 @@ def staff_home(request):
         pages.append(
             {"label": _("Pre-orders for the harvest"), "url": reverse("preorders:producer-windows")}
         )
+    if scope.everything or scope.is_association:
+        # What the members expect to harvest in the coming weeks (traceability.outlook).
+        pages.append(
+            {"label": _("Harvest outlook"), "url": reverse("traceability:harvest-outlook")}
+        )
     if scope.everything or scope.is_post_office:
         pages.append({"label": _("Post office"), "url": reverse("fulfilment:post-home")})
     return render(

@@ -26,6 +26,10 @@ class TraceabilityConfig(AppConfig):
             label=_("Banned active ingredients"),
             url_name="traceability:banned-ingredients",
         )
+        register_operator_page(
+            label=_("Harvest outlook"),
+            url_name="traceability:harvest-outlook",
+        )
 
         from django.conf import settings
 

@@ -226,4 +226,59 @@ def seed(stdout) -> list[str]:
             "  (past its expiry date: not sold)"
         )
     lines += demo_epcis.seed()
+    lines += seed_outlook(farmer=farmer, operator=operator)
     return lines
+
+
+# Plantings not harvested yet, with an expected harvest date and yield, so the harvest
+# outlook (traceability.outlook, /trien-vong-thu-hoach/) shows the coming weeks: (product,
+# lot code, days since planting, expected harvest in days from today, yield, its unit).
+# Products whose demo lot no test looks up by product alone (each gets a second lot).
+OUTLOOK = (
+    ("8936045000014", "VU-CULI", 200, 30, "400", "gói"),  # Ea Kiết's Culi, by the pack
+    ("NS0031", "VU-BO-034", 150, 17, "2.5", "tấn"),  # 2 500 kg of avocado in 3 weeks
+    ("NS0036", "VU-MAN-HAU-A", 90, 10, "8", "tạ"),  # 800 kg of plums in about 2 weeks
+    ("NS0036", "VU-MAN-HAU-B", 80, 38, "15", "tạ"),  # 1 500 kg more in about 6 weeks
+)
+
+
+def seed_outlook(*, farmer, operator) -> list[str]:
+    """The plantings of OUTLOOK (idempotent: a lot is keyed by product and code)."""
+    products = {
+        p.upc: p
+        for p in Product.objects.filter(upc__in={row[0] for row in OUTLOOK}).prefetch_related(
+            "stockrecords__partner__producer_profile"
+        )
+    }
+    count = 0
+    for upc, code, planted_days_ago, harvest_in, quantity, unit in OUTLOOK:
+        product = products.get(upc)
+        if product is None or Lot.objects.filter(product=product, code=code).exists():
+            continue
+        producer = product.stockrecords.all()[0].partner.producer_profile
+        by = farmer if producer.partner.users.filter(pk=farmer.pk).exists() else operator
+        lot = create_lot(
+            product=product,
+            producer=producer,
+            by=by,
+            code=code,
+            quantity=Decimal(quantity),
+            unit=unit,
+            province_code=producer.province_code,
+            commune_code=producer.commune_code,
+            production_date=_at(planted_days_ago).date(),
+        )
+        record_event(
+            lot=lot,
+            by=by,
+            kind=K.PLANTING,
+            event_time=_at(planted_days_ago, 7),
+            details={
+                "notes": "Vụ mới, chưa thu hoạch.",
+                "expected_harvest": (timezone.localdate() + timedelta(days=harvest_in)).isoformat(),
+                "expected_quantity": quantity,
+                "expected_unit": unit,
+            },
+        )
+        count += 1
+    return [f"  Outlook   {len(OUTLOOK)} plantings with an expected harvest ({count} new)"]

@@ -28,6 +28,13 @@ def detail_lines(kind: str, details: dict) -> list[tuple[str, str]]:
             lines.append((_(label), str(value)))
 
     add(gettext_noop("Variety"), d.get("variety"))
+    if "expected_harvest" in d:
+        add(gettext_noop("Expected harvest"), _date(d["expected_harvest"]))
+    if "expected_quantity" in d:
+        add(
+            gettext_noop("Expected yield"),
+            " ".join(str(p) for p in (d["expected_quantity"], d.get("expected_unit")) if p),
+        )
     add(gettext_noop("Product applied"), d.get("product_name"))
     if "dose" in d:
         add(gettext_noop("Dose"), _amount(d, "dose"))

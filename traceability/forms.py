@@ -153,7 +153,7 @@ class LotForm(ServiceErrorsMixin, forms.Form):
 
 # Form fields shown for each kind of event, besides date, time, place and notes.
 KIND_FIELDS = {
-    Kind.PLANTING: ["variety"],
+    Kind.PLANTING: ["variety", "expected_harvest", "expected_quantity", "expected_unit"],
     Kind.GROWING_NOTE: [],
     Kind.INPUT_APPLIED: [
         "product_name",
@@ -220,6 +220,23 @@ class EventForm(ServiceErrorsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     variety = forms.CharField(label=_("Variety"), max_length=200, required=False)
+    expected_harvest = forms.DateField(
+        label=_("Expected harvest date (optional)"),
+        required=False,
+        widget=DATE_INPUT,
+        help_text=_("The association uses it to find buyers and trucks before the harvest."),
+    )
+    expected_quantity = forms.DecimalField(
+        label=_("Expected yield (optional)"),
+        required=False,
+        min_value=0.001,
+        max_digits=12,
+        decimal_places=3,
+        widget=forms.NumberInput(attrs={**NUMBER, "step": "any"}),
+    )
+    expected_unit = forms.CharField(
+        label=_("Unit of the expected yield (e.g. kg, tạ, tấn)"), max_length=20, required=False
+    )
     product_name = forms.CharField(
         label=_("Fertiliser or pesticide (trade name)"),
         max_length=200,
@@ -331,6 +348,8 @@ class EventForm(ServiceErrorsMixin, forms.Form):
                 self.initial.setdefault("applied_on", now.date())
             if "unit" in self.fields and kind != Kind.CORRECTION:
                 self.initial.setdefault("unit", lot.unit)
+            if "expected_unit" in self.fields and kind != Kind.CORRECTION:
+                self.initial.setdefault("expected_unit", lot.unit)
 
     field_for_key = {"event_time": "event_date", "kind": None}
     pre_harvest_warning = None

@@ -5,8 +5,9 @@ traceability.safety.sale_refusal: not recalled, not past its expiry date, no pre
 breach waiting for review); the product page links to that lot's trace page ("Truy
 xuất"). A product sold from lots on sale (marketplace.catalogue.batches) links the lot its
 next order takes from: its lots on sale with something left come first, expiring first
-first. A product with no such lot has no trace link. Two queries (the candidate lots that
-are not recalled nor expired, then their events).
+first; then a harvested or packed lot before one only planted (its crop still in the
+field). A product with no such lot has no trace link. Two queries (the candidate lots
+that are not recalled nor expired, then their events).
 """
 
 from django.db.models import Case, Exists, F, OuterRef, Q, When
@@ -15,7 +16,7 @@ from django.utils import timezone
 from marketplace.models import SaleBatch
 
 from . import safety
-from .models import Lot
+from .models import FarmEvent, Lot
 
 CANDIDATES = 5
 
@@ -33,12 +34,17 @@ def lot_on_sale(product, *, producer=None, today=None):
     left_on_sale = SaleBatch.objects.filter(
         source_id=OuterRef("pk"), withdrawn_at__isnull=True, taken__lt=F("quantity")
     )
+    # A lot harvested or packed before one only planted (its crop still in the field).
+    harvested = FarmEvent.objects.filter(
+        lot=OuterRef("pk"), kind__in=(FarmEvent.Kind.HARVEST, FarmEvent.Kind.PACKING)
+    )
     newest = (
         lots.select_related("recall")
-        .annotate(on_sale=Exists(left_on_sale))
+        .annotate(on_sale=Exists(left_on_sale), harvested=Exists(harvested))
         .order_by(
             F("on_sale").desc(),
             Case(When(on_sale=True, then=F("expiry_date"))).asc(nulls_last=True),
+            F("harvested").desc(),
             "-created_at",
             "-pk",
         )[:CANDIDATES]

@@ -8,6 +8,8 @@
   lot holds less what was already sold from it.
 - `withdraw_lot`: a lot recalled (recalls.recall_lot) or failing the pre-harvest check
   (safety.mark_for_review, safety.review_lot) leaves the stock at once.
+- `take_off_sale`: the farmer (or staff in scope) takes a lot off sale by hand; the same
+  withdrawal, so what remains of it leaves the stock at once.
 - `withdraw_unsellable`: the daily sweep (beat, just after midnight, and idempotent):
   every lot on sale that sale_refusal now refuses (its expiry date passed) leaves the stock.
   Placing an order never takes from a batch past its expiry date in any case
@@ -122,6 +124,20 @@ def put_lot_on_sale(*, lot, by, quantity=None):
 def withdraw_lot(*, lot, reason: str) -> int:
     """`lot` may no longer be sold: what remains of it leaves the stock at once."""
     return batches.withdraw(source_id=lot.pk, reason=reason)
+
+
+BY_HAND = "by_hand"
+
+
+def take_off_sale(*, lot, by) -> int:
+    """`by` (the lot's farmer or staff in scope) takes `lot` off sale: what remains of it
+    leaves the stock at once (withdraw_lot, the one withdrawal). How much left the stock.
+    ValidationError when it is not on sale."""
+    if not lots_for(by).filter(pk=lot.pk).exists():
+        raise PermissionDenied(_("You cannot sell this lot."))
+    if not batches.is_source_on_sale(lot.pk):
+        raise ValidationError(_("This lot is not on sale."))
+    return withdraw_lot(lot=lot, reason=BY_HAND)
 
 
 def withdraw_unsellable() -> int:

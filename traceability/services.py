@@ -41,7 +41,14 @@ MAX_TEXT = 200
 
 # Keys each kind of event may carry in `details` ("notes" is allowed for every kind).
 DETAIL_KEYS = {
-    Kind.PLANTING: {"variety", "area", "area_unit"},
+    Kind.PLANTING: {
+        "variety",
+        "area",
+        "area_unit",
+        "expected_harvest",
+        "expected_quantity",
+        "expected_unit",
+    },
     Kind.GROWING_NOTE: set(),
     Kind.INPUT_APPLIED: {
         "product_name",
@@ -268,9 +275,14 @@ def _interval(details, key, errors):
     return days
 
 
-def clean_details(kind: str, details: dict | None, *, lot: Lot) -> dict:
+# How far ahead a planting may expect its harvest (a durian tree bears in its 4th–5th year).
+MAX_EXPECTED_YEARS = 6
+
+
+def clean_details(kind: str, details: dict | None, *, lot: Lot, on: date | None = None) -> dict:
     """Validated, JSON-safe details for an event of `kind` (numbers as strings so that the
-    stored JSON, and so the hash, does not depend on a database's float handling)."""
+    stored JSON, and so the hash, does not depend on a database's float handling). `on`:
+    the event's date (a planting's expected harvest may not come before it)."""
     details = dict(details or {})
     errors: dict[str, str] = {}
     unknown = set(details) - DETAIL_KEYS.get(kind, set()) - {"notes"}
@@ -333,6 +345,12 @@ def clean_details(kind: str, details: dict | None, *, lot: Lot) -> dict:
         if quantity:
             out["quantity"] = quantity
             out["unit"] = _text(details, "unit", errors) or lot.unit
+    elif kind == Kind.PLANTING:
+        for key in ("variety", "area", "area_unit"):
+            value = _text(details, key, errors)
+            if value:
+                out[key] = value
+        out.update(_expected_harvest(details, errors, lot=lot, on=on))
     elif kind == Kind.CORRECTION:
         out["reason"] = _text(
             details, "reason", errors, required=True, label=_("the reason for the correction")
@@ -344,6 +362,41 @@ def clean_details(kind: str, details: dict | None, *, lot: Lot) -> dict:
                 out[key] = value
     if errors:
         raise ValidationError(errors)
+    return out
+
+
+def _expected_harvest(details, errors, *, lot, on) -> dict:
+    """A planting's optional outlook: the expected harvest date (from the planting's day
+    to MAX_EXPECTED_YEARS after it) and the expected yield (a quantity greater than zero,
+    in the lot's unit unless another is given), which needs the date."""
+    out = {}
+    when = _date(details, "expected_harvest", errors, label=_("The expected harvest date"))
+    if when:
+        day = date.fromisoformat(when)
+        start = on or timezone.localdate()
+        try:
+            latest = start.replace(year=start.year + MAX_EXPECTED_YEARS)
+        except ValueError:  # 29 February
+            latest = start.replace(year=start.year + MAX_EXPECTED_YEARS, day=28)
+        if day < start:
+            errors["expected_harvest"] = _(
+                "The expected harvest cannot come before the planting (%(date)s)."
+            ) % {"date": f"{start:%d/%m/%Y}"}
+        elif day > latest:
+            errors["expected_harvest"] = _(
+                "Give an expected harvest date at most %(years)s years after the planting."
+            ) % {"years": MAX_EXPECTED_YEARS}
+        else:
+            out["expected_harvest"] = when
+    quantity = _positive_decimal(details, "expected_quantity", errors, label=_("Expected yield"))
+    if quantity:
+        if Decimal(quantity) >= Decimal(10) ** 9:
+            errors["expected_quantity"] = _("Expected yield is too large.")
+        elif not when and "expected_harvest" not in errors:
+            errors["expected_harvest"] = _("Give the expected harvest date with the yield.")
+        else:
+            out["expected_quantity"] = quantity
+            out["expected_unit"] = _text(details, "expected_unit", errors) or lot.unit
     return out
 
 
@@ -445,12 +498,17 @@ def record_event(
         if replacement:
             merged = {**corrects.details, **replacement}
             merged.pop("notes", None)
-            corrected = clean_details(corrects.kind, merged, lot=locked)
+            corrected = clean_details(
+                corrects.kind,
+                merged,
+                lot=locked,
+                on=timezone.localtime(corrects.event_time).date(),
+            )
             cleaned.update({k: corrected[k] for k in replacement if k in corrected})
     else:
         if corrects is not None:
             raise ValidationError({"corrects": _("Only a correction may name another event.")})
-        cleaned = clean_details(kind, details, lot=locked)
+        cleaned = clean_details(kind, details, lot=locked, on=timezone.localtime(event_time).date())
     photos = list(photos or [])
     if len(photos) > MAX_PHOTOS:
         raise ValidationError(

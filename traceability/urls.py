@@ -2,7 +2,16 @@
 
 from django.urls import include, path, re_path
 
-from . import urls_epcis, urls_labels, urls_log, urls_recalls, views, views_safety, views_sale
+from . import (
+    urls_epcis,
+    urls_labels,
+    urls_log,
+    urls_recalls,
+    views,
+    views_outlook,
+    views_safety,
+    views_sale,
+)
 
 app_name = "traceability"
 urlpatterns = [
@@ -21,6 +30,10 @@ urlpatterns = [
     # Lots on sale: a harvested lot becomes the product's stock (traceability.sale).
     path("lo-hang/dang-ban/", views_sale.lots_on_sale, name="lots-on-sale"),
     path("lo-hang/<int:pk>/ban/", views_sale.put_on_sale, name="lot-sell"),
+    path("lo-hang/<int:pk>/ngung-ban/", views_sale.take_off_sale, name="lot-unsell"),
+    # The harvest outlook for association staff and the operator (traceability.outlook).
+    path("trien-vong-thu-hoach/", views_outlook.harvest_outlook, name="harvest-outlook"),
+    path("trien-vong-thu-hoach.csv", views_outlook.harvest_outlook_csv, name="harvest-outlook-csv"),
     # A producer's GLN (its location in EPCIS exports): the farmer's own, or staff's members.
     path("lo-hang/ma-gln/", views.producer_glns, name="producer-glns"),
     path("lo-hang/ma-gln/<int:pk>/", views.producer_gln, name="producer-gln"),

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from oscar.core.loading import get_model
 
+from marketplace.catalogue import batches
 from marketplace.core import geo
 from marketplace.core.links import absolute_url
 from marketplace.core.numbers import parse_id
@@ -39,7 +40,7 @@ from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 from marketplace.shops import services as shop_services
 
-from . import caching, gs1, integrity, safety, scans, services
+from . import caching, gs1, integrity, safety, sale, scans, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, GlnForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
@@ -842,11 +843,15 @@ def lot_detail(request, pk):
         certificates=integrity.snapshot_certificates(records),
     )
     links = lot_links(request, lot)
+    on_sale_left = batches.left_of_source(lot.pk)
     return render(
         request,
         "traceability/lot_detail.html",
         {
             "lot": lot,
+            "on_sale": on_sale_left is not None,
+            "on_sale_left": on_sale_left,
+            "on_sale_unit": sale.product_unit(lot.product) if on_sale_left is not None else "",
             "refusals": safety.sale_refusals(full, events=events),
             "rows": services.timeline(events),
             "pre_harvest": services.pre_harvest_status(lot, events),

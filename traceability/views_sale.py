@@ -66,6 +66,46 @@ def put_on_sale(request, pk):
 
 
 @lot_manager_required
+def take_off_sale(request, pk):
+    """Take a lot off sale by hand: a confirmation page, then the withdrawal."""
+    lot = get_object_or_404(
+        lots_for(request.user).select_related("product", "producer__partner"), pk=pk
+    )
+    unit = sale.product_unit(lot.product)
+    left = batches.left_of_source(lot.pk)
+    if request.method == "POST" and left is not None:
+        try:
+            gone = sale.take_off_sale(lot=lot, by=request.user)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Lot %(code)s is no longer on sale: %(count)s %(unit)s left the stock "
+                    "of %(product)s."
+                )
+                % {
+                    "code": lot.code,
+                    "count": gone,
+                    "unit": unit,
+                    "product": lot.product.get_title(),
+                },
+            )
+        return redirect("traceability:lot", lot.pk)
+    return render(
+        request,
+        "traceability/lot_unsell.html",
+        {
+            "lot": lot,
+            "unit": unit,
+            "left": left,
+            "on_sale": left is not None,
+        },
+    )
+
+
+@lot_manager_required
 def lots_on_sale(request):
     """The caller's products sold from lots: what may still be ordered, and each lot on
     sale (first to be sold first), then the lots no longer sold. Three queries."""

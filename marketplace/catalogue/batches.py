@@ -32,7 +32,7 @@ from collections import defaultdict
 from datetime import date
 
 from django.db import transaction
-from django.db.models import F, Min, Sum
+from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
@@ -228,6 +228,26 @@ def batches_of(stockrecord_ids) -> dict[int, list[SaleBatch]]:
 
 def is_source_on_sale(source_id: int) -> bool:
     return SaleBatch.objects.filter(source_id=source_id, withdrawn_at__isnull=True).exists()
+
+
+def left_of_source(source_id: int) -> int | None:
+    """What the open batches of `source_id` still hold (None: it is not on sale)."""
+    rows = SaleBatch.objects.filter(source_id=source_id, withdrawn_at__isnull=True).aggregate(
+        count=Count("pk"), left=Sum(F("quantity") - F("taken"))
+    )
+    return rows["left"] or 0 if rows["count"] else None
+
+
+def open_by_source(source_ids) -> dict[int, tuple[int, int]]:
+    """{source id: (what its open batches still hold, what orders took from them)} for
+    the sources of `source_ids` (a list or a subquery) that are on sale. One query."""
+    rows = (
+        SaleBatch.objects.filter(source_id__in=source_ids, withdrawn_at__isnull=True)
+        .values("source_id")
+        .annotate(left=Sum(F("quantity") - F("taken")), taken=Sum("taken"))
+        .order_by()
+    )
+    return {row["source_id"]: (row["left"] or 0, row["taken"] or 0) for row in rows}
 
 
 def sold_from_source(source_id: int) -> int:

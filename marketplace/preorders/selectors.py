@@ -75,3 +75,22 @@ def public_window(pk):
         .annotate(taken_total=TAKEN)
         .first()
     )
+
+
+def open_preorders_between(partner_ids, start, end) -> list[dict]:
+    """What buyers have pre-ordered and not yet received, per window of the producers
+    `partner_ids` (a list or a subquery) whose expected harvest reaches [start, end):
+    product, partner, harvest_from, quantity (open pre-orders of windows not converted).
+    One query."""
+    return list(
+        PreorderWindow.objects.filter(
+            partner_id__in=partner_ids,
+            status__in=(PreorderWindow.Status.OPEN, PreorderWindow.Status.CLOSED),
+            harvest_to__gte=start,
+            harvest_from__lt=end,
+            preorders__status=Preorder.Status.PLACED,
+        )
+        .values("pk", "product_id", "partner_id", "harvest_from")
+        .annotate(quantity=Sum("preorders__quantity"))
+        .order_by("harvest_from", "pk")
+    )
