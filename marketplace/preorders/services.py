@@ -50,6 +50,7 @@ from marketplace.payments.state import (
     CARD,
     COD,
     VIETQR,
+    due_of,
     locked_source,
     record_payment,
     record_refund,
@@ -278,6 +279,13 @@ def _settle_deposit(preorder, *, reason, by, order=None, credit=Decimal(0)) -> N
     """End the deposit of `preorder`: up to `credit` of what was paid counts as payment of
     `order` (moved there), the rest paid is refunded (marketplace.payments.refunds), and
     what was not paid is no longer due (a card payment not made is stopped)."""
+    if order is not None:
+        _credit_deposit(preorder, order=order, credit=credit)
+    _end_deposit(preorder, reason=reason, by=by)
+
+
+def _credit_deposit(preorder, *, order, credit) -> None:
+    """Up to `credit` of the deposit paid counts as payment of `order` (moved there)."""
     deposit_order = preorder.deposit_order
     if deposit_order is None:
         return
@@ -291,6 +299,15 @@ def _settle_deposit(preorder, *, reason, by, order=None, credit=Decimal(0)) -> N
         )
         preorder.deposit_credited = moved
         preorder.save(update_fields=["deposit_credited"])
+
+
+def _end_deposit(preorder, *, reason, by) -> None:
+    """What was not paid of the deposit is no longer due (a card payment not made is
+    stopped); what is left of what was paid is refunded."""
+    deposit_order = preorder.deposit_order
+    if deposit_order is None:
+        return
+    source = locked_source(deposit_order)
     unpaid = source.amount_allocated - source.amount_debited
     if unpaid > 0:
         reduce_due(deposit_order, amount=unpaid)
@@ -335,9 +352,10 @@ def _shipping_address(preorder):
     return shipping
 
 
-def _place_order(preorder, quantity, stockrecord, remaining_after_deposit):
+def _place_order(preorder, quantity, stockrecord):
     """A real order of `quantity` at the pre-order's price through the checkout's order
-    creator (locks and reserves the stock, writes the parcel), with its payment source."""
+    creator (locks and reserves the stock, writes the parcel), with its payment source (a
+    card's PaymentIntent is made once the deposit is counted: ``_start_card_payment``)."""
     basket = Basket.objects.create(owner=preorder.user)
     basket.strategy = PreorderStrategy(preorder.price)
     basket.add_product(stockrecord.product, quantity)
@@ -356,10 +374,6 @@ def _place_order(preorder, quantity, stockrecord, remaining_after_deposit):
     )
     method = preorder.method
     reference = order.number if method == VIETQR else ""
-    outstanding = total.incl_tax - remaining_after_deposit
-    if method == CARD and outstanding > 0:
-        intent = stripe_gateway.create_payment_intent(order_number=order.number, amount=outstanding)
-        reference = intent["id"]
     source = _payment_source(method, total.incl_tax, reference)
     source.order = order
     source.save()
@@ -367,6 +381,19 @@ def _place_order(preorder, quantity, stockrecord, remaining_after_deposit):
         set_cash_on_delivery(order)
     basket.submit()
     return order
+
+
+def _start_card_payment(order) -> None:
+    """The PaymentIntent of a converted card pre-order, for what the order still owes once
+    its deposit is counted (``due_of``, the amount the card page shows and Stripe's webhook
+    expects); none when the deposit paid it all."""
+    source = locked_source(order)
+    due = due_of(source)
+    if source is None or source.source_type.code != CARD or due <= 0:
+        return
+    intent = stripe_gateway.create_payment_intent(order_number=order.number, amount=due)
+    source.reference = intent["id"]
+    source.save(update_fields=["reference"])
 
 
 @dataclass
@@ -436,12 +463,7 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
                 deposit_for(price=preorder.price, quantity=give, percent=window.deposit_percent),
                 preorder.deposit,
             )
-            try:
-                order = _place_order(preorder, give, stockrecord, credit)
-            except stripe_gateway.GatewayError:
-                raise PreorderRefused(
-                    _("Card payment is not available right now: try converting again later.")
-                ) from None
+            order = _place_order(preorder, give, stockrecord)
             try:
                 lot_provider().link(line=order.lines.get(), lot_id=lot.pk, by=by)
             except ValidationError as exc:
@@ -452,12 +474,17 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
             preorder.converted = give
             preorder.order = order
             preorder.save(update_fields=["status", "converted", "order", "ended_at"])
-            _settle_deposit(
+            _credit_deposit(preorder, order=order, credit=credit)
+            try:
+                _start_card_payment(order)
+            except stripe_gateway.GatewayError:
+                raise PreorderRefused(
+                    _("Card payment is not available right now: try converting again later.")
+                ) from None
+            _end_deposit(
                 preorder,
                 reason=_("Part of the deposit of a pre-order the harvest did not fill"),
                 by=by,
-                order=order,
-                credit=credit,
             )
             result.filled.append((preorder, order))
         window.status = PreorderWindow.Status.CONVERTED
