@@ -24,7 +24,7 @@ The deposit rule is ``deposit_for``; verify_ledger checks pre-orders and deposit
 (marketplace.preorders.checks).
 """
 
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -37,7 +37,7 @@ from oscar.apps.partner import strategy as oscar_strategy
 from oscar.apps.partner.prices import FixedPrice
 from oscar.core.loading import get_class, get_model
 
-from marketplace.catalogue import stock
+from marketplace.catalogue import batches, stock
 from marketplace.core.lots import lot_provider
 from marketplace.core.money import percent_of
 from marketplace.fulfilment import notifications
@@ -441,52 +441,67 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
         wanted = sum(p.quantity for p in preorders)
         used = min(quantity, wanted)
         stockrecord = _stockrecord(window) if used else None
-        if used:
+        harvest = nullcontext()
+        if used and batches.is_lot_sold(stockrecord):
+            # A product sold from its lots: the harvest is stock of the lot it came from,
+            # and the orders take from that lot first (each line linked to it when placed).
+            harvest = batches.harvest_for_orders(
+                stockrecord=stockrecord,
+                source_id=lot.pk,
+                label=lot.code,
+                quantity=used,
+                expires_on=getattr(lot, "expiry_date", None),
+            )
+        elif used:
             # The harvest for the pre-orders enters the stock, and the orders reserve it.
             stock.restock(stockrecord=stockrecord, quantity=used)
         result = Conversion(window=window)
         left = quantity
         now = timezone.now()
-        for preorder in preorders:
-            give = min(preorder.quantity, left)
-            left -= give
-            preorder.ended_at = now
-            if give <= 0:
-                preorder.status = Preorder.Status.UNFILLED
-                preorder.save(update_fields=["status", "ended_at"])
-                _settle_deposit(
-                    preorder, reason=_("Pre-order cancelled: the harvest fell short"), by=by
+        with harvest:
+            for preorder in preorders:
+                give = min(preorder.quantity, left)
+                left -= give
+                preorder.ended_at = now
+                if give <= 0:
+                    preorder.status = Preorder.Status.UNFILLED
+                    preorder.save(update_fields=["status", "ended_at"])
+                    _settle_deposit(
+                        preorder, reason=_("Pre-order cancelled: the harvest fell short"), by=by
+                    )
+                    result.unfilled.append(preorder)
+                    continue
+                share = window.deposit_percent
+                credit = min(
+                    deposit_for(price=preorder.price, quantity=give, percent=share),
+                    preorder.deposit,
                 )
-                result.unfilled.append(preorder)
-                continue
-            credit = min(
-                deposit_for(price=preorder.price, quantity=give, percent=window.deposit_percent),
-                preorder.deposit,
-            )
-            order = _place_order(preorder, give, stockrecord)
-            try:
-                lot_provider().link(line=order.lines.get(), lot_id=lot.pk, by=by)
-            except ValidationError as exc:
-                raise PreorderRefused(" ".join(exc.messages)) from None
-            except PermissionDenied as exc:
-                raise PreorderRefused(str(exc)) from None
-            preorder.status = Preorder.Status.CONVERTED
-            preorder.converted = give
-            preorder.order = order
-            preorder.save(update_fields=["status", "converted", "order", "ended_at"])
-            _credit_deposit(preorder, order=order, credit=credit)
-            try:
-                _start_card_payment(order)
-            except stripe_gateway.GatewayError:
-                raise PreorderRefused(
-                    _("Card payment is not available right now: try converting again later.")
-                ) from None
-            _end_deposit(
-                preorder,
-                reason=_("Part of the deposit of a pre-order the harvest did not fill"),
-                by=by,
-            )
-            result.filled.append((preorder, order))
+                order = _place_order(preorder, give, stockrecord)
+                line = order.lines.get()
+                try:
+                    if line.pk not in lot_provider().linked([line.pk]):
+                        lot_provider().link(line=line, lot_id=lot.pk, by=by)
+                except ValidationError as exc:
+                    raise PreorderRefused(" ".join(exc.messages)) from None
+                except PermissionDenied as exc:
+                    raise PreorderRefused(str(exc)) from None
+                preorder.status = Preorder.Status.CONVERTED
+                preorder.converted = give
+                preorder.order = order
+                preorder.save(update_fields=["status", "converted", "order", "ended_at"])
+                _credit_deposit(preorder, order=order, credit=credit)
+                try:
+                    _start_card_payment(order)
+                except stripe_gateway.GatewayError:
+                    raise PreorderRefused(
+                        _("Card payment is not available right now: try converting again later.")
+                    ) from None
+                _end_deposit(
+                    preorder,
+                    reason=_("Part of the deposit of a pre-order the harvest did not fill"),
+                    by=by,
+                )
+                result.filled.append((preorder, order))
         window.status = PreorderWindow.Status.CONVERTED
         window.converted_at = now
         window.converted_by = by
