@@ -165,8 +165,29 @@ class Lookups:
             for key in {fold(category.name), fold(" > ".join(parts))}:
                 self.categories.setdefault(key, []).append(category)
         self.examples = ", ".join([c.name for c in categories if c.depth == 1][:3])
+        self._found: dict[tuple, object] = {}  # (kind, cell) → value or LookupError
+
+    def _cached(self, kind, value, find):
+        """The same cell text is looked up once per import (a sheet repeats its few
+        units and categories on every row)."""
+        key = (kind, value if isinstance(value, str) else repr(value))
+        if key not in self._found:
+            try:
+                self._found[key] = find(value)
+            except LookupError as exc:
+                self._found[key] = exc
+        found = self._found[key]
+        if isinstance(found, LookupError):
+            raise LookupError(str(found))
+        return found
 
     def unit(self, value) -> str:
+        return self._cached("unit", value, self._unit)
+
+    def category(self, value):
+        return self._cached("category", value, self._category)
+
+    def _unit(self, value) -> str:
         text = _text(value)
         found = self.units.get(fold(text))
         if found is None:
@@ -176,7 +197,7 @@ class Lookups:
             )
         return found
 
-    def category(self, value):
+    def _category(self, value):
         text = _text(value)
         folded = fold(text).replace(" / ", " > ").replace(">", " > ")
         found = self.categories.get(" ".join(folded.split()), [])
@@ -228,11 +249,13 @@ class ProductImporter:
         self.counts = dict.fromkeys(OUTCOMES, 0)
         self.touched: list[int] = []  # products created or changed: their search rows
         self.to_create: list[tuple] = []  # (row number, sku, name, values) of the batch
+        # The producer's products with what _unchanged compares (category, unit, weight),
+        # read together: a row of an unchanged product then costs no query.
         self.existing = {
             record.partner_sku: record
-            for record in StockRecord.objects.filter(partner_id=producer.partner_id)
-            .select_related("product")
-            .order_by("pk")
+            for record in listings.with_current_values(
+                StockRecord.objects.filter(partner_id=producer.partner_id)
+            ).order_by("pk")
         }
 
     def _cell(self, cells, key):

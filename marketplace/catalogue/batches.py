@@ -29,6 +29,8 @@ itself (stock record first, then its batches: the one lock order).
 """
 
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 from django.db import transaction
@@ -46,6 +48,10 @@ Line = get_model("order", "Line")
 
 MAX_QUANTITY = 1_000_000
 EXPIRED = "expired"
+PREORDERS = "preorders"  # a batch opened for pre-orders alone, closed once they took it
+
+# The source whose batch orders placed now take from first (``taking_from``).
+_first_source: ContextVar[int | None] = ContextVar("first_source", default=None)
 
 
 class BatchError(Exception):
@@ -129,6 +135,53 @@ def put_on_sale(
         )
 
 
+@contextmanager
+def taking_from(source_id: int):
+    """Orders placed inside this block take from the batch of `source_id` first, then
+    expiring first as always (pre-orders converted from the lot harvested for them)."""
+    token = _first_source.set(source_id)
+    try:
+        yield
+    finally:
+        _first_source.reset(token)
+
+
+@contextmanager
+def harvest_for_orders(*, stockrecord, source_id: int, label: str, quantity: int, expires_on=None):
+    """`quantity` harvested in lot `source_id` for orders placed inside this block (a
+    pre-order window's conversion), on a lot-sold record: the lot's open batch grows by
+    it (or a batch is opened for them), the orders take from it first (``taking_from``),
+    and a batch opened for them alone is closed afterwards (what they do not take, or
+    later give back, is not on sale: the lot may be put on sale as usual). The record's
+    stock stays what its open batches hold (``check_lot_stock``)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise BatchError(_("The quantity must be a whole number greater than zero."))
+    with transaction.atomic():
+        pk = getattr(stockrecord, "pk", stockrecord)
+        record = StockRecord.objects.select_for_update(of=("self",)).get(pk=pk)
+        batch = open_batches(pk).filter(source_id=source_id).select_for_update().first()
+        opened = batch is None
+        if opened:
+            batch = SaleBatch.objects.create(
+                stockrecord=record,
+                source_id=source_id,
+                label=str(label)[:64],
+                expires_on=expires_on,
+                quantity=quantity,
+            )
+        else:
+            batch.quantity += quantity
+            batch.save(update_fields=["quantity"])
+        record.num_in_stock = (record.num_in_stock or 0) + quantity
+        record.save(update_fields=["num_in_stock", "date_updated"])
+        with taking_from(source_id):
+            yield batch
+        if opened:
+            record = StockRecord.objects.select_for_update(of=("self",)).get(pk=pk)
+            batch = SaleBatch.objects.select_for_update().get(pk=batch.pk)
+            _withdraw_locked(record, [batch], PREORDERS)
+
+
 def withdraw(*, source_id: int, reason: str) -> int:
     """The batch of `source_id` may no longer be sold: its remaining quantity leaves the
     stock at once. Returns that quantity (0 when it was not on sale)."""
@@ -153,6 +206,9 @@ def allocate(record, *, line, quantity: int, today: date | None = None) -> list[
 
     withdraw_expired(record, today=today)
     batches = list(fefo(open_batches(record.pk)).select_for_update())
+    first = _first_source.get()
+    if first is not None:
+        batches.sort(key=lambda batch: batch.source_id != first)  # then expiring first
     left = sum(batch.quantity - batch.taken for batch in batches)
     if line is None or line.pk is None:
         raise StockError(_("A product sold from lots is reserved for an order line only."))

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import escape
@@ -553,9 +554,32 @@ def _save_product(product) -> None:
         raise
 
 
+def with_current_values(stockrecords):
+    """Stock records with their products and what ``current_values`` reads of them
+    (categories, attribute values), prefetched: three queries for any number of them."""
+    return stockrecords.select_related("product").prefetch_related(
+        "product__categories",
+        Prefetch(
+            "product__attribute_values",
+            queryset=ProductAttributeValue.objects.select_related("attribute").annotate(
+                code=F("attribute__code")
+            ),
+            to_attr="_prefetched_attribute_values",
+        ),
+    )
+
+
+def _first_category(product):
+    prefetched = getattr(product, "_prefetched_objects_cache", {}).get("categories")
+    if prefetched is not None:
+        return min(prefetched, key=lambda category: category.pk, default=None)
+    return product.categories.order_by("pk").first()
+
+
 def current_values(product, record) -> dict:
-    """What the product form shows for an existing product."""
-    category = product.categories.order_by("pk").first()
+    """What the product form shows for an existing product (no query when its categories
+    and attribute values are prefetched: ``with_current_values``)."""
+    category = _first_category(product)
     weight = getattr(product.attr, "weight", None)
     return {
         "title": product.title,
@@ -667,8 +691,11 @@ def update_product(*, product, by, **changes) -> Product:
         product.description = description_html(after["description"])
     if after["gtin"] != before["gtin"]:
         product.upc = after["gtin"] or None
-    product.attr.unit = after["unit"]
-    product.attr.weight = after["weight_kg"]
+    # Attribute values are written only when they change (a price change writes none).
+    if after["unit"] != before["unit"]:
+        product.attr.unit = after["unit"]
+    if after["weight_kg"] != before["weight_kg"]:
+        product.attr.weight = after["weight_kg"]
     product.is_public = not required
     if listing is None:
         listing = ProductListing(product=product, producer=producer)

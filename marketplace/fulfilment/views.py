@@ -198,6 +198,7 @@ def packing_slip(request, producer, pk):
             "order": parcel.order,
             "address": parcel.order.shipping_address,
             "lines": _lines_with_lots(parcel),
+            "invoice": invoice_of(parcel.order),
             "paper": paper,
             "paper_param": PAPER_PARAM,
         },

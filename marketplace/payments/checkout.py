@@ -249,7 +249,9 @@ def vietqr_for(order, settings_row=None) -> dict | None:
     if source is None or not settings_row.vietqr_ready:
         return None
     # What is still owed (a converted pre-order's deposit may have paid part of it).
-    amount = int(source.amount_allocated - source.amount_debited)
+    from marketplace.payments.state import due_of
+
+    amount = int(due_of(source))
     if amount <= 0:
         return None
     text = vietqr.payload(
@@ -355,14 +357,23 @@ def card_payment(request, number):
     """Where the buyer pays a card order: Stripe's Payment Element (Stripe.js, loaded on
     this page only) mounted with the PaymentIntent's client secret. The order stays
     awaiting payment until Stripe's webhook confirms it."""
-    from marketplace.payments.state import payment_state
+    from marketplace.payments.state import due_of, payment_state
 
     order = buyer_order_or_404(request, number)
     source = card_source(order)
     if source is None:
         raise Http404
     state = payment_state(order)
-    context = {"order": order, "state": state, "status": "pay", "failed": False}
+    # The amount shown and charged is what is still due (a deposit order: the deposit; a
+    # converted pre-order: the rest after its deposit), never simply the order total.
+    due = due_of(source)
+    context = {
+        "order": order,
+        "state": state,
+        "status": "pay",
+        "failed": False,
+        "amount": due if due > 0 else source.amount_allocated,
+    }
     if state.code == "nothing_due":  # the whole order was cancelled before it was paid
         context["status"] = "order_cancelled"
     elif state.paid >= state.allocated:
@@ -376,7 +387,17 @@ def card_payment(request, number):
             context["status"] = "unreachable"
         else:
             status = intent.get("status")
-            if status in ("succeeded", "processing"):
+            if status in stripe_gateway.AMENDABLE and intent.get("amount") != int(due):
+                # Part of the order was cancelled (or the deposit counted) after the
+                # PaymentIntent was made: it is brought to what is due before it is paid.
+                try:
+                    intent = stripe_gateway.set_payment_intent_amount(source.reference, due)
+                except stripe_gateway.GatewayError:
+                    intent = {"status": "unreachable"}
+                status = intent.get("status")
+            if status == "unreachable":
+                context["status"] = "unreachable"
+            elif status in ("succeeded", "processing"):
                 context["status"] = "confirming"
             elif status == "canceled" or not intent.get("client_secret"):
                 context["status"] = "canceled"

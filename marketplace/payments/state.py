@@ -63,6 +63,7 @@ class PaymentState:
 
     @property
     def outstanding(self) -> Decimal:
+        """What the buyer still has to pay (``due_of``)."""
         return max(self.allocated - self.paid, Decimal(0))
 
     @property
@@ -74,6 +75,16 @@ class PaymentState:
     def covered(self) -> bool:
         """What is still due is paid (net of refunds)."""
         return self.allocated > 0 and self.net >= self.allocated
+
+
+def due_of(source) -> Decimal:
+    """THE rule for what a buyer still has to pay on a payment source: what is due
+    (``amount_allocated``, lowered when part of the order is cancelled) less what was paid
+    (a converted pre-order's deposit counts as paid). The card page shows and charges it,
+    the VietQR code carries it, Stripe's webhook expects exactly it."""
+    if source is None:
+        return Decimal(0)
+    return max(source.amount_allocated - source.amount_debited, Decimal(0))
 
 
 def source_of(order):

@@ -125,6 +125,27 @@ def retrieve_payment_intent(payment_intent_id: str) -> dict:
         raise _failure(exc) from exc
 
 
+# The states in which a PaymentIntent's amount may still be changed (not paid, not
+# processing, not cancelled).
+AMENDABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
+def set_payment_intent_amount(payment_intent_id: str, amount) -> dict:
+    """Bring a PaymentIntent nobody has paid yet to `amount` đồng (what its order still
+    owes); Stripe refuses once it is paid or processing."""
+    whole = vnd_amount(amount)
+    try:
+        intent = stripe.PaymentIntent.modify(
+            payment_intent_id,
+            amount=whole,
+            **_options(idempotency_key=f"nongsan-amount-{payment_intent_id}-{whole}"),
+        )
+    except stripe.StripeError as exc:
+        logger.warning("Stripe refused to change PaymentIntent %s: %s", payment_intent_id, exc)
+        raise _failure(exc) from exc
+    return _plain(intent)
+
+
 def cancel_payment_intent(payment_intent_id: str) -> dict:
     """Stop a PaymentIntent nobody has paid yet (its order was cancelled): the card page can
     no longer take the money. Stripe refuses (code ``payment_intent_unexpected_state``)

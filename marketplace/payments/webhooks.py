@@ -9,7 +9,8 @@ its effect. Events may arrive in any order and more than once:
 
 - ``payment_intent.succeeded``: the order whose card source has this PaymentIntent as its
   reference is paid — once: the source row is locked and an order already paid is left
-  alone. The amount received must equal the order total in VND, and the order number in
+  alone. The amount received must equal what the order still owes in VND (`due_of`: a
+  converted pre-order's deposit paid part of it), and the order number in
   the metadata (when there is one) must be the order's, else nothing is paid and the event
   is logged for the operator.
 - ``payment_intent.payment_failed``: recorded; the buyer's card page shows it (unless the
@@ -39,7 +40,7 @@ from oscar.core.loading import get_model
 from marketplace.finance.settlements import charge_refund
 from marketplace.models import Refund, StripeEvent
 from marketplace.payments import stripe_gateway
-from marketplace.payments.state import CARD, PaymentError, record_payment, record_refund
+from marketplace.payments.state import CARD, PaymentError, due_of, record_payment, record_refund
 
 logger = logging.getLogger("marketplace.payments.stripe")
 
@@ -142,18 +143,15 @@ def _payment_succeeded(intent: dict, pi_id: str) -> str:
         return "already_paid"
     received = _whole(intent.get("amount_received"))
     currency = _str(intent.get("currency")).lower()
-    if (
-        currency != stripe_gateway.CURRENCY
-        or received is None
-        or Decimal(received) != source.amount_allocated
-    ):
+    due = due_of(source)  # a converted pre-order's deposit already paid part of it
+    if currency != stripe_gateway.CURRENCY or received is None or Decimal(received) != due:
         logger.error(
-            "Stripe: PaymentIntent %s received %r %s for order %s of %s VND: not marked paid",
+            "Stripe: PaymentIntent %s received %r %s for order %s owing %s VND: not marked paid",
             pi_id,
             intent.get("amount_received"),
             currency,
             order.number,
-            source.amount_allocated,
+            due,
         )
         return "refused"
     try:

@@ -24,7 +24,7 @@ The deposit rule is ``deposit_for``; verify_ledger checks pre-orders and deposit
 (marketplace.preorders.checks).
 """
 
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -37,7 +37,7 @@ from oscar.apps.partner import strategy as oscar_strategy
 from oscar.apps.partner.prices import FixedPrice
 from oscar.core.loading import get_class, get_model
 
-from marketplace.catalogue import stock
+from marketplace.catalogue import batches, stock
 from marketplace.core.lots import lot_provider
 from marketplace.core.money import percent_of
 from marketplace.fulfilment import notifications
@@ -50,6 +50,7 @@ from marketplace.payments.state import (
     CARD,
     COD,
     VIETQR,
+    due_of,
     locked_source,
     record_payment,
     record_refund,
@@ -278,6 +279,13 @@ def _settle_deposit(preorder, *, reason, by, order=None, credit=Decimal(0)) -> N
     """End the deposit of `preorder`: up to `credit` of what was paid counts as payment of
     `order` (moved there), the rest paid is refunded (marketplace.payments.refunds), and
     what was not paid is no longer due (a card payment not made is stopped)."""
+    if order is not None:
+        _credit_deposit(preorder, order=order, credit=credit)
+    _end_deposit(preorder, reason=reason, by=by)
+
+
+def _credit_deposit(preorder, *, order, credit) -> None:
+    """Up to `credit` of the deposit paid counts as payment of `order` (moved there)."""
     deposit_order = preorder.deposit_order
     if deposit_order is None:
         return
@@ -291,6 +299,15 @@ def _settle_deposit(preorder, *, reason, by, order=None, credit=Decimal(0)) -> N
         )
         preorder.deposit_credited = moved
         preorder.save(update_fields=["deposit_credited"])
+
+
+def _end_deposit(preorder, *, reason, by) -> None:
+    """What was not paid of the deposit is no longer due (a card payment not made is
+    stopped); what is left of what was paid is refunded."""
+    deposit_order = preorder.deposit_order
+    if deposit_order is None:
+        return
+    source = locked_source(deposit_order)
     unpaid = source.amount_allocated - source.amount_debited
     if unpaid > 0:
         reduce_due(deposit_order, amount=unpaid)
@@ -335,9 +352,10 @@ def _shipping_address(preorder):
     return shipping
 
 
-def _place_order(preorder, quantity, stockrecord, remaining_after_deposit):
+def _place_order(preorder, quantity, stockrecord):
     """A real order of `quantity` at the pre-order's price through the checkout's order
-    creator (locks and reserves the stock, writes the parcel), with its payment source."""
+    creator (locks and reserves the stock, writes the parcel), with its payment source (a
+    card's PaymentIntent is made once the deposit is counted: ``_start_card_payment``)."""
     basket = Basket.objects.create(owner=preorder.user)
     basket.strategy = PreorderStrategy(preorder.price)
     basket.add_product(stockrecord.product, quantity)
@@ -356,10 +374,6 @@ def _place_order(preorder, quantity, stockrecord, remaining_after_deposit):
     )
     method = preorder.method
     reference = order.number if method == VIETQR else ""
-    outstanding = total.incl_tax - remaining_after_deposit
-    if method == CARD and outstanding > 0:
-        intent = stripe_gateway.create_payment_intent(order_number=order.number, amount=outstanding)
-        reference = intent["id"]
     source = _payment_source(method, total.incl_tax, reference)
     source.order = order
     source.save()
@@ -367,6 +381,19 @@ def _place_order(preorder, quantity, stockrecord, remaining_after_deposit):
         set_cash_on_delivery(order)
     basket.submit()
     return order
+
+
+def _start_card_payment(order) -> None:
+    """The PaymentIntent of a converted card pre-order, for what the order still owes once
+    its deposit is counted (``due_of``, the amount the card page shows and Stripe's webhook
+    expects); none when the deposit paid it all."""
+    source = locked_source(order)
+    due = due_of(source)
+    if source is None or source.source_type.code != CARD or due <= 0:
+        return
+    intent = stripe_gateway.create_payment_intent(order_number=order.number, amount=due)
+    source.reference = intent["id"]
+    source.save(update_fields=["reference"])
 
 
 @dataclass
@@ -414,52 +441,67 @@ def convert(*, window, lot_id, quantity: int, by) -> Conversion:
         wanted = sum(p.quantity for p in preorders)
         used = min(quantity, wanted)
         stockrecord = _stockrecord(window) if used else None
-        if used:
+        harvest = nullcontext()
+        if used and batches.is_lot_sold(stockrecord):
+            # A product sold from its lots: the harvest is stock of the lot it came from,
+            # and the orders take from that lot first (each line linked to it when placed).
+            harvest = batches.harvest_for_orders(
+                stockrecord=stockrecord,
+                source_id=lot.pk,
+                label=lot.code,
+                quantity=used,
+                expires_on=getattr(lot, "expiry_date", None),
+            )
+        elif used:
             # The harvest for the pre-orders enters the stock, and the orders reserve it.
             stock.restock(stockrecord=stockrecord, quantity=used)
         result = Conversion(window=window)
         left = quantity
         now = timezone.now()
-        for preorder in preorders:
-            give = min(preorder.quantity, left)
-            left -= give
-            preorder.ended_at = now
-            if give <= 0:
-                preorder.status = Preorder.Status.UNFILLED
-                preorder.save(update_fields=["status", "ended_at"])
-                _settle_deposit(
-                    preorder, reason=_("Pre-order cancelled: the harvest fell short"), by=by
+        with harvest:
+            for preorder in preorders:
+                give = min(preorder.quantity, left)
+                left -= give
+                preorder.ended_at = now
+                if give <= 0:
+                    preorder.status = Preorder.Status.UNFILLED
+                    preorder.save(update_fields=["status", "ended_at"])
+                    _settle_deposit(
+                        preorder, reason=_("Pre-order cancelled: the harvest fell short"), by=by
+                    )
+                    result.unfilled.append(preorder)
+                    continue
+                share = window.deposit_percent
+                credit = min(
+                    deposit_for(price=preorder.price, quantity=give, percent=share),
+                    preorder.deposit,
                 )
-                result.unfilled.append(preorder)
-                continue
-            credit = min(
-                deposit_for(price=preorder.price, quantity=give, percent=window.deposit_percent),
-                preorder.deposit,
-            )
-            try:
-                order = _place_order(preorder, give, stockrecord, credit)
-            except stripe_gateway.GatewayError:
-                raise PreorderRefused(
-                    _("Card payment is not available right now: try converting again later.")
-                ) from None
-            try:
-                lot_provider().link(line=order.lines.get(), lot_id=lot.pk, by=by)
-            except ValidationError as exc:
-                raise PreorderRefused(" ".join(exc.messages)) from None
-            except PermissionDenied as exc:
-                raise PreorderRefused(str(exc)) from None
-            preorder.status = Preorder.Status.CONVERTED
-            preorder.converted = give
-            preorder.order = order
-            preorder.save(update_fields=["status", "converted", "order", "ended_at"])
-            _settle_deposit(
-                preorder,
-                reason=_("Part of the deposit of a pre-order the harvest did not fill"),
-                by=by,
-                order=order,
-                credit=credit,
-            )
-            result.filled.append((preorder, order))
+                order = _place_order(preorder, give, stockrecord)
+                line = order.lines.get()
+                try:
+                    if line.pk not in lot_provider().linked([line.pk]):
+                        lot_provider().link(line=line, lot_id=lot.pk, by=by)
+                except ValidationError as exc:
+                    raise PreorderRefused(" ".join(exc.messages)) from None
+                except PermissionDenied as exc:
+                    raise PreorderRefused(str(exc)) from None
+                preorder.status = Preorder.Status.CONVERTED
+                preorder.converted = give
+                preorder.order = order
+                preorder.save(update_fields=["status", "converted", "order", "ended_at"])
+                _credit_deposit(preorder, order=order, credit=credit)
+                try:
+                    _start_card_payment(order)
+                except stripe_gateway.GatewayError:
+                    raise PreorderRefused(
+                        _("Card payment is not available right now: try converting again later.")
+                    ) from None
+                _end_deposit(
+                    preorder,
+                    reason=_("Part of the deposit of a pre-order the harvest did not fill"),
+                    by=by,
+                )
+                result.filled.append((preorder, order))
         window.status = PreorderWindow.Status.CONVERTED
         window.converted_at = now
         window.converted_by = by

@@ -137,7 +137,16 @@ def index_products(ids: Iterable[int]) -> int:
     visible = 0
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
-        products = list(_products(chunk))
+        # Which are visible, read lightly first: products waiting for approval (a
+        # spreadsheet's new ones, say) are not loaded with everything an entry needs.
+        shown = [
+            p.pk
+            for p in Product.objects.filter(pk__in=chunk)
+            .select_related("listing")
+            .only("pk", "is_public", "structure", "listing__status")
+            if is_visible(p)
+        ]
+        products = list(_products(shown)) if shown else []
         badges = _active_badges(products)
         entries = [build_entry(p, badges[p.pk]) for p in products if is_visible(p)]
         with transaction.atomic():

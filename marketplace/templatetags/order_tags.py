@@ -50,6 +50,15 @@ def order_progress(order):
 
 
 @register.simple_tag
+def order_invoice(order):
+    """`{% order_invoice order as invoice %}`: the VAT invoice details a business buyer's
+    order carries (marketplace.wholesale), or None; one query."""
+    from marketplace.wholesale.selectors import invoice_of
+
+    return invoice_of(order)
+
+
+@register.simple_tag
 def buyer_cancel_form():
     from marketplace.fulfilment.forms import BuyerCancelForm
 

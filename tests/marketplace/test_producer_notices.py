@@ -179,3 +179,53 @@ def test_the_beat_schedule_runs_the_digest_and_the_pickup_lists():
 
 def test_parcel_statuses_the_digest_reads():
     assert set(Parcel.OPEN_STATUSES) == {Parcel.Status.NEW, Parcel.Status.PACKED}
+
+
+@pytest.mark.django_db
+def test_a_producer_with_only_an_email_gets_mail_and_one_with_only_a_phone_gets_sms(
+    people, mailoutbox
+):
+    """A shop run only by someone who signs in by e-mail (no phone stored) is still told of
+    its new orders and in its digest, by e-mail; one run only by someone who signs in by
+    phone (no e-mail) is told by SMS."""
+    User = type(people["farmer"])
+    durian_farm = people["farm"]
+    # The durian farm: only the demo farmer, who signs in by e-mail.
+    durian_farm.users.remove(User.objects.get(username=FARMER_PHONE))
+    assert [u.email for u in durian_farm.users.all()] == ["nongdan@nongsan.test"]
+    assert not durian_farm.users.filter(username__startswith="+").exists()
+    # The pepper farm: only someone who signs in by phone, with no e-mail.
+    pepper_phone = "+84905999002"
+    pepper_farm = Partner.objects.get(stockrecords__product__upc="NS0009")
+    pepper_farm.users.set([User.objects.create_user(username=pepper_phone, email="", password="x")])
+
+    order = checkout(people["client"], TWO_FARMS)
+    mailoutbox.clear()
+    notifications.LocmemSMSSender.outbox.clear()
+    sent = producer_notices.notify_new_order(order_id=order.pk)
+
+    durian_parcel = order.parcels.get(partner=durian_farm)
+    pepper_parcel = order.parcels.get(partner=pepper_farm)
+    assert sorted(sent) == [("email", "nongdan@nongsan.test"), ("sms", pepper_phone)]
+    # E-mail only: the new order by e-mail, in Vietnamese, with its link.
+    [mail] = mailoutbox
+    assert mail.to == ["nongdan@nongsan.test"]
+    assert mail.subject == f"Đơn hàng mới {order.number} cần đóng gói"
+    assert f"/cua-hang/don-hang/{durian_parcel.pk}/" in mail.body
+    # Phone only: the new order by SMS, with its own parcel's link.
+    [sms] = notifications.LocmemSMSSender.outbox
+    assert sms["phone"] == pepper_phone and order.number in sms["message"]
+    assert f"/cua-hang/don-hang/{pepper_parcel.pk}/" in sms["message"]
+    assert "cần đóng gói" in sms["message"]
+    assert {(n.partner_id, n.channel) for n in ProducerNotice.objects.filter(kind="new_order")} == {
+        (durian_farm.pk, "email"),
+        (pepper_farm.pk, "sms"),
+    }
+
+    # The morning digest reaches both the same way.
+    mailoutbox.clear()
+    notifications.LocmemSMSSender.outbox.clear()
+    producer_notices.send_digests(day=DAY)
+    assert [m.to for m in mailoutbox] == [["nongdan@nongsan.test"]]
+    [digest_sms] = notifications.LocmemSMSSender.outbox
+    assert digest_sms["phone"] == pepper_phone and order.number in digest_sms["message"]

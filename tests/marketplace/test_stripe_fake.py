@@ -125,6 +125,26 @@ class FakeStripe(stripe.HTTPClient):
             if intent is None:
                 return self._error(404, "invalid_request_error", "No such payment_intent")[:2]
             return json.dumps(intent), 200
+        if (
+            sent.method == "POST"
+            and path.startswith("/v1/payment_intents/")
+            and path.count("/") == 3
+        ):
+            # Changing a PaymentIntent (its amount) until it is paid or processing.
+            intent = self.intents.get(path.rsplit("/", 1)[1])
+            if intent is None:
+                return self._error(404, "invalid_request_error", "No such payment_intent")[:2]
+            if intent["status"] in ("succeeded", "processing", "canceled"):
+                return self._error(
+                    400,
+                    "invalid_request_error",
+                    "This PaymentIntent's amount could not be updated because it has a status "
+                    f"of {intent['status']}.",
+                    "payment_intent_unexpected_state",
+                )[:2]
+            if "amount" in sent.params:
+                intent["amount"] = int(sent.params["amount"])
+            return json.dumps(intent), 200
         if sent.method == "POST" and path.endswith("/cancel"):
             intent = self.intents.get(path.split("/")[-2])
             if intent is None:

@@ -228,9 +228,50 @@ def test_a_wholesale_order_carries_its_invoice_and_money_and_stock_reconcile(tra
 
 @pytest.mark.django_db
 def test_a_buyer_without_an_approved_business_has_no_invoice(trade):
-    order = checkout(client_for(trade["buyer"]), {DURIAN: 10})
+    buyer = client_for(trade["buyer"])
+    order = checkout(buyer, {DURIAN: 10})
     assert order.lines.get().unit_price_incl_tax == 120000
     assert not hasattr(order, "invoice") or order.invoice is None
+    # Neither the buyer's order page nor the packing slip shows an invoice block.
+    page = text(buyer.get(reverse("customer:order", kwargs={"order_number": order.number})))
+    assert "Hóa đơn GTGT" not in page
+    parcel = order.parcels.get(partner=trade["farm"].partner)
+    slip = client_for(trade["farmer"]).get(
+        reverse("fulfilment:packing-slip", kwargs={"pk": parcel.pk})
+    )
+    assert "Hóa đơn GTGT" not in text(slip)
+
+
+@pytest.mark.django_db
+def test_the_invoice_details_show_on_the_buyers_order_and_the_packing_slip(trade):
+    approve(trade)
+    buyer = client_for(trade["buyer"])
+    order = checkout(buyer, {DURIAN: 10})
+    invoice_facts = (
+        "Hóa đơn GTGT cho doanh nghiệp",
+        "Tên doanh nghiệp",
+        "Công ty TNHH Nhà hàng Hoa Sen",
+        "Mã số thuế (MST)",
+        "0100233488",
+        "Địa chỉ ghi trên hóa đơn",
+        "12 Lê Duẩn, Buôn Ma Thuột, Đắk Lắk",
+        "E-mail nhận hóa đơn",
+        "ketoan@hoasen.vn",
+    )
+    # The buyer, on their order's page (in Vietnamese).
+    response = buyer.get(reverse("customer:order", kwargs={"order_number": order.number}))
+    assert response.status_code == 200
+    page = text(response)
+    for fact in invoice_facts:
+        assert fact in page, fact
+    # The producer, on the packing slip they print for the parcel.
+    parcel = order.parcels.get(partner=trade["farm"].partner)
+    slip = client_for(trade["farmer"]).get(
+        reverse("fulfilment:packing-slip", kwargs={"pk": parcel.pk})
+    )
+    assert slip.status_code == 200
+    for fact in invoice_facts:
+        assert fact in text(slip), fact
 
 
 # --- Pages ------------------------------------------------------------------------------------
