@@ -125,9 +125,9 @@ def retrieve_payment_intent(payment_intent_id: str) -> dict:
         raise _failure(exc) from exc
 
 
-# The states in which a PaymentIntent's amount may still be changed (not paid, not
-# processing, not cancelled).
-AMENDABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+# The states in which a PaymentIntent's amount may be changed: the buyer has not yet
+# paid, nor started paying (no 3-D Secure under way).
+AMENDABLE = ("requires_payment_method", "requires_confirmation")
 
 
 def set_payment_intent_amount(payment_intent_id: str, amount) -> dict:
