@@ -11,10 +11,15 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import translation
 
+from tests import migrated_db
+
 # CI sets NONGSAN_REQUIRE_SERVICES=1: a test that needs PostgreSQL, Redis or Chromium
 # then fails instead of skipping, so nothing silently skips there.
 REQUIRE_SERVICES = os.environ.get("NONGSAN_REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("NONGSAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Each test database is a copy of one migrated once per set of migrations (tests/migrated_db.py).
+migrated_db.install()
 
 
 def reachable(url: str, timeout: float = 1.0) -> bool:
