@@ -10,7 +10,8 @@ a copy, and every other database made from the same migrations is that copy:
 - PostgreSQL: a template database next to the test database (``<test db>_tpl_<key>``),
   and the worker's test database is created from it (``CREATE DATABASE … TEMPLATE``).
 
-The copy is named by a digest of every installed app's migration files, the locked
+The copy is named by a digest of every installed app's migration files, every model's
+table and columns (the tables of models outside any migration included), the locked
 requirements (Django's, Oscar's and the other packages' own migrations) and the settings
 the migrations read, so a new or edited migration builds a new copy (older PostgreSQL
 templates of the same test database are dropped then). A file lock makes the other worker
@@ -30,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".pytest_cache" / "nongsan-db"
 _building = threading.local()
+KEEP = 3  # copies kept (SQLite files, PostgreSQL templates)
 
 
 def _key(connection) -> str:
@@ -49,6 +51,14 @@ def _key(connection) -> str:
             for path in sorted(Path(folder).rglob("*.py")):
                 digest.update(f"{config.label}/{path.relative_to(folder)}".encode())
                 digest.update(path.read_bytes())
+    # The tables `migrate --run-syncdb` makes for models outside any migration (such as
+    # those oscar.test.factories defines when a test module imports it) and, to be safe,
+    # every model's table and columns.
+    for model in sorted(
+        apps.get_models(include_auto_created=True), key=lambda m: (m._meta.db_table, m.__name__)
+    ):
+        columns = ",".join(sorted(f.column or "" for f in model._meta.local_concrete_fields))
+        digest.update(f"{model._meta.app_label}.{model._meta.db_table}:{columns};".encode())
     for name in ("requirements.lock", "config/settings.py", "config/settings_test.py"):
         path = ROOT / name
         if path.exists():
@@ -72,6 +82,7 @@ def _sqlite(connection, key, migrate) -> None:
     path = CACHE / f"sqlite-{key}.sqlite3"
     with _locked(f"sqlite-{key}"):
         if path.exists():
+            path.touch()  # the newest used, kept longest
             connection.ensure_connection()
             source = sqlite3.connect(path)
             try:
@@ -88,9 +99,12 @@ def _sqlite(connection, key, migrate) -> None:
         finally:
             target.close()
         os.replace(partial, path)
-        for old in CACHE.glob("sqlite-*.sqlite3"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        # The newest few copies stay (a run of a few test files may import fewer models
+        # than the whole suite, so the two alternate); older ones go.
+        copies = sorted(CACHE.glob("sqlite-*.sqlite3"), key=lambda p: p.stat().st_mtime)
+        for old in copies[:-KEEP]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".lock").unlink(missing_ok=True)
 
 
 # -------------------------------------------------------------------------- PostgreSQL
@@ -116,10 +130,12 @@ def _postgres(connection, key, migrate) -> None:
             cursor.execute(f"DROP DATABASE IF EXISTS {quote(partial)}")
             cursor.execute(f"CREATE DATABASE {quote(partial)} TEMPLATE {quote(name)}")
             cursor.execute(f"ALTER DATABASE {quote(partial)} RENAME TO {quote(template)}")
-            # Templates of the same test database made from older migrations.
+            # Templates of the same test database made from other migrations: the newest
+            # few stay (as the SQLite copies), older ones go.
             cursor.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
-                [f"{base[:40]}_tpl_%", template],
+                "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s "
+                "ORDER BY oid DESC OFFSET %s",
+                [f"{base[:40]}\\_tpl\\_%", template, KEEP - 1],
             )
             for (old,) in cursor.fetchall():
                 cursor.execute(f"DROP DATABASE IF EXISTS {quote(old)}")
