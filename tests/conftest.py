@@ -11,10 +11,15 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import translation
 
+from tests import migrated_db
+
 # CI sets NONGSAN_REQUIRE_SERVICES=1: a test that needs PostgreSQL, Redis or Chromium
 # then fails instead of skipping, so nothing silently skips there.
 REQUIRE_SERVICES = os.environ.get("NONGSAN_REQUIRE_SERVICES") == "1"
 REDIS_URL = os.environ.get("NONGSAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Each test database is a copy of one migrated once per set of migrations (tests/migrated_db.py).
+migrated_db.install()
 
 
 def reachable(url: str, timeout: float = 1.0) -> bool:
@@ -42,18 +47,52 @@ def pytest_collection_modifyitems(config, items):
     # is set up, so that no database work is done for them.
     # Browser journeys (tests/e2e) drive the pages, which both databases serve alike: they
     # run once, in the SQLite stage, unless marked `postgres` or NONGSAN_BROWSER_BOTH=1.
+    # Tests that use no database at all (settings checked in a process of their own, pure
+    # rules, files) prove the same on both: they too run once, in the SQLite stage, unless
+    # their module names PostgreSQL or DATABASE_URL (it may then hand the database on to
+    # a process it starts), or NONGSAN_NODB_BOTH=1.
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
-        if os.environ.get("NONGSAN_BROWSER_BOTH") == "1":
-            return
-        once = pytest.mark.skip(reason="Browser journey: runs in the SQLite stage of make test")
-        for item in items:
-            if item.nodeid.startswith("tests/e2e/") and not item.get_closest_marker("postgres"):
-                item.add_marker(once)
+        if os.environ.get("NONGSAN_BROWSER_BOTH") != "1":
+            once = pytest.mark.skip(reason="Browser journey: runs in the SQLite stage of make test")
+            for item in items:
+                if item.nodeid.startswith("tests/e2e/") and not item.get_closest_marker("postgres"):
+                    item.add_marker(once)
+        if os.environ.get("NONGSAN_NODB_BOTH") != "1":
+            once = pytest.mark.skip(reason="No database: runs in the SQLite stage of make test")
+            for item in items:
+                if not _uses_a_database(item) and not _names_the_database(item):
+                    item.add_marker(once)
         return
     skip = pytest.mark.skip(reason="PostgreSQL only: runs in the PostgreSQL stage of make test")
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+def _uses_a_database(item) -> bool:
+    if item.get_closest_marker("postgres") or item.get_closest_marker("django_db"):
+        return True
+    cls = getattr(item, "cls", None)
+    if cls is not None:
+        from django.test import SimpleTestCase, TestCase, TransactionTestCase
+
+        if issubclass(cls, (TestCase, TransactionTestCase)) or (
+            issubclass(cls, SimpleTestCase) and cls.databases
+        ):
+            return True
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & {"db", "transactional_db", "live_server", "django_db_setup"})
+
+
+_NAMES_THE_DATABASE: dict = {}
+
+
+def _names_the_database(item) -> bool:
+    path = str(item.path)
+    if path not in _NAMES_THE_DATABASE:
+        text = Path(path).read_text(encoding="utf-8", errors="replace").lower()
+        _NAMES_THE_DATABASE[path] = "database_url" in text or "postgres" in text
+    return _NAMES_THE_DATABASE[path]
 
 
 @pytest.fixture(autouse=True)
