@@ -53,7 +53,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
@@ -108,6 +108,9 @@ def journey(client, product_ids, n, record):
             start = time.process_time()
             call = getattr(client, method)
             response = call(path, data) if data else call(path)
+            # What a WSGI server does after each response (Django's test client does not):
+            # close the connection unless CONN_MAX_AGE keeps it.
+            close_old_connections()
             cpu = time.process_time() - start
             if page_profiler:
                 page_profiler.disable()

@@ -1,8 +1,9 @@
 """Oscar's basket middleware (in settings.MIDDLEWARE instead of Oscar's own), loading a
 basket's lines once a request with everything the checkout reads from each line: its
 product, the product's class (shipping required, stock tracked), its stock record and
-producer, options and images. Oscar would count the lines first, then read the lines,
-then each product's class in a query of its own, on every page.
+producer (partner and profile: the parcels of the delivery quote), options and images.
+Oscar would count the lines first, then read the lines, then each product's class in a
+query of its own, on every page.
 
 Two more queries a request are left out when they cannot find anything:
 - a line's options are read only for lines added with options (Oscar's line reference of
@@ -36,7 +37,9 @@ class BasketMiddleware(OscarBasketMiddleware):
         basket = super().get_basket(request)
         if basket.id and basket._lines is None:
             basket._lines = (
-                basket.lines.select_related("product__product_class", "stockrecord__partner")
+                basket.lines.select_related(
+                    "product__product_class", "stockrecord__partner__producer_profile"
+                )
                 .prefetch_related("product__images")
                 .order_by("pk")
             )
