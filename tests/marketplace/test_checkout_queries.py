@@ -21,18 +21,19 @@ DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
 # in-process journey made 24, 32, 19, 17, 18, 20, 21, 28, 32, 82 and 24 queries on these
 # pages before the basket was read once a request (bench/checkout_profile.py); then
 # 23, 29, 14, 13, 14, 15, 18, 16, 30, 66 and 24 before a line's options were read only for
-# lines that have some and offers looked for only while some exist (each: measured + 1).
+# lines that have some, offers looked for only while some exist, the delivery rates cached
+# and the producers read with the lines (each budget: measured + 1).
 BUDGETS = {
     "add durian": 23,
     "add pepper": 26,
     "guest gateway": 11,
-    "shipping address": 10,
+    "shipping address": 10,  # the delivery rates read here, then from the cache
     "shipping address POST": 11,
-    "shipping method": 12,
-    "payment method": 15,
-    "payment details": 13,
-    "preview POST": 27,
-    "place order POST": 63,
+    "shipping method": 10,
+    "payment method": 12,
+    "payment details": 10,
+    "preview POST": 24,
+    "place order POST": 60,
     "thank you": 24,
 }
 
