@@ -11,6 +11,7 @@ function calls per request (cProfile; exact and repeatable).
 Run by `make bench` after trace.py, on the same database (seeds the demo when it lacks it).
 """
 
+import contextlib
 import io
 import os
 import statistics
@@ -90,28 +91,47 @@ def child():
         body.close()
         assert status[0].startswith("200"), (path, status)
 
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext, override_settings
+
     print(f"middleware cost in-process, DEBUG off, {RUNS} runs x {REQUESTS} requests")
     print(f"{'what':<24} {'CPU µs/request: median':>24} {'(min-max)':>16} {'calls/request':>14}")
-    for name, path in (
-        ("trace page, warm", f"/t/{lot.short_code}/"),
-        ("static file", "/static/bench-static.txt"),
+    trace = f"/t/{lot.short_code}/"
+    cold = override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    )
+    for name, path, cache_settings, requests in (
+        ("trace page, warm", trace, contextlib.nullcontext(), REQUESTS),
+        ("static file", "/static/bench-static.txt", contextlib.nullcontext(), REQUESTS),
+        # As bench/trace.py's cold server: every cache layer misses, the whole view runs.
+        ("trace page, cold", trace, cold, max(REQUESTS // 10, 10)),
     ):
-        for _ in range(50):
-            call(path)
-        runs = []
-        for _ in range(RUNS):
-            start = time.process_time()
-            for _ in range(REQUESTS):
+        with cache_settings:
+            for _ in range(max(requests // 6, 5)):
                 call(path)
-            runs.append((time.process_time() - start) / REQUESTS * 1e6)
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(100):
-            call(path)
-        profile.disable()
-        calls = pstats.Stats(profile).total_calls / 100
+            runs = []
+            for _ in range(RUNS):
+                start = time.process_time()
+                for _ in range(requests):
+                    call(path)
+                runs.append((time.process_time() - start) / requests * 1e6)
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(20):
+                call(path)
+            profile.disable()
+            with CaptureQueriesContext(connection) as queries:
+                call(path)
+        calls = pstats.Stats(profile).total_calls / 20
         spread = f"({min(runs):.0f}-{max(runs):.0f})"
-        print(f"{name:<24} {statistics.median(runs):>24.0f} {spread:>16} {calls:>14.0f}")
+        print(
+            f"{name:<24} {statistics.median(runs):>24.0f} {spread:>16} {calls:>14.0f}"
+            f"   {len(queries)} queries"
+        )
+        if name == "trace page, cold" and os.environ.get("BENCH_MW_PROFILE"):
+            stats = pstats.Stats(profile)
+            stats.sort_stats(os.environ.get("BENCH_MW_PROFILE"))
+            stats.print_stats(int(os.environ.get("BENCH_MW_PROFILE_TOP", "50")))
 
 
 if __name__ == "__main__":

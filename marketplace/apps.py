@@ -11,6 +11,8 @@ class MarketplaceConfig(AppConfig):
 
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
         from marketplace.core import analytics, numbers, observability
+        from marketplace.fulfilment import shipping
+        from marketplace.payments import offers
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
         from marketplace.wholesale import queues as wholesale_queues
         from marketplace.wholesale import receivers as wholesale_receivers
@@ -22,4 +24,6 @@ class MarketplaceConfig(AppConfig):
         wholesale_receivers.install()
         analytics.install()
         observability.install()
+        offers.install()  # the basket's offers are looked for only while some exist
+        shipping.install()  # the delivery rates are cached until the operator changes them
         numbers.guard_sqlite()

@@ -18,10 +18,14 @@ sees each parcel's weight and charge, and pays their sum. Everything is computed
 server from the basket and the address; nothing comes from a form.
 """
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from oscar.apps.shipping import methods
 from oscar.apps.shipping.repository import Repository as OscarRepository
@@ -31,6 +35,7 @@ from oscar.core.loading import get_model
 from marketplace.core import geo
 
 WeightBased = get_model("shipping", "WeightBased")
+WeightBand = get_model("shipping", "WeightBand")
 ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 
 SAME_PROVINCE, SAME_REGION, OTHER_REGION = "same_province", "same_region", "other_region"
@@ -117,9 +122,16 @@ class Quote:
 
 
 class Rates:
-    """The three zone methods with their bands, read in two queries."""
+    """The three zone methods with their bands, read in two queries, or from the cache
+    (`current`): every checkout page needs them, the operator rarely changes them."""
 
-    def __init__(self):
+    CACHE_KEY = "nongsan:vietnam-post-rates"
+    KEEP = 300  # seconds; forgotten at once when a method or band is saved or deleted
+
+    def __init__(self, bands=None):
+        if bands is not None:
+            self.bands = bands
+            return
         found = WeightBased.objects.filter(code__in=ZONE_CODES.values()).prefetch_related("bands")
         by_code = {method.code: method for method in found}
         self.bands = {}
@@ -127,6 +139,19 @@ class Rates:
             method = by_code.get(code)
             bands = sorted(method.bands.all(), key=lambda b: b.upper_limit) if method else []
             self.bands[zone_key] = [(Decimal(b.upper_limit), Decimal(b.charge)) for b in bands]
+
+    @classmethod
+    def current(cls) -> "Rates":
+        """The rates as the database has them: from the cache (shared by the workers where
+        REDIS_URL is set), which forgets them whenever a method or band is saved or
+        deleted (`install`); with development's in-process cache another worker reads them
+        again within KEEP seconds."""
+        bands = cache.get(cls.CACHE_KEY)
+        if bands is None:
+            rates = cls()
+            cache.set(cls.CACHE_KEY, rates.bands, cls.KEEP)
+            return rates
+        return cls(bands)
 
     @property
     def complete(self) -> bool:
@@ -146,6 +171,26 @@ class Rates:
         return quotient * top_charge + (band_charge(remainder) if remainder else 0)
 
 
+def _producers_read_with(lines) -> dict | None:
+    """The lines' producers by partner id when the lines were read with them (the basket
+    middleware reads stockrecord__partner__producer_profile), else None."""
+    from oscar.core.loading import get_model as model
+
+    StockRecord, Partner = model("partner", "StockRecord"), model("partner", "Partner")
+    producers = {}
+    for line in lines:
+        stockrecord = line.stockrecord
+        if not StockRecord.partner.is_cached(stockrecord):
+            return None
+        partner = stockrecord.partner
+        if not Partner.producer_profile.is_cached(partner):
+            return None
+        # A partner that is not a producer has no profile, as the query would find.
+        with contextlib.suppress(ObjectDoesNotExist):
+            producers[partner.pk] = partner.producer_profile
+    return producers
+
+
 def parcels_of(basket) -> list[Parcel]:
     """The basket's lines grouped by producer, with each parcel's weight (two queries)."""
     from marketplace.models import ProducerProfile
@@ -159,13 +204,15 @@ def parcels_of(basket) -> list[Parcel]:
             product_id__in=product_ids, attribute__code="weight"
         ).values_list("product_id", "value_float")
     )
-    partner_ids = {line.stockrecord.partner_id for line in lines}
-    producers = {
-        p.partner_id: p
-        for p in ProducerProfile.objects.filter(partner_id__in=partner_ids).select_related(
-            "partner"
-        )
-    }
+    producers = _producers_read_with(lines)
+    if producers is None:
+        partner_ids = {line.stockrecord.partner_id for line in lines}
+        producers = {
+            p.partner_id: p
+            for p in ProducerProfile.objects.filter(partner_id__in=partner_ids).select_related(
+                "partner"
+            )
+        }
     parcels: dict[int, Parcel] = {}
     for line in lines:
         partner_id = line.stockrecord.partner_id
@@ -189,7 +236,7 @@ def parcels_of(basket) -> list[Parcel]:
 def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quote:
     from marketplace.models import MarketplaceSettings
 
-    rates = rates or Rates()
+    rates = rates or Rates.current()
     parcels = parcels_of(basket)
     if not rates.complete:
         return Quote(parcels=parcels, charge=Decimal(0), free=False, available=False)
@@ -220,7 +267,7 @@ def basket_quote(basket, to_province: int | None) -> Quote:
     if key not in quotes:
         rates = getattr(basket, "_vietnam_post_rates", None)
         if rates is None:
-            rates = basket._vietnam_post_rates = Rates()
+            rates = basket._vietnam_post_rates = Rates.current()
         quotes[key] = quote(basket, to_province, rates=rates)
     return quotes[key]
 
@@ -301,7 +348,7 @@ class Repository(OscarRepository):
         # twice); the rates are read once per basket object, i.e. once a request.
         rates = getattr(basket, "_vietnam_post_rates", None)
         if rates is None:
-            rates = basket._vietnam_post_rates = Rates()
+            rates = basket._vietnam_post_rates = Rates.current()
         if not rates.complete:
             return []
         return [VietnamPost(province_of(shipping_addr))]
@@ -309,3 +356,14 @@ class Repository(OscarRepository):
     def get_default_shipping_method(self, basket, shipping_addr=None, **kwargs):
         found = self.get_shipping_methods(basket, shipping_addr=shipping_addr, **kwargs)
         return found[0] if found else NotPriced()
+
+
+def _forget_rates(**kwargs):
+    cache.delete(Rates.CACHE_KEY)
+
+
+def install():
+    """Forget the cached rates whenever the operator changes a method or a band."""
+    for model in (WeightBased, WeightBand):
+        for signal in (post_save, post_delete):
+            signal.connect(_forget_rates, sender=model, dispatch_uid=f"rates-{model.__name__}")

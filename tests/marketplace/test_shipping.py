@@ -166,3 +166,13 @@ def test_default_rates_are_created_once(demo):
     shipping.ensure_default_rates()
     assert WeightBased.objects.filter(code__startswith="vnpost-").count() == 3
     assert WeightBased.objects.get(code="vnpost-same-province").bands.count() == 5
+
+
+@pytest.mark.django_db
+def test_a_rate_the_operator_changes_prices_the_next_quote(rates):
+    basket = basket_of(**{DURIAN: 1})
+    before = shipping.quote(basket, DAK_LAK).charge  # the rates are now cached
+    for band in WeightBased.objects.get(code="vnpost-same-province").bands.all():
+        band.charge += 1000
+        band.save()  # as Oscar's shipping dashboard does
+    assert shipping.quote(basket_of(**{DURIAN: 1}), DAK_LAK).charge == before + 1000

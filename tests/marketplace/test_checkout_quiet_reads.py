@@ -1,0 +1,67 @@
+"""What the basket middleware leaves out each request (marketplace.payments.basket_middleware)
+never changes what the buyer gets: offers are looked for again as soon as one exists, and
+a line added with options keeps them."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from oscar.core.loading import get_class, get_model
+
+from marketplace.payments.basket_middleware import _has_options, _no_attributes
+from marketplace.payments.offers import offers_exist
+
+Basket = get_model("basket", "Basket")
+Benefit = get_model("offer", "Benefit")
+Condition = get_model("offer", "Condition")
+ConditionalOffer = get_model("offer", "ConditionalOffer")
+Option = get_model("catalogue", "Option")
+Product = get_model("catalogue", "Product")
+Range = get_model("offer", "Range")
+Voucher = get_model("voucher", "Voucher")
+Selector = get_class("partner.strategy", "Selector")
+
+
+@pytest.mark.django_db
+def test_offers_are_looked_for_again_once_a_voucher_exists(demo):
+    assert offers_exist() == (False, False)  # remembered
+    now = timezone.now()
+    voucher = Voucher.objects.create(
+        name="Tết", code="TET2027", start_datetime=now, end_datetime=now + timedelta(days=3)
+    )
+    assert offers_exist() == (False, True)
+    voucher.delete()
+    assert offers_exist() == (False, False)
+
+
+@pytest.mark.django_db
+def test_a_site_offer_made_after_the_site_remembered_none_still_applies(client, demo):
+    assert offers_exist() == (False, False)  # remembered, as on a running site
+    everything = Range.objects.create(name="Everything", includes_all_products=True)
+    ConditionalOffer.objects.create(
+        name="Mùa sầu riêng",
+        offer_type=ConditionalOffer.SITE,
+        condition=Condition.objects.create(range=everything, type=Condition.COUNT, value=1),
+        benefit=Benefit.objects.create(range=everything, type=Benefit.PERCENTAGE, value=10),
+    )
+    durian = Product.objects.get(upc="NS0005")
+    client.post(f"/basket/add/{durian.pk}/", {"quantity": 1})
+    basket = client.get("/basket/").context["basket"]
+    assert [d["name"] for d in basket.offer_discounts] == ["Mùa sầu riêng"]
+    assert basket.total_incl_tax < basket.total_incl_tax_excl_discounts
+
+
+@pytest.mark.django_db
+def test_a_line_added_with_options_keeps_them(demo, django_assert_num_queries):
+    durian, pepper = (Product.objects.get(upc=upc) for upc in ("NS0005", "NS0009"))
+    note = Option.objects.create(name="Gift note", code="gift-note", type=Option.TEXT)
+    basket = Basket.objects.create()
+    basket.strategy = Selector().strategy()
+    basket.add_product(durian, 1, options=[{"option": note, "value": "Chúc mừng năm mới"}])
+    basket.add_product(pepper, 1)
+    with_note, plain = basket.lines.order_by("pk")
+    assert _has_options(with_note) and not _has_options(plain)
+    assert [a.value for a in with_note.attributes.all()] == ["Chúc mừng năm mới"]
+    _no_attributes(plain)
+    with django_assert_num_queries(0):
+        assert list(plain.attributes.all()) == []
