@@ -27,7 +27,9 @@ thinks 1-4 s between two tasks. The rate is the number of such visitors at once:
 1. steps: BENCH_LOAD_START visitors (default 20), then BENCH_LOAD_STEP more (default 20)
    every BENCH_LOAD_STEP_SECONDS (default 60), until a step has an error or a p95 over
    500 ms (or BENCH_LOAD_MAX visitors, default 400, is reached);
-2. hold: the highest good step, for BENCH_LOAD_HOLD seconds (default 600).
+2. hold: the highest good step, for BENCH_LOAD_HOLD seconds (default 600); if that hold
+   has an error or a p95 over 500 ms, one step lower is held instead (BENCH_LOAD_RETRIES
+   times, default 1).
 
 Reported: every step (visitors, requests/s, p50/p95, errors), the rate held with 0 errors
 and p95 < 500 ms, the resident memory (RSS) of the gunicorn workers and of the Celery worker
@@ -41,7 +43,6 @@ the Celery worker consumes is empty, and verify_ledger's checks all pass.
 BENCH_LOAD_PORT: gunicorn's port (default: a free one).
 """
 
-import csv
 import json
 import os
 import secrets
@@ -62,6 +63,7 @@ STEP_SECONDS = int(os.environ.get("BENCH_LOAD_STEP_SECONDS", "60"))
 MAX_USERS = int(os.environ.get("BENCH_LOAD_MAX", "400"))
 HOLD = int(os.environ.get("BENCH_LOAD_HOLD", "600"))
 PORT = int(os.environ.get("BENCH_LOAD_PORT", "0"))
+RETRIES = int(os.environ.get("BENCH_LOAD_RETRIES", "1"))
 GUNICORN_WORKERS = 3  # docker-compose.yml's web
 P95_LIMIT_MS = 500
 CHECKOUT_PRODUCTS = ("NS0005", "NS0009")  # as bench/checkout.py
@@ -177,6 +179,8 @@ def run_locust(base: str, users: int, seconds: int, workdir: str, label: str, en
                 base,
                 "--csv",
                 prefix,
+                "--json-file",
+                prefix,
                 "--only-summary",
                 "--loglevel",
                 "WARNING",
@@ -189,23 +193,19 @@ def run_locust(base: str, users: int, seconds: int, workdir: str, label: str, en
             stderr=subprocess.STDOUT,
             check=True,
         )
-    with open(prefix + "_stats.csv", encoding="utf-8") as handle:
-        rows = {row["Name"]: row for row in csv.DictReader(handle)}
-    failures = []
-    if os.path.exists(prefix + "_failures.csv"):
-        with open(prefix + "_failures.csv", encoding="utf-8") as handle:
-            failures = list(csv.DictReader(handle))
-    return rows, failures
+    from load_mix import read_stats
+
+    return read_stats(prefix)
 
 
 def step_figures(rows: dict) -> dict:
     total = rows["Aggregated"]
     return {
-        "requests": int(total["Request Count"]),
-        "errors": int(total["Failure Count"]),
-        "rps": float(total["Requests/s"]),
-        "p50": float(total["50%"]),
-        "p95": float(total["95%"]),
+        "requests": total["requests"],
+        "errors": total["failures"],
+        "rps": total["rps"],
+        "p50": total["p50"],
+        "p95": total["p95"],
     }
 
 
@@ -376,20 +376,29 @@ def main():
             ok = False
         else:
             mem_hold = memory(server.process.pid, worker.pid)
-            offset = os.path.getsize(server.log_path)
-            rows, failures = run_locust(server.base, good, HOLD, workdir, "hold", locust_env)
-            figures = step_figures(rows)
-            placed += orders_in(rows, PLACE_ORDER)
+            retries = RETRIES
+            while True:
+                offset = os.path.getsize(server.log_path)
+                rows, failures = run_locust(
+                    server.base, good, HOLD, workdir, f"hold-{good}", locust_env
+                )
+                figures = step_figures(rows)
+                placed += orders_in(rows, PLACE_ORDER)
+                held = not figures["errors"] and figures["p95"] < P95_LIMIT_MS
+                print(
+                    f"{'hold':<10} {good:>5} {figures['rps']:>7.1f} {figures['p50']:>7.0f} "
+                    f"{figures['p95']:>7.0f} {figures['errors']:>6}  ({HOLD} s)",
+                    flush=True,
+                )
+                for failure in failures[:5]:
+                    print(f"  error: {failure['Method']} {failure['Name']}: {failure['Error']}")
+                if held or retries <= 0 or good - STEP < START:
+                    break
+                retries -= 1
+                good -= STEP  # one step down, held again
             times = server_times(server.log_path, offset)
             mem_end = memory(server.process.pid, worker.pid)
-            held = not figures["errors"] and figures["p95"] < P95_LIMIT_MS
             ok = ok and held
-            print(
-                f"{'hold':<10} {good:>5} {figures['rps']:>7.1f} {figures['p50']:>7.0f} "
-                f"{figures['p95']:>7.0f} {figures['errors']:>6}  ({HOLD} s)"
-            )
-            for failure in failures[:5]:
-                print(f"  error: {failure['Method']} {failure['Name']}: {failure['Error']}")
             print(
                 f"HELD: {good} visitors at once, {figures['rps']:.1f} requests/s for {HOLD} s "
                 f"with {figures['errors']} errors, p95 {figures['p95']:.0f} ms"
@@ -417,8 +426,8 @@ def main():
                 srv = times.get(srv_name, [])
                 share = "" if name == PLACE_ORDER else f"{sum(srv) / total_ms * 100:.1f}%"
                 print(
-                    f"{name:<28} {int(row['Request Count']):>6} {int(row['Failure Count']):>4} "
-                    f"{float(row['50%']):>7.0f} {float(row['95%']):>7.0f} "
+                    f"{name:<28} {row['requests']:>6} {row['failures']:>4} "
+                    f"{row['p50']:>7.0f} {row['p95']:>7.0f} "
                     f"{pct(srv, 0.5):>7.1f} {pct(srv, 0.95):>7.1f} {share:>8}"
                 )
             print(
@@ -459,7 +468,7 @@ def main():
 
 def orders_in(rows: dict, name: str) -> int:
     row = rows.get(name)
-    return int(row["Request Count"]) - int(row["Failure Count"]) if row else 0
+    return row["requests"] - row["failures"] if row else 0
 
 
 if __name__ == "__main__":

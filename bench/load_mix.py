@@ -3,6 +3,9 @@ gevent's patches) and by load.py itself (which must not): the share of each kind
 and the name of each endpoint, by which locust's statistics and the server's access log are
 both grouped."""
 
+import csv
+import json
+import os
 import re
 
 # Share of visitors (locust's `weight` of each user class of locustfile.py), in %.
@@ -47,3 +50,53 @@ def endpoint(path: str) -> str:
         if pattern.search(path):
             return name
     return "other"
+
+
+def _percentile(histogram: dict[int, int], q: float) -> float:
+    total = sum(histogram.values())
+    if not total:
+        return float("nan")
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= q * total:
+            return float(value)
+    return float(max(histogram))
+
+
+def read_stats(prefix: str) -> tuple[dict[str, dict], list[dict]]:
+    """A locust run's final statistics (written with `--json-file PREFIX --csv PREFIX`):
+    {endpoint name or "Aggregated": {requests, failures, p50, p95 (ms), rps}}, the methods of
+    one name together, and its failures (method, name, error, occurrences). The JSON file is
+    written once every user has stopped; locust's CSV statistics, written every second, can
+    miss the last requests."""
+    with open(prefix + ".json", encoding="utf-8") as handle:
+        entries = json.load(handle)
+    merged: dict[str, dict] = {}
+    for entry in entries:
+        for name in (entry["name"], "Aggregated"):
+            row = merged.setdefault(
+                name, {"requests": 0, "failures": 0, "histogram": {}, "start": [], "end": []}
+            )
+            row["requests"] += entry["num_requests"]
+            row["failures"] += entry["num_failures"]
+            for value, count in entry["response_times"].items():
+                row["histogram"][int(value)] = row["histogram"].get(int(value), 0) + count
+            row["start"].append(entry["start_time"])
+            if entry["last_request_timestamp"]:
+                row["end"].append(entry["last_request_timestamp"])
+    stats = {}
+    for name, row in merged.items():
+        elapsed = (max(row["end"]) - min(row["start"])) if row["end"] else 0
+        stats[name] = {
+            "requests": row["requests"],
+            "failures": row["failures"],
+            "p50": _percentile(row["histogram"], 0.50),
+            "p95": _percentile(row["histogram"], 0.95),
+            "rps": row["requests"] / elapsed if elapsed > 0 else 0.0,
+        }
+    failures = []
+    if os.path.exists(prefix + "_failures.csv"):
+        with open(prefix + "_failures.csv", encoding="utf-8") as handle:
+            failures = list(csv.DictReader(handle))
+    return stats, failures

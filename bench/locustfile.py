@@ -200,7 +200,10 @@ class Buyer(Visitor):
             self.call("GET", "/checkout/thank-you/")
 
 
-_ROLES = itertools.cycle(("farmer", "staff"))
+# BENCH_LOAD_ROLE=farmer or staff: every worker signs in as that one (the test).
+_ROLES = itertools.cycle(
+    (os.environ["BENCH_LOAD_ROLE"],) if os.environ.get("BENCH_LOAD_ROLE") else ("farmer", "staff")
+)
 
 
 class Worker(Visitor):
