@@ -209,11 +209,13 @@ def step_figures(rows: dict) -> dict:
     }
 
 
-def server_times(log_path: str, offset: int) -> dict[str, list[float]]:
-    """duration_ms of each access line written after `offset`, by endpoint name."""
+def server_times(log_path: str, offset: int) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """duration_ms of each access line written after `offset`, by endpoint name; and the
+    slowest GET path of each endpoint (the one to profile)."""
     from load_mix import endpoint
 
     times: dict[str, list[float]] = {}
+    slowest: dict[str, tuple[float, str]] = {}
     with open(log_path, "rb") as handle:
         handle.seek(offset)
         for raw in handle:
@@ -224,8 +226,55 @@ def server_times(log_path: str, offset: int) -> dict[str, list[float]]:
             except ValueError:
                 continue
             if "duration_ms" in line and "path" in line:
-                times.setdefault(endpoint(line["path"]), []).append(float(line["duration_ms"]))
-    return times
+                name, duration = endpoint(line["path"]), float(line["duration_ms"])
+                times.setdefault(name, []).append(duration)
+                if line.get("method") == "GET" and duration > slowest.get(name, (0, ""))[0]:
+                    slowest[name] = (duration, line["path"])
+    return times, {name: path for name, (_, path) in slowest.items()}
+
+
+def profile(path: str, n: int = 20) -> None:
+    """A short in-process cProfile of the endpoint taking most of the server's time (its
+    slowest page while holding): Django's test client, DEBUG off, `n` requests, the
+    functions with the most time of their own."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DEBUG = False
+    client = Client(HTTP_ACCEPT_LANGUAGE="vi")
+    try:
+        client.get(path)  # templates compiled, caches filled
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(n):
+            client.get(path)
+        profiler.disable()
+    except Exception as exc:  # a report, not a failure of the load run
+        print(f"profile of {path}: {exc!r}")
+        return
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    total = stats.total_tt
+    print(
+        f"in-process cProfile of {path} ({n} requests, DEBUG off, warm): "
+        f"{total / n * 1000:.0f} ms a request with the profiler, {len(queries)} SQL queries; "
+        "most own time:"
+    )
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:12]
+    for (filename, line, function), (_cc, calls, tottime, cumtime, _callers) in rows:
+        where = filename.split("site-packages/")[-1].replace(ROOT + "/", "")
+        print(
+            f"  {tottime / total * 100:5.1f} %  {calls:>7} calls  cum {cumtime / n * 1000:6.1f} ms"
+            f"  {function} ({where}:{line})"
+        )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -319,6 +368,7 @@ def main():
     locust_env = {**os.environ, "BENCH_LOAD_DATA": data_path, "PYTHONPATH": HERE}
     placed = 0
     steps = []
+    top_path = ""
     ok = True
     try:
         server.wait_for("/")
@@ -396,7 +446,7 @@ def main():
                     break
                 retries -= 1
                 good -= STEP  # one step down, held again
-            times = server_times(server.log_path, offset)
+            times, by_path = server_times(server.log_path, offset)
             mem_end = memory(server.process.pid, worker.pid)
             ok = ok and held
             print(
@@ -430,6 +480,8 @@ def main():
                     f"{row['p50']:>7.0f} {row['p95']:>7.0f} "
                     f"{pct(srv, 0.5):>7.1f} {pct(srv, 0.95):>7.1f} {share:>8}"
                 )
+            top = next((n for n in names if n in by_path), "")
+            top_path = by_path.get(top, "")
             print(
                 "(server: the middleware's time around each view, the place-order POST "
                 "counted with the preview's; the rest of the client's time is queueing for a "
@@ -460,6 +512,8 @@ def main():
     )
     for problem in ledger[:5]:
         print("ledger:", problem)
+    if top_path:
+        profile(top_path)
     if not (ok and checks_ok):
         print(f"logs kept in {workdir}")
         raise SystemExit(1)
