@@ -22,7 +22,6 @@ stock allocated are checked against what the buyers placed, and verify_ledger's 
 (marketplace.finance.checks) must all pass.
 """
 
-import importlib.util
 import os
 import shutil
 import statistics
@@ -30,22 +29,15 @@ import sys
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location(
-    "bench_trace", os.path.join(ROOT, "bench", "trace.py")
-)
-bench_trace = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_trace)  # sets up Django; gives us its gunicorn Server
-
 import requests  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+import serving  # noqa: E402 - sets up Django; the app served as in production
 from django.db import connection, connections  # noqa: E402
 from django.db.models import F  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
 BUYERS = int(os.environ.get("BENCH_BUYERS", "10"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100"))
+WORKERS = 4
 PRODUCTS = ("NS0005", "NS0009")
 ADDRESS = {
     "first_name": "Nguyễn Thị Hoa",
@@ -138,13 +130,7 @@ def main():
     from marketplace.finance.checks import CHECKS
     from marketplace.models import Parcel
 
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as devnull:
-        import contextlib
-
-        with contextlib.redirect_stdout(devnull):
-            call_command("seed_demo", force=True, stdout=devnull)
+    serving.seed_demo()
     product_ids = {upc: Product.objects.get(upc=upc).pk for upc in PRODUCTS}
     # Plenty of stock; what the demo's open orders hold stays reserved (verify_ledger).
     StockRecord.objects.filter(product_id__in=product_ids.values()).update(
@@ -159,13 +145,13 @@ def main():
     vendor = connection.vendor
     connections.close_all()
 
-    workdir, static_root = bench_trace.collected_static("bench-checkout-")
-    bench_trace.WORKERS = 4
-    server = bench_trace.Server(
+    workdir, static_root = serving.collected_static("bench-checkout-")
+    server = serving.Server(
         workdir,
         static_root=static_root,
-        extra_env={"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"},
+        extra_env=serving.MEMORY_BROKER,
         name="checkout",
+        workers=WORKERS,
     )
     errors = []
     try:
@@ -218,7 +204,7 @@ def main():
     )
     ledger = [problem for check in CHECKS for problem in check()]
     print(
-        f"checkout under gunicorn ({bench_trace.WORKERS} sync workers, DEBUG off) on {vendor}: "
+        f"checkout under gunicorn ({WORKERS} sync workers, DEBUG off) on {vendor}: "
         f"{BUYERS} concurrent guest buyers, {ORDERS} orders of 2 products from 2 producers, "
         "cash on delivery"
     )

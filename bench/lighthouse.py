@@ -1,7 +1,7 @@
 """Lighthouse scores (performance, accessibility, best practices) of the home, product,
 trace and basket pages at Lighthouse's mobile settings (a Moto G Power's screen, slow 4G
 and a 4× slower CPU, simulated), served as in production (DEBUG off, collected static
-files compressed by WhiteNoise, pages gzip-compressed: bench/trace.py's gunicorn Server).
+files compressed by WhiteNoise, pages gzip-compressed: bench/serving.py).
 
 Run by `make bench` (scripts/bench.sh) with DATABASE_URL and MEDIA_ROOT set: migrates and
 seeds the demo data, then runs npm's `lighthouse` (package.json, exact version; 12.x runs
@@ -14,8 +14,6 @@ Environment: NONGSAN_CHROMIUM (default /usr/bin/chromium); BENCH_LIGHTHOUSE_RUNS
 1: each page once; with more the median score is printed).
 """
 
-import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -26,20 +24,12 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location(
-    "bench_trace", os.path.join(ROOT, "bench", "trace.py")
-)
-bench_trace = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_trace)  # sets up Django; gives us its gunicorn Server
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+import serving  # noqa: E402 - sets up Django; the app served as in production
 from django.db import connection, connections  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
 CHROMIUM = os.environ.get("NONGSAN_CHROMIUM", "/usr/bin/chromium")
-LIGHTHOUSE = os.path.join(ROOT, "node_modules", ".bin", "lighthouse")
+LIGHTHOUSE = os.path.join(serving.ROOT, "node_modules", ".bin", "lighthouse")
 CATEGORIES = ("performance", "accessibility", "best-practices")
 TARGETS = {"performance": 90, "accessibility": 95}
 RUNS = int(os.environ.get("BENCH_LIGHTHOUSE_RUNS", "1"))
@@ -91,25 +81,22 @@ def main():
         print("lighthouse: not installed (npm ci installs it from package.json); skipped")
         return
     Product = get_model("catalogue", "Product")
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        call_command("seed_demo", force=True, stdout=devnull)
+    serving.seed_demo()
     product = Product.objects.get(upc="NS0001").get_absolute_url()
     pages = {
         "home": "/",
         "product": product,
-        "trace": f"/t/{Lot.objects.get(code=bench_trace.LOT_CODE).short_code}/",
+        "trace": f"/t/{Lot.objects.get(code=serving.DEMO_LOT_CODE).short_code}/",
         "basket": "/basket/",
     }
     vendor = connection.vendor
     connections.close_all()
 
-    workdir, static_root = bench_trace.collected_static("bench-lighthouse-")
-    server = bench_trace.Server(
+    workdir, static_root = serving.collected_static("bench-lighthouse-")
+    server = serving.Server(
         workdir,
         static_root=static_root,
-        extra_env={"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"},
+        extra_env=serving.MEMORY_BROKER,
         name="lighthouse",
     )
     failures = []

@@ -3,7 +3,7 @@ serves it (DEBUG off, collected static files, WhiteNoise's compressed copies).
 
 Run by `make bench` (scripts/bench.sh) with DATABASE_URL and MEDIA_ROOT set: migrates and
 seeds the demo data, collects the static files into a throw-away STATIC_ROOT, serves the
-app with gunicorn (bench/trace.py's Server) and opens each page in Debian's Chromium
+app with gunicorn (bench/serving.py's Server) and opens each page in Debian's Chromium
 (Playwright, 360 px wide, an empty cache each time). Bytes are what went over the wire
 (Chrome's encodedDataLength: headers and compressed bodies), per kind of resource.
 
@@ -14,20 +14,10 @@ at ≤ 150 KiB), ≤ 40 KiB for the trace page with its photo.
 Environment: NONGSAN_CHROMIUM (default /usr/bin/chromium).
 """
 
-import contextlib
-import importlib.util
 import os
 import shutil
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location(
-    "bench_trace", os.path.join(ROOT, "bench", "trace.py")
-)
-bench_trace = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_trace)  # sets up Django; gives us its gunicorn Server
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+import serving  # noqa: E402 - sets up Django; the app served as in production
 from django.db import connection, connections  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
@@ -93,10 +83,7 @@ def main():
 
     Product = get_model("catalogue", "Product")
     Category = get_model("catalogue", "Category")
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        call_command("seed_demo", force=True, stdout=devnull)
+    serving.seed_demo()
     product = Product.objects.get(upc="NS0001")
     pages = {
         "home": "/",
@@ -104,16 +91,16 @@ def main():
         "category": Category.objects.get(name="Cà phê").get_absolute_url(),
         "product": product.get_absolute_url(),
         "basket": "/basket/",
-        "trace": f"/t/{Lot.objects.get(code=bench_trace.LOT_CODE).short_code}/",
+        "trace": f"/t/{Lot.objects.get(code=serving.DEMO_LOT_CODE).short_code}/",
     }
     vendor = connection.vendor
     connections.close_all()
 
-    workdir, static_root = bench_trace.collected_static("bench-weight-")
-    server = bench_trace.Server(
+    workdir, static_root = serving.collected_static("bench-weight-")
+    server = serving.Server(
         workdir,
         static_root=static_root,
-        extra_env={"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"},
+        extra_env=serving.MEMORY_BROKER,
         name="weight",
     )
     failures = []

@@ -30,171 +30,30 @@ with it for the CPUs, which lowers all figures alike.
 Environment: BENCH_TRACE_REQUESTS (default 1000), BENCH_TRACE_THREADS (default 8).
 """
 
-import contextlib
-import http.client
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, reset_queries  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+import serving  # sets up Django (bench/serving.py: the app served as in production)
+from django.core.cache import cache
+from django.db import connection, connections, reset_queries
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from serving import MEMORY_BROKER, Server, get, reachable
 
 N = int(os.environ.get("BENCH_TRACE_REQUESTS", "1000"))
 THREADS = int(os.environ.get("BENCH_TRACE_THREADS", "8"))
 WORKERS = 2
 REDIS_URL = "redis://127.0.0.1:6379/14"
-LOT_CODE = "DEMO-NS0005"
+LOT_CODE = serving.DEMO_LOT_CODE
 
 COLD_SETTINGS = '''"""bench/trace.py only: the app's settings with a cache that never hits."""
 from config.settings import *  # noqa: F403
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 '''
-
-
-def production_env(static_root: str) -> dict:
-    """The environment of a gunicorn (or collectstatic) as in production (DEBUG off,
-    static files collected into `static_root`), over plain HTTP on 127.0.0.1 and from one
-    address: no redirect to HTTPS, no throttles. Shared by the benchmarks that serve pages."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DEBUG")}
-    env.update(
-        {
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            # Required with DEBUG off (encrypts citizen IDs; unused by these pages).
-            "PERSONAL_DATA_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "STATIC_ROOT": static_root,
-            "LOG_LEVEL": "WARNING",
-            "SECURE_COOKIES": "0",
-            "SECURE_SSL_REDIRECT": "0",
-            "RATE_LIMITS_ENABLED": "0",
-            # The key the demo's trace records were signed with (DEBUG made it).
-            "TRACE_SIGNING_KEY": settings.TRACE_SIGNING_KEY or "",
-            "TRACE_SIGNING_KEY_FILE": settings.TRACE_SIGNING_KEY_FILE or "",
-        }
-    )
-    return env
-
-
-def collected_static(prefix: str) -> tuple[str, str]:
-    """A throw-away work folder under var/ and the static files collected into it, as
-    production serves them: (workdir, static_root)."""
-    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix=prefix, dir=os.path.join(ROOT, "var"))
-    static_root = os.path.join(workdir, "static")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=production_env(static_root),
-        check=True,
-    )
-    return workdir, static_root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers={"Accept-Language": "vi"})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-class Server:
-    """A gunicorn we start, and stop, ourselves."""
-
-    def __init__(self, workdir: str, *, static_root: str, extra_env: dict, name: str):
-        self.port = free_port()
-        self.log_path = os.path.join(workdir, f"gunicorn-{name}.log")
-        env = production_env(static_root)
-        env.update(extra_env)
-        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                gunicorn,
-                "config.wsgi",
-                "-w",
-                str(WORKERS),
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_for(self, path: str, timeout: float = 60) -> bytes:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                status, body = get(self.port, path)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if status == 200:
-                return body
-            time.sleep(0.2)
-        self.stop()
-        with open(self.log_path, "rb") as log:
-            sys.stderr.write(log.read().decode("utf-8", "replace")[-3000:])
-        raise SystemExit(f"gunicorn did not serve {path} (see the log above)")
-
-    def reload(self):
-        """Restart the workers (SIGHUP): WhiteNoise lists STATIC_ROOT when a worker starts."""
-        self.process.send_signal(signal.SIGHUP)
-        time.sleep(2)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 def load(port: int, path: str, n: int, threads: int) -> tuple[float, int]:
@@ -256,11 +115,7 @@ def _drop_queued_scans():
 def main():
     from traceability.models import Lot
 
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
-    # Demo seeding also prints its console SMS and e-mails: keep them out of the results.
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        call_command("seed_demo", force=True, stdout=devnull)
+    serving.seed_demo()
     lot = Lot.objects.get(code=LOT_CODE)
     path = f"/t/{lot.short_code}/"
     cold_queries, warm_queries = query_counts(path, eager=False)
@@ -268,8 +123,8 @@ def main():
     vendor = connection.vendor
     connections.close_all()
 
-    os.makedirs(os.path.join(ROOT, "var"), exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="bench-trace-", dir=os.path.join(ROOT, "var"))
+    os.makedirs(os.path.join(serving.ROOT, "var"), exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="bench-trace-", dir=os.path.join(serving.ROOT, "var"))
     static_root = os.path.join(workdir, "static")
     os.makedirs(static_root)
     with open(os.path.join(workdir, "bench_trace_settings.py"), "w") as f:
@@ -277,7 +132,7 @@ def main():
     servers = []
     rows = []
     try:
-        broker = {"CELERY_TASK_ALWAYS_EAGER": "0", "CELERY_BROKER_URL": "memory://"}
+        broker = MEMORY_BROKER
         warm = Server(workdir, static_root=static_root, extra_env=broker, name="warm")
         servers.append(warm)
         page = warm.wait_for(path)
@@ -303,7 +158,7 @@ def main():
             extra_env={
                 **broker,
                 "DJANGO_SETTINGS_MODULE": "bench_trace_settings",
-                "PYTHONPATH": os.pathsep.join([workdir, ROOT]),
+                "PYTHONPATH": os.pathsep.join([workdir, serving.ROOT]),
             },
             name="cold",
         )

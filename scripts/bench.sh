@@ -39,6 +39,11 @@ with psycopg.connect('$PG_SERVER/postgres', autocommit=True) as c:
   echo "=== search, postgresql ==="
   DATABASE_URL="$PG_SERVER/nongsan_bench_search" MEDIA_ROOT="var/bench_media" \
     $PY bench/search.py | tee -a "bench/results/$stamp-search-postgresql.txt"
+  # The load the compose shape holds (issue 17): its own fresh database nongsan_loadrun,
+  # Redis database 13 and a Celery worker; about 20 minutes (BENCH_LOAD_HOLD, default 600 s).
+  echo "=== load, postgresql ==="
+  PG_URL="$PG_URL" MEDIA_ROOT="var/bench_media" \
+    $PY bench/load.py | tee -a "bench/results/$stamp-load-postgresql.txt"
 else
   echo "=== PostgreSQL not reachable at $PG_SERVER: benchmarks ran on SQLite only ==="
 fi
