@@ -29,7 +29,6 @@ import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -405,33 +404,7 @@ def walk_route(walk, route, name, params, values, url, admin):
             walk.send(role, "post", url, data, label=f"{route} POST NUL")
 
 
-# The walk is cut into SHARDS tests (every SHARDS-th route each), so that the workers of
-# `make test` share it instead of one of them walking every route while the other waits.
-SHARDS = 4
-
-
-def routes_to_walk(by_route, by_name, province_slug):
-    """(route, name, params, values, url, admin) of each route the walk visits, once per
-    URL, in the resolver's order."""
-    found, seen_urls = [], set()
-    for route, name, _pattern in patterns():
-        if SKIP.match(route) or route.startswith("en/"):
-            continue
-        admin = route.startswith("admin/")
-        if admin and not FULL and not ADMIN_SAMPLE.match(route):
-            continue
-        params = parameters(route)
-        values = fill(route, name, params, by_route, by_name, province_slug)
-        url = build(name, route, values)
-        if url is None or url in seen_urls:
-            continue
-        seen_urls.add(url)
-        found.append((route, name, params, values, url, admin))
-    return found
-
-
-@pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"part {n + 1} of {SHARDS}")
-def test_every_route_answers_malformed_input_without_a_500(demo, settings, shard):
+def test_every_route_answers_malformed_input_without_a_500(demo, settings):
     settings.AXES_ENABLED = False  # the walk signs nobody in by password
     settings.RATE_LIMITS = {}  # no throttles: every malformed input must reach its view
     started, cpu_started = time.monotonic(), time.process_time()
@@ -457,27 +430,36 @@ def test_every_route_answers_malformed_input_without_a_500(demo, settings, shard
     }
 
     walk = Walk(clients_by_role())
-    routes = routes_to_walk(by_route, by_name, province_slug)
-    for route, name, params, values, url, admin in routes[shard::SHARDS]:
+    seen_urls = set()
+    for route, name, _pattern in patterns():
+        if SKIP.match(route) or route.startswith("en/"):
+            continue
+        admin = route.startswith("admin/")
+        if admin and not FULL and not ADMIN_SAMPLE.match(route):
+            continue
+        params = parameters(route)
+        values = fill(route, name, params, by_route, by_name, province_slug)
+        url = build(name, route, values)
+        if url is None or url in seen_urls:
+            continue
+        seen_urls.add(url)
         walk.routes += 1
         walk_route(walk, route, name, params, values, url, admin)
-    if shard == SHARDS - 1:
-        # Every demo member's staff pages (each member's history differs: imports, system
-        # actions without a person, withdrawn consents).
-        from farmers.models import Member
+    # Every demo member's staff pages (each member's history differs: imports, system
+    # actions without a person, withdrawn consents).
+    from farmers.models import Member
 
-        for pk in Member.objects.values_list("pk", flat=True):
-            for page in ("member-detail", "member-history", "member-access-log"):
-                url = reverse(f"farmers:{page}", args=[pk])
-                walk.send("operator", "get", url, label=f"{page} of member {pk}")
-        # The English addresses: the same views; a sample proves the prefix reaches them.
-        for path in ("/en/catalogue/?category=" + HUGE, "/en/search/?q=%00", "/en/tinh/%ff/"):
-            walk.send("anonymous", "get", path, label="en " + path)
+    for pk in Member.objects.values_list("pk", flat=True):
+        for page in ("member-detail", "member-history", "member-access-log"):
+            url = reverse(f"farmers:{page}", args=[pk])
+            walk.send("operator", "get", url, label=f"{page} of member {pk}")
+    # The English addresses: the same views; a sample proves the prefix reaches them.
+    for path in ("/en/catalogue/?category=" + HUGE, "/en/search/?q=%00", "/en/tinh/%ff/"):
+        walk.send("anonymous", "get", path, label="en " + path)
     elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
     print(
-        f"\nroute walk, part {shard + 1} of {SHARDS}: {walk.routes} of {len(routes)} routes,"
-        f" {walk.requests} requests, {elapsed:.1f} s ({cpu:.1f} s of CPU);"
-        f" known failures met: {len(walk.known)}"
+        f"\nroute walk: {walk.routes} routes, {walk.requests} requests,"
+        f" {elapsed:.1f} s ({cpu:.1f} s of CPU); known failures met: {len(walk.known)}"
     )
     for case in walk.known:
         print("  known:", case)
