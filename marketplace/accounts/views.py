@@ -1,5 +1,10 @@
-from django.shortcuts import redirect
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.decorators import method_decorator
 from oscar.apps.customer.views import AccountAuthView
+from oscar.apps.customer.views import OrderLineView as OscarOrderLineView
+from oscar.core.loading import get_model
 
 from marketplace.core.homes import home_url
 from marketplace.core.redirects import is_local_path, safe_next
@@ -23,3 +28,25 @@ class SignInView(AccountAuthView):
         if is_local_path(target):
             return target
         return safe_next(self.request, home_url(self.request.user))
+
+
+@method_decorator(login_required, name="dispatch")
+class OrderLineView(OscarOrderLineView):
+    """Oscar's "buy this line again" action (POST, from the order page). Oscar has no page
+    for one line: opening its address shows the order instead of a missing template, and a
+    line that is not the order's is a 404 instead of a 500."""
+
+    def get(self, request, *args, **kwargs):
+        self.get_object()
+        return redirect("customer:order", order_number=self.kwargs["order_number"])
+
+    def get_object(self, queryset=None):
+        order = get_object_or_404(
+            get_model("order", "Order"),
+            user=self.request.user,
+            number=self.kwargs["order_number"],
+        )
+        try:
+            return order.lines.get(id=self.kwargs["line_id"])
+        except order.lines.model.DoesNotExist:
+            raise Http404 from None
