@@ -33,20 +33,13 @@ import requests  # noqa: E402
 import serving  # noqa: E402 - sets up Django; the app served as in production
 from django.db import connection, connections  # noqa: E402
 from django.db.models import F  # noqa: E402
+from load_mix import ADDRESS  # noqa: E402
 from oscar.core.loading import get_model  # noqa: E402
 
 BUYERS = int(os.environ.get("BENCH_BUYERS", "10"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100"))
 WORKERS = 4
 PRODUCTS = ("NS0005", "NS0009")
-ADDRESS = {
-    "first_name": "Nguyễn Thị Hoa",
-    "phone_number": "0912 345 678",
-    "province": "66",  # Đắk Lắk
-    "commune": "Ea Kao",
-    "line1": "Thôn 3",
-    "notes": "",
-}
 PAGES = (
     "shipping address",
     "shipping address POST",

@@ -14,6 +14,16 @@ WEIGHTS = {"Browser": 80, "Scanner": 12, "Buyer": 5, "Worker": 3}
 # The request that places an order (its count, less its failures, is the orders placed).
 PLACE_ORDER = "checkout: place order"
 
+# The delivery address a guest buyer types (bench/checkout.py and the load's buyers).
+ADDRESS = {
+    "first_name": "Nguyễn Thị Hoa",
+    "phone_number": "0912 345 678",
+    "province": "66",  # Đắk Lắk
+    "commune": "Ea Kao",
+    "line1": "Thôn 3",
+    "notes": "",
+}
+
 # Endpoint names: (name, regular expression of the path). The first that matches names it.
 ENDPOINT = (
     ("home", r"^/$"),

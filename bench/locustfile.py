@@ -25,7 +25,7 @@ import os
 import random
 import uuid
 
-from load_mix import PLACE_ORDER, WEIGHTS, endpoint
+from load_mix import ADDRESS, PLACE_ORDER, WEIGHTS, endpoint
 from locust import HttpUser, between, task
 
 # Think time between two tasks of one visitor, in seconds (the test shortens it).
@@ -52,14 +52,6 @@ FACETS = (
     {"cert": "ocop"},
     {"in_stock": "1"},
 )
-ADDRESS = {
-    "first_name": "Nguyễn Thị Hoa",
-    "phone_number": "0912 345 678",
-    "province": "66",  # Đắk Lắk
-    "commune": "Ea Kao",
-    "line1": "Thôn 3",
-    "notes": "",
-}
 
 
 def _data() -> dict:
