@@ -16,7 +16,7 @@ from django.test import Client
 from oscar.core.loading import get_model
 from playwright.sync_api import expect
 
-from tests.e2e.test_role_journeys import PASSWORD
+from tests.e2e.test_no_csp_violations import sign_in
 from tests.e2e.test_storefront_on_a_phone import AXE_TAGS, axe_source  # noqa: F401 (fixture)
 from tests.marketplace.orders import checkout
 from tests.marketplace.test_i18n_roles import (
@@ -62,14 +62,6 @@ def axe(page, axe_source, rules=None):  # noqa: F811
         }""",
         options,
     )
-
-
-def sign_in(page, base, login):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login-username]", login)
-    page.fill("input[name=login-password]", PASSWORD)
-    page.locator("button[name=login_submit]").click()
-    page.wait_for_load_state()
 
 
 def menu_paths(page, base) -> set[str]:
