@@ -23,9 +23,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from oscar.apps.shipping import methods
 from oscar.apps.shipping.repository import Repository as OscarRepository
@@ -33,9 +31,9 @@ from oscar.core import prices
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
+from marketplace.core.cached import CachedUntilChanged
 
 WeightBased = get_model("shipping", "WeightBased")
-WeightBand = get_model("shipping", "WeightBand")
 ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 
 SAME_PROVINCE, SAME_REGION, OTHER_REGION = "same_province", "same_region", "other_region"
@@ -125,9 +123,6 @@ class Rates:
     """The three zone methods with their bands, read in two queries, or from the cache
     (`current`): every checkout page needs them, the operator rarely changes them."""
 
-    CACHE_KEY = "nongsan:vietnam-post-rates"
-    KEEP = 300  # seconds; forgotten at once when a method or band is saved or deleted
-
     def __init__(self, bands=None):
         if bands is not None:
             self.bands = bands
@@ -142,16 +137,9 @@ class Rates:
 
     @classmethod
     def current(cls) -> "Rates":
-        """The rates as the database has them: from the cache (shared by the workers where
-        REDIS_URL is set), which forgets them whenever a method or band is saved or
-        deleted (`install`); with development's in-process cache another worker reads them
-        again within KEEP seconds."""
-        bands = cache.get(cls.CACHE_KEY)
-        if bands is None:
-            rates = cls()
-            cache.set(cls.CACHE_KEY, rates.bands, cls.KEEP)
-            return rates
-        return cls(bands)
+        """The rates as the database has them, from the cache until the operator changes a
+        method or a band (marketplace.core.cached)."""
+        return cls(_CACHED_BANDS.get())
 
     @property
     def complete(self) -> bool:
@@ -358,12 +346,13 @@ class Repository(OscarRepository):
         return found[0] if found else NotPriced()
 
 
-def _forget_rates(**kwargs):
-    cache.delete(Rates.CACHE_KEY)
+_CACHED_BANDS = CachedUntilChanged(
+    "nongsan:vietnam-post-rates",
+    lambda: Rates().bands,
+    models=("shipping.WeightBased", "shipping.WeightBand"),
+)
 
 
 def install():
     """Forget the cached rates whenever the operator changes a method or a band."""
-    for model in (WeightBased, WeightBand):
-        for signal in (post_save, post_delete):
-            signal.connect(_forget_rates, sender=model, dispatch_uid=f"rates-{model.__name__}")
+    _CACHED_BANDS.install()
