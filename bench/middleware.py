@@ -21,33 +21,26 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-LOT_CODE = "DEMO-NS0005"
+LOT_CODE = "DEMO-NS0005"  # serving.DEMO_LOT_CODE (the child does not import serving)
 RUNS = int(os.environ.get("BENCH_MW_RUNS", "7"))
 REQUESTS = int(os.environ.get("BENCH_MW_REQUESTS", "300"))
 
 
 def parent():
     """Seed when needed, then measure in a child process started as in production."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "1")
-    import django
-
-    django.setup()
+    import serving  # sets up Django (bench/ is first on sys.path)
     from django.core.management import call_command
 
-    from bench.trace import production_env
     from traceability.models import Lot
 
     call_command("migrate", verbosity=0)
     if not Lot.objects.filter(code=LOT_CODE).exists():
-        with open(os.devnull, "w") as devnull:
-            call_command("seed_demo", force=True, stdout=devnull)
+        serving.seed_demo()
     with tempfile.TemporaryDirectory(dir=os.path.join(ROOT, "var")) as static_root:
         with open(os.path.join(static_root, "bench-static.txt"), "wb") as f:
             f.write(b"x" * 20_000)
-        env = production_env(static_root)
-        env["CELERY_TASK_ALWAYS_EAGER"] = "0"
-        env["CELERY_BROKER_URL"] = "memory://"
+        env = serving.production_env(static_root)
+        env.update(serving.MEMORY_BROKER)
         env["BENCH_MW_CHILD"] = "1"
         subprocess.run([sys.executable, __file__], cwd=ROOT, env=env, check=True)
 
