@@ -17,6 +17,7 @@ from marketplace.models import SaleBatch
 
 from . import safety
 from .models import FarmEvent, Lot
+from .sale import ON_SALE_KINDS
 
 CANDIDATES = 5
 
@@ -35,9 +36,7 @@ def lot_on_sale(product, *, producer=None, today=None):
         source_id=OuterRef("pk"), withdrawn_at__isnull=True, taken__lt=F("quantity")
     )
     # A lot harvested or packed before one only planted (its crop still in the field).
-    harvested = FarmEvent.objects.filter(
-        lot=OuterRef("pk"), kind__in=(FarmEvent.Kind.HARVEST, FarmEvent.Kind.PACKING)
-    )
+    harvested = FarmEvent.objects.filter(lot=OuterRef("pk"), kind__in=ON_SALE_KINDS)
     newest = (
         lots.select_related("recall")
         .annotate(on_sale=Exists(left_on_sale), harvested=Exists(harvested))

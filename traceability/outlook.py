@@ -35,7 +35,7 @@ from marketplace.core.scope import scope_of
 from marketplace.preorders import selectors as preorder_selectors
 
 from .models import FarmEvent, Lot
-from .sale import quantity_in_product_unit
+from .sale import ON_SALE_KINDS, quantity_in_product_unit
 
 Kind = FarmEvent.Kind
 Product = get_model("catalogue", "Product")
@@ -152,7 +152,7 @@ def harvest_outlook(user, *, offset: int = 0, today: date | None = None) -> Outl
     aware = timezone.get_current_timezone()
     since = timezone.make_aware(datetime.combine(start, time.min), aware)
     until = timezone.make_aware(datetime.combine(end, time.min), aware)
-    harvested = FarmEvent.objects.filter(lot=OuterRef("lot"), kind__in=(Kind.HARVEST, Kind.PACKING))
+    harvested = FarmEvent.objects.filter(lot=OuterRef("lot"), kind__in=ON_SALE_KINDS)
     wanted = (Q(kind=Kind.PLANTING) & ~Exists(harvested)) | Q(
         kind=Kind.HARVEST, event_time__gte=since, event_time__lt=until
     )

@@ -162,9 +162,7 @@ class Rates:
 def _producers_read_with(lines) -> dict | None:
     """The lines' producers by partner id when the lines were read with them (the basket
     middleware reads stockrecord__partner__producer_profile), else None."""
-    from oscar.core.loading import get_model as model
-
-    StockRecord, Partner = model("partner", "StockRecord"), model("partner", "Partner")
+    StockRecord, Partner = get_model("partner", "StockRecord"), get_model("partner", "Partner")
     producers = {}
     for line in lines:
         stockrecord = line.stockrecord

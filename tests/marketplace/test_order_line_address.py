@@ -6,15 +6,10 @@ from django.test import Client
 
 from tests.marketplace import test_fulfilment as shared
 from tests.marketplace.orders import checkout
+from tests.marketplace.test_cancellation_pages import signed_in
 from tests.marketplace.test_fulfilment import make_user
 
 people = shared.people
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db
