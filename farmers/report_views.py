@@ -8,16 +8,17 @@ Charts are inline SVG drawn here (no script, no CDN), each followed by its numbe
 table; the figures come from farmers.reports in a fixed number of queries.
 """
 
-import csv
 import datetime
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from marketplace.core.csv_export import csv_response, safe_cell
 
 from . import access, reports, selectors
 
@@ -223,13 +224,6 @@ def report_page(request):
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def _cell(value):
-    """Text cells that a spreadsheet would read as a formula get a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _table(kind, data) -> tuple[list, list]:
     from marketplace.models import ProductListing
 
@@ -269,12 +263,9 @@ def report_csv(request, kind):
         return HttpResponseBadRequest("\n".join(errors), content_type="text/plain; charset=utf-8")
     data = _data(request.user, membership, (kind,), **filters)
     header, rows = _table(kind, data)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"nongsan-{kind}-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response.write("\ufeff")  # the BOM: Excel then reads the file as UTF-8
-    writer = csv.writer(response)
-    writer.writerow([_cell(str(h)) for h in header])
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    response, writer = csv_response(
+        f"nongsan-{kind}-{timezone.localdate():%Y-%m-%d}.csv", private=True
+    )
+    writer.writerow([safe_cell(str(h)) for h in header])
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
     return response

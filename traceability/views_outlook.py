@@ -2,16 +2,15 @@
 the operator. Thin: the numbers come from traceability.outlook.harvest_outlook; the chart
 is inline SVG drawn here (no script, no library)."""
 
-import csv
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from marketplace.core.csv_export import csv_response, safe_cell
 from marketplace.core.numbers import parse_int
 
 from . import outlook
@@ -119,23 +118,13 @@ def harvest_outlook(request):
     )
 
 
-def _cell(value):
-    """Text a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @login_required
 def harvest_outlook_csv(request):
     _allowed(request)
     data = outlook.harvest_outlook(request.user, offset=_offset(request))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"nongsan-trien-vong-thu-hoach-{data.start:%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    response.write("\ufeff")  # Excel then reads the file as UTF-8
-    writer = csv.writer(response)
+    response, writer = csv_response(
+        f"nongsan-trien-vong-thu-hoach-{data.start:%Y-%m-%d}.csv", private=True
+    )
     writer.writerow(
         [
             _("Product"),
@@ -156,10 +145,10 @@ def harvest_outlook_csv(request):
     for row in data.rows:
         writer.writerow(
             [
-                _cell(row.product),
+                safe_cell(row.product),
                 row.province,
                 row.commune,
-                _cell(row.unit),
+                safe_cell(row.unit),
                 *row.expected,
                 row.expected_total,
                 *row.preordered,

@@ -5,13 +5,10 @@ Thin: rules live in marketplace.finance.remittances.
 Anonymous visitors are sent to sign in; anyone but the operator gets 403.
 """
 
-import csv
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +18,7 @@ from django.views.decorators.http import require_POST
 from oscar.core.loading import get_model
 
 from marketplace.core.access import operator_required, producer_required
+from marketplace.core.csv_export import csv_response, safe_cell
 from marketplace.core.money import format_dong
 from marketplace.finance import remittances as services
 from marketplace.models import MarketplaceSettings, Parcel, Remittance
@@ -51,21 +49,13 @@ def ledger(request):
 
 
 def _safe_cell(value):
-    """Text that a spreadsheet would run as a formula is quoted."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    return safe_cell(str(value))
 
 
 @operator_required
 def ledger_csv(request):
     rows, totals = services.ledger()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"doi-soat-cod-{timezone.localdate():%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")  # Excel opens UTF-8 correctly with a BOM
-    writer = csv.writer(response)
+    response, writer = csv_response(f"doi-soat-cod-{timezone.localdate():%Y%m%d}.csv")
     writer.writerow(
         [
             _("Producer"),

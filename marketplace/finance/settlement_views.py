@@ -7,11 +7,8 @@ Anonymous visitors are sent to sign in; anyone but the operator gets 403 on the 
 pages; a farmer sees only their own statement.
 """
 
-import csv
-
 from django.contrib import messages
 from django.db.models import Count, Sum
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +18,7 @@ from oscar.core.loading import get_model
 
 from marketplace.core.access import operator_required, producer_required
 from marketplace.core.banks import short_name
+from marketplace.core.csv_export import csv_response, safe_cell
 from marketplace.core.money import format_dong
 from marketplace.finance import settlements as services
 from marketplace.finance.settlement_forms import (
@@ -38,18 +36,7 @@ Partner = get_model("partner", "Partner")
 
 
 def _safe_cell(value):
-    """Text that a spreadsheet would run as a formula is quoted."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def _csv_response(filename):
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")  # Excel opens UTF-8 correctly with a BOM
-    return response, csv.writer(response)
+    return safe_cell(str(value))
 
 
 @operator_required
@@ -140,7 +127,7 @@ def batch(request, pk):
 @operator_required
 def batch_csv(request, pk):
     payout_batch = get_object_or_404(PayoutBatch, pk=pk)
-    response, writer = _csv_response(f"chi-tra-{payout_batch.pk}.csv")
+    response, writer = csv_response(f"chi-tra-{payout_batch.pk}.csv")
     writer.writerow(
         [
             _("Payout"),
@@ -249,7 +236,7 @@ def withholding(request):
 def withholding_csv(request):
     year, month = month_of(request.GET)
     rows = services.withholding_report(year=year, month=month)
-    response, writer = _csv_response(f"khau-tru-thue-{year:04d}-{month:02d}.csv")
+    response, writer = csv_response(f"khau-tru-thue-{year:04d}-{month:02d}.csv")
     writer.writerow(
         [
             _("Month"),
