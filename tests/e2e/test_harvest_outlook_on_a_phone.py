@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .test_role_journeys import sign_in, width
-from .test_roles_at_360 import axe
-from .test_storefront_on_a_phone import axe_source  # noqa: F401 (fixture)
+from .test_storefront_on_a_phone import axe, axe_source  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,8 @@ from oscar.core.loading import get_model
 from playwright.sync_api import expect
 
 from tests.e2e.test_no_csp_violations import sign_in
-from tests.e2e.test_storefront_on_a_phone import AXE_TAGS, axe_source  # noqa: F401 (fixture)
+from tests.e2e.test_role_journeys import width
+from tests.e2e.test_storefront_on_a_phone import axe, axe_source  # noqa: F401 (fixture)
 from tests.marketplace.orders import checkout
 from tests.marketplace.test_i18n_roles import (
     ASSOCIATION,
@@ -43,25 +44,6 @@ ROLES = {
 MENUS = "#top_page a[href], .nongsan-pages a[href], .nongsan-tasks a[href], .ns-footer a[href]"
 # Links that leave the walk: signing out, the other language, downloads.
 SKIP = re.compile(r"^/(en/|accounts/logout/|i18n/)|\.(csv|pdf|xlsx|json)$|/xuat|/tai-ve")
-
-
-def axe(page, axe_source, rules=None):  # noqa: F811
-    """axe-core's serious and critical violations (all WCAG 2.2 AA rules, or `rules`)."""
-    page.evaluate(axe_source)
-    options = (
-        {"runOnly": {"type": "rule", "values": rules}}
-        if rules
-        else {"runOnly": {"type": "tag", "values": AXE_TAGS}}
-    )
-    return page.evaluate(
-        """async (options) => {
-            const r = await axe.run(document, {...options, resultTypes: ["violations"]});
-            return r.violations
-              .filter(v => v.impact === "serious" || v.impact === "critical")
-              .map(v => ({id: v.id, nodes: v.nodes.slice(0, 4).map(n => n.target.join(" "))}));
-        }""",
-        options,
-    )
 
 
 def menu_paths(page, base) -> set[str]:
@@ -93,7 +75,7 @@ def test_every_page_of_each_role_fits_a_360_px_phone(phone, live_demo, axe_sourc
         if "/accounts/login/" in page.url and path != "/accounts/login/":
             problems[path] = "signed out"
             continue
-        measured = page.evaluate("document.documentElement.scrollWidth")
+        measured = width(page)
         if measured > 360:
             problems[path] = f"{measured} px wide"
         targets = axe(page, axe_source, rules=["target-size"])
@@ -120,7 +102,7 @@ def test_the_trace_page_and_order_pages_pass_axe(phone, live_demo, axe_source): 
     page.fill("input[name=contact]", "+84 912 345 678")
     page.locator("#content_inner form button[type=submit]").click()
     expect(page.locator("h1")).to_contain_text(guest.number)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert width(page) <= 360
     assert axe(page, axe_source) == [], "guest's order page"
 
     # A signed-in buyer's order page.
@@ -129,5 +111,5 @@ def test_the_trace_page_and_order_pages_pass_axe(phone, live_demo, axe_source): 
     sign_in(page, live_demo, BUYER)
     page.goto(f"{live_demo}/accounts/orders/{order.number}/")
     expect(page.locator("h1")).to_contain_text(order.number)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert width(page) <= 360
     assert axe(page, axe_source) == [], "buyer's order page"

@@ -21,6 +21,25 @@ AXE = os.path.join(settings.BASE_DIR, "node_modules", "axe-core", "axe.min.js")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
+def axe(page, axe_source, rules=None):  # noqa: F811
+    """axe-core's serious and critical violations (all WCAG 2.2 AA rules, or `rules`)."""
+    page.evaluate(axe_source)
+    options = (
+        {"runOnly": {"type": "rule", "values": rules}}
+        if rules
+        else {"runOnly": {"type": "tag", "values": AXE_TAGS}}
+    )
+    return page.evaluate(
+        """async (options) => {
+            const r = await axe.run(document, {...options, resultTypes: ["violations"]});
+            return r.violations
+              .filter(v => v.impact === "serious" || v.impact === "critical")
+              .map(v => ({id: v.id, nodes: v.nodes.slice(0, 4).map(n => n.target.join(" "))}));
+        }""",
+        options,
+    )
+
+
 @pytest.fixture(scope="module")
 def axe_source():
     need(os.path.exists(AXE), f"axe-core is not installed at {AXE} (`make browser` installs it)")
@@ -37,18 +56,7 @@ def check_page(page, axe_source, name, *, requests=None):
     header = page.locator("#top_page").bounding_box()
     assert header is not None and header["height"] <= 120, (name, header)
     expect(page.locator("#top_page input[name=q]")).to_be_visible()
-    page.evaluate(axe_source)
-    result = page.evaluate(
-        """async (tags) => {
-            const r = await axe.run(document, {runOnly: {type: "tag", values: tags},
-                                               resultTypes: ["violations"]});
-            return r.violations
-              .filter(v => v.impact === "serious" || v.impact === "critical")
-              .map(v => ({id: v.id, impact: v.impact,
-                          nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-        }""",
-        AXE_TAGS,
-    )
+    result = axe(page, axe_source)
     assert result == [], f"{name}: {result}"
     if requests is not None:
         heavy = [u for u in requests if re.search(r"oscar/(css|js)/|fontawesome|webfonts", u)]
