@@ -132,8 +132,7 @@ def main():
     servers = []
     rows = []
     try:
-        broker = MEMORY_BROKER
-        warm = Server(workdir, static_root=static_root, extra_env=broker, name="warm")
+        warm = Server(workdir, static_root=static_root, extra_env=MEMORY_BROKER, name="warm")
         servers.append(warm)
         page = warm.wait_for(path)
         # A static file of exactly the page's size, then new workers that list it.
@@ -156,7 +155,7 @@ def main():
             workdir,
             static_root=static_root,
             extra_env={
-                **broker,
+                **MEMORY_BROKER,
                 "DJANGO_SETTINGS_MODULE": "bench_trace_settings",
                 "PYTHONPATH": os.pathsep.join([workdir, serving.ROOT]),
             },
