@@ -228,7 +228,7 @@ MIDDLEWARE = [
 ]
 
 # Widgets are rendered with the TEMPLATES engine: templates/ may override widget templates.
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+FORM_RENDERER = "marketplace.core.form_renderer.FormRenderer"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -101,10 +101,39 @@ def test_checkout_prices_delivery_for_the_buyers_province(client, demo):
     assert "Thôn 3" in bad.content.decode()
 
     response = client.post("/checkout/shipping-address/", GOOD)
+    # One method only: the choice is skipped, Vietnam Post recorded, on to payment.
     assert response.status_code == 302
-    # One method only: Oscar skips the choice and goes on with Vietnam Post.
-    method_page = client.get("/checkout/shipping-method/")
+    assert response["Location"] == "/checkout/payment-details/"
+    method_page = client.get("/checkout/shipping-method/")  # still there, and says the same
     assert method_page.status_code == 302
     preview = client.get("/checkout/preview/").content.decode()
     assert "20.000\xa0₫" in preview  # 1 kg inside Đắk Lắk
     assert "140.000\xa0₫" in preview  # 120.000 ₫ of durian + delivery
+
+
+@pytest.mark.django_db
+def test_without_a_delivery_method_the_address_step_says_so_instead_of_going_on(client, demo):
+    """Rates missing for a zone: no method delivers, so the address step does not skip to
+    payment; Oscar's method step sends the buyer back with a message, the address kept."""
+    from marketplace.fulfilment import shipping
+
+    shipping.ensure_default_rates()
+    client.force_login(users()["buyer"])
+    durian = Product.objects.get(upc="NS0005")
+    client.post(f"/basket/add/{durian.pk}/", {"quantity": 1})
+    get_model("shipping", "WeightBased").objects.get(
+        code="vnpost-same-region"
+    ).bands.all().delete()
+
+    response = client.post("/checkout/shipping-address/", GOOD)
+    assert response["Location"] == "/checkout/shipping-method/"
+    back = client.get(response["Location"], follow=True)
+    assert back.redirect_chain[-1][0] == "/checkout/shipping-address/"
+    text = back.content.decode()
+    assert "Thôn 3" in text  # what the buyer typed is still there
+    with translation.override("vi"):
+        from django.utils.translation import gettext
+
+        assert gettext(
+            "Shipping is unavailable for your chosen address - please choose another"
+        ) in text.replace("&#x27;", "'")
