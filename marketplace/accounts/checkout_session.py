@@ -1,6 +1,10 @@
 """Oscar's checkout session mixin (every checkout step), letting a guest continue with a
 phone number instead of an e-mail (marketplace.accounts.guest_orders): the order is then
-placed without a guest e-mail, and the buyer is reached on the delivery phone."""
+placed without a guest e-mail, and the buyer is reached on the delivery phone.
+
+Oscar asks for the unsaved shipping address up to five times a request (skip conditions,
+shipping method, totals, the page): it is built once a request for the address the session
+holds (a phone number parsed each time otherwise)."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -27,3 +31,15 @@ class CheckoutSessionMixin(OscarCheckoutSessionMixin):
         if not submission["user"].is_authenticated and not order_kwargs.get("guest_email"):
             order_kwargs["guest_email"] = ""  # a guest who gave only a phone number
         return submission
+
+    def get_shipping_address(self, basket):
+        key = (
+            basket.pk,
+            repr(self.checkout_session.new_shipping_address_fields()),
+            self.checkout_session.shipping_user_address_id(),
+        )
+        memo = self.__dict__.get("_shipping_address_memo")
+        # A new one after the order saved it (placing an order saves the unsaved address).
+        if memo is None or memo[0] != key or getattr(memo[1], "pk", None):
+            memo = self._shipping_address_memo = (key, super().get_shipping_address(basket))
+        return memo[1]

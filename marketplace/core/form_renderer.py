@@ -139,6 +139,8 @@ _OPTIONS = {
     f"{WIDGETS}radio_option.html": lambda w: _input_option(w) + "\n",
     f"{WIDGETS}checkbox_option.html": lambda w: _input_option(w) + "\n",
 }
+# A radio button or checkbox rendered on its own ({{ radio.tag }} in a template).
+_WIDGETS.update(_OPTIONS)
 # What the Python above reads in turn: each must be Django's own for it to stand in.
 _READ = {
     f"{WIDGETS}{name}"
