@@ -57,11 +57,13 @@ class Buyer:
         self.session = requests.Session()
         self.session.headers["Accept-Language"] = "vi"
         self.timings = {page: [] for page in PAGES}
+        self.requests = 0
 
     def _token(self) -> str:
         return self.session.cookies.get("csrftoken", "")
 
     def _call(self, page, method, path, data=None, expect=(200, 302)):
+        self.requests += 1
         start = time.perf_counter()
         if method == "GET":
             response = self.session.get(self.base + path, allow_redirects=False, timeout=60)
@@ -199,6 +201,9 @@ def main():
         - allocated_before
     )
     ledger = [problem for check in CHECKS for problem in check()]
+    per_journey = sum(b.requests for b in buyers) / max(
+        1, sum(1 for b in buyers for _ in b.timings["thank you"])
+    )
     print(
         f"checkout under gunicorn ({WORKERS} sync workers, DEBUG off) on {vendor}: "
         f"{BUYERS} concurrent guest buyers, {ORDERS} orders of 2 products from 2 producers, "
@@ -206,7 +211,7 @@ def main():
     )
     print(
         f"orders placed: {placed} in {elapsed:.1f} s -> {placed / elapsed:.1f} orders/s "
-        f"(whole journeys of 11 requests each); errors: {len(errors)}"
+        f"(whole journeys of {per_journey:.0f} requests each); errors: {len(errors)}"
     )
     print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8}")
     merged = {page: [t for b in buyers for t in b.timings[page]] for page in PAGES}

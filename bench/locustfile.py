@@ -10,7 +10,7 @@ The mix (locust user classes, `weight`: the share of visitors):
   searches (with and without diacritics, some with a facet);
 - Scanner, 12 %: a phone scanning a label: the short link /t/CODE/ or the Digital Link;
 - Buyer, 5 %: a guest's whole checkout journey, ending with a cash-on-delivery order placed
-  (the same 11 requests as bench/checkout.py);
+  (the same requests as bench/checkout.py);
 - Worker, 3 %: a signed-in farmer (shop, products, lots) or association staff member
   (staff home, members).
 
