@@ -291,6 +291,10 @@ if REDIS_URL:
             "KEY_PREFIX": "nongsan",
         }
     }
+    # Sessions read from the shared cache, written through to the database: no session
+    # query on most requests. (Not with the per-process LocMemCache: a worker could read
+    # its own stale copy of a session another worker changed.)
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
