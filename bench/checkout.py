@@ -177,12 +177,13 @@ def main():
                         errors.append(str(exc))
 
         threads = [threading.Thread(target=run, args=(b,)) for b in buyers]
-        start = time.perf_counter()
+        start, client_start = time.perf_counter(), time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - start
+        client_cpu = time.process_time() - client_start  # this process: the buyers' threads
     finally:
         server.stop()
         if errors:
@@ -212,6 +213,10 @@ def main():
     print(
         f"orders placed: {placed} in {elapsed:.1f} s -> {placed / elapsed:.1f} orders/s "
         f"(whole journeys of {per_journey:.0f} requests each); errors: {len(errors)}"
+    )
+    print(
+        f"client CPU (the buyers' threads, same machine): {client_cpu * 1000 / max(1, placed):.1f}"
+        " ms a journey"
     )
     print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8}")
     merged = {page: [t for b in buyers for t in b.timings[page]] for page in PAGES}
