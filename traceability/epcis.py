@@ -128,7 +128,7 @@ from marketplace.models import Certificate
 from .epcis_hash import event_hash
 from .gs1 import product_gtin
 from .models import FarmEvent, Lot, Recall, utc_iso
-from .services import DETAIL_KEYS, event_local_time, offset_text
+from .services import DETAIL_KEYS, apply_correction, event_local_time, offset_text
 
 Kind = FarmEvent.Kind
 
@@ -485,10 +485,7 @@ class _Exporter:
             target = by_pk.get(event.corrects_id)
             if target is None or target.pk not in in_force:
                 continue  # a correction must point inside its own lot (verify_chain flags it)
-            corrected = {**details_now[target.pk]}
-            corrected.update(
-                {k: v for k, v in event.details.items() if k not in ("reason", "notes", "photos")}
-            )
+            corrected = apply_correction({**details_now[target.pk]}, event)
             corrective = self.build(lot, target, corrected, creates=target is creator)
             corrective["recordTime"] = utc_iso(event.recorded_at)
             corrective[ext("sequence")] = event.sequence

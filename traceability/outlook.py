@@ -36,6 +36,7 @@ from marketplace.preorders import selectors as preorder_selectors
 
 from .models import FarmEvent, Lot
 from .sale import ON_SALE_KINDS, quantity_in_product_unit
+from .services import apply_correction
 
 Kind = FarmEvent.Kind
 Product = get_model("catalogue", "Product")
@@ -131,9 +132,7 @@ def _corrected(events) -> dict[int, dict]:
     details = {e.pk: dict(e.details) for e in events if e.kind != Kind.CORRECTION}
     for e in events:
         if e.kind == Kind.CORRECTION and e.corrects_id in details:
-            details[e.corrects_id].update(
-                {k: v for k, v in e.details.items() if k not in ("reason", "notes", "photos")}
-            )
+            apply_correction(details[e.corrects_id], e)
     return details
 
 

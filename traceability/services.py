@@ -599,6 +599,19 @@ class EventRow:
         return [photo_url(name) for name in self.event.details.get("photos") or []]
 
 
+# What a correction says about itself rather than about the event it corrects.
+CORRECTION_OWN_KEYS = frozenset({"reason", "notes", "photos"})
+
+
+def apply_correction(details: dict, correction) -> dict:
+    """`details` (of the corrected event, as corrected so far) with what `correction`
+    changes: every key of its details but its own reason, notes and photos. Corrections
+    apply in the order of the chain; the trace page, the EPCIS export and the harvest
+    outlook read an event's details through this one rule."""
+    details.update({k: v for k, v in correction.details.items() if k not in CORRECTION_OWN_KEYS})
+    return details
+
+
 def timeline(events) -> list[EventRow]:
     """Events in order, each with its corrections and its details as corrected (no query:
     everything comes from `events`)."""
@@ -607,9 +620,7 @@ def timeline(events) -> list[EventRow]:
         if event.kind == Kind.CORRECTION and event.corrects_id in rows:
             target = rows[event.corrects_id]
             target.corrected_by.append(event)
-            target.details.update(
-                {k: v for k, v in event.details.items() if k not in ("reason", "notes", "photos")}
-            )
+            apply_correction(target.details, event)
             rows[event.pk].corrects_sequence = target.event.sequence
     return list(rows.values())
 
