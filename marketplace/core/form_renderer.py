@@ -46,7 +46,10 @@ def _attrs(attrs: dict) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        out.append(f" {_value(name)}" if value is True else f' {_value(name)}="{_formatted(value)}"')
+        if value is True:
+            out.append(f" {_value(name)}")
+        else:
+            out.append(f' {_value(name)}="{_formatted(value)}"')
     return "".join(out)
 
 
@@ -59,7 +62,7 @@ def _input(widget: dict) -> str:
     value = f' value="{_formatted(widget["value"])}"' if has_value else ""
     return (
         f'<input type="{_value(widget["type"])}" name="{_value(widget["name"])}"'
-        f'{value}{_attrs(widget["attrs"])}>\n'
+        f"{value}{_attrs(widget['attrs'])}>\n"
     )
 
 
@@ -119,12 +122,14 @@ def _multiple_input(widget: dict) -> str:
 def _textarea(widget: dict) -> str:
     """django/forms/widgets/textarea.html"""
     value = _value(widget["value"]) if widget["value"] else ""
-    return f'<textarea name="{_value(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>\n'
+    name, attrs = _value(widget["name"]), _attrs(widget["attrs"])
+    return f'<textarea name="{name}"{attrs}>\n{value}</textarea>\n'
 
 
 _INPUTS = (
-    "checkbox color date datetime email file hidden number password search tel text time url"
-).split()
+    *("checkbox", "color", "date", "datetime", "email", "file", "hidden", "number"),
+    *("password", "search", "tel", "text", "time", "url"),
+)
 # Templates that are `{% include "…" %}` of another and a newline add that newline.
 _WIDGETS = {
     **{f"{WIDGETS}{name}.html": lambda w: _input(w) + "\n" for name in _INPUTS},
@@ -153,6 +158,7 @@ class FormRenderer(TemplatesSetting):
     def _python(self) -> dict:
         """The templates written out above that nothing overrides (found where Django
         keeps them), each with its function."""
+
         def own(name):
             try:
                 origin = self.get_template(name).template.origin.name

@@ -121,9 +121,7 @@ def test_without_a_delivery_method_the_address_step_says_so_instead_of_going_on(
     client.force_login(users()["buyer"])
     durian = Product.objects.get(upc="NS0005")
     client.post(f"/basket/add/{durian.pk}/", {"quantity": 1})
-    get_model("shipping", "WeightBased").objects.get(
-        code="vnpost-same-region"
-    ).bands.all().delete()
+    get_model("shipping", "WeightBased").objects.get(code="vnpost-same-region").bands.all().delete()
 
     response = client.post("/checkout/shipping-address/", GOOD)
     assert response["Location"] == "/checkout/shipping-method/"

@@ -59,9 +59,12 @@ def both(form):
     for name in form.fields:
         bound = form[name]
         widget, value, attrs = bound.field.widget, bound.value(), bound.build_widget_attrs({})
-        yield name, (
-            widget.render(bound.html_name, value, attrs, fast),
-            widget.render(bound.html_name, value, attrs, slow),
+        yield (
+            name,
+            (
+                widget.render(bound.html_name, value, attrs, fast),
+                widget.render(bound.html_name, value, attrs, slow),
+            ),
         )
 
 
