@@ -27,6 +27,7 @@ OVERRIDES = {
     ("dashboard.views", "IndexView"): "marketplace.finance.revenue_views",
     ("checkout.views", "IndexView"): "marketplace.accounts.checkout_gateway",
     ("partner.strategy", "Selector"): "marketplace.wholesale.strategy",
+    ("offer.applicator", "Applicator"): "marketplace.payments.offers",
     ("checkout.forms", "GatewayForm"): "marketplace.accounts.gateway_forms",
     ("checkout.views", "ShippingAddressView"): "marketplace.accounts.checkout_gateway",
     ("checkout.session", "CheckoutSessionMixin"): "marketplace.accounts.checkout_session",

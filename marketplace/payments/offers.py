@@ -1,12 +1,14 @@
-"""Oscar's offer applicator for the basket middleware, without its two queries a request
-(the site's offers, the basket's vouchers) while the marketplace has no site offer and no
-voucher at all, which is its usual state. Which offers apply, and how, stays Oscar's.
+"""Oscar's offer applicator, without its two queries a request (the site's offers, the
+basket's vouchers) while the marketplace has no site offer and no voucher at all, which is
+its usual state. It replaces Oscar's everywhere Oscar loads it (the basket middleware, the
+basket page's offer hints, the message after adding to the basket: marketplace.core.loading).
+Which offers apply, and how, stays Oscar's.
 
 Whether any exist is kept in the cache until an offer or a voucher is saved or deleted
 (marketplace.core.cached). A stale "none" can only delay a new offer, never apply a removed
 one: as soon as one exists, Oscar's queries run."""
 
-from oscar.apps.offer.applicator import Applicator
+from oscar.apps.offer import applicator as oscar_applicator
 from oscar.core.loading import get_model
 
 from marketplace.core.cached import CachedUntilChanged
@@ -31,7 +33,7 @@ def offers_exist() -> tuple[bool, bool]:
     return _EXIST.get()
 
 
-class QuietApplicator(Applicator):
+class Applicator(oscar_applicator.Applicator):
     def get_offers(self, basket, user=None, request=None):
         site, vouchers = offers_exist()
         if not site and not vouchers:
@@ -40,7 +42,7 @@ class QuietApplicator(Applicator):
 
 
 def applicator() -> Applicator:
-    return QuietApplicator()
+    return Applicator()
 
 
 def install():

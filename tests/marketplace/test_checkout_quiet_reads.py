@@ -65,3 +65,34 @@ def test_a_line_added_with_options_keeps_them(demo, django_assert_num_queries):
     _no_attributes(plain)
     with django_assert_num_queries(0):
         assert list(plain.attributes.all()) == []
+
+
+@pytest.mark.django_db
+def test_oscars_basket_page_and_add_message_load_the_quiet_applicator(client, demo):
+    """Every place Oscar loads its applicator (the basket page's offer hints, the message
+    after adding) gets this one: no offer or voucher query while none exists, Oscar's
+    hint as soon as an offer is partly met."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from oscar.apps.basket import utils, views
+
+    from marketplace.payments import offers
+
+    assert views.Applicator is offers.Applicator and utils.Applicator is offers.Applicator
+    durian = Product.objects.get(upc="NS0005")
+    assert offers_exist() == (False, False)
+    with CaptureQueriesContext(connection) as queries:
+        client.post(f"/basket/add/{durian.pk}/", {"quantity": 1})
+        assert client.get("/basket/").status_code == 200
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "offer_conditionaloffer" not in sql and "voucher_voucher" not in sql
+
+    everything = Range.objects.create(name="Everything", includes_all_products=True)
+    ConditionalOffer.objects.create(
+        name="Mua 3 tặng 10%",
+        offer_type=ConditionalOffer.SITE,
+        condition=Condition.objects.create(range=everything, type=Condition.COUNT, value=3),
+        benefit=Benefit.objects.create(range=everything, type=Benefit.PERCENTAGE, value=10),
+    )
+    page = client.get("/basket/")
+    assert [m["offer"].name for m in page.context["upsell_messages"]] == ["Mua 3 tặng 10%"]
