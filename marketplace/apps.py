@@ -14,6 +14,7 @@ class MarketplaceConfig(AppConfig):
         from marketplace.fulfilment import shipping
         from marketplace.payments import offers
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
+        from marketplace.site_settings import models as site_settings
         from marketplace.wholesale import queues as wholesale_queues
         from marketplace.wholesale import receivers as wholesale_receivers
         from marketplace.wholesale.services import on_order_placed
@@ -26,4 +27,5 @@ class MarketplaceConfig(AppConfig):
         observability.install()
         offers.install()  # the basket's offers are looked for only while some exist
         shipping.install()  # the delivery rates are cached until the operator changes them
+        site_settings.install()  # so are the marketplace settings
         numbers.guard_sqlite()

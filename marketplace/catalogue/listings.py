@@ -785,7 +785,7 @@ def set_listing_approval_required(*, required, by) -> MarketplaceSettings:
     """Switch the approval of new and changed products on or off. Listings already
     waiting stay in the queue either way."""
     _check_operator(by)
-    MarketplaceSettings.load()
+    MarketplaceSettings.load(fresh=True)  # the row exists
     settings_row = MarketplaceSettings.objects.select_for_update().get(pk=1)
     settings_row.require_listing_approval = bool(required)
     settings_row.save()

@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.core.cached import CachedUntilChanged
+
 
 class MarketplaceSettings(models.Model):
     """Operator-controlled switches (a single row)."""
@@ -83,6 +85,25 @@ class MarketplaceSettings(models.Model):
         return bool(self.bank_bin and self.bank_account_number and self.bank_account_name)
 
     @classmethod
-    def load(cls) -> "MarketplaceSettings":
-        obj, _created = cls.objects.get_or_create(pk=1)
-        return obj
+    def load(cls, *, fresh: bool = False) -> "MarketplaceSettings":
+        """The settings row (made with the defaults if missing). Read from the cache until
+        the row is saved (many pages read it, the operator rarely changes it); `fresh`
+        reads the database, for the form that edits the row."""
+        if fresh:
+            return _read()
+        return _CACHED.get()
+
+
+def _read() -> MarketplaceSettings:
+    row, _created = MarketplaceSettings.objects.get_or_create(pk=1)
+    return row
+
+
+_CACHED = CachedUntilChanged(
+    "nongsan:marketplace-settings", _read, models=("marketplace.MarketplaceSettings",)
+)
+
+
+def install() -> None:
+    """Forget the cached settings whenever the row is saved or deleted."""
+    _CACHED.install()

@@ -97,7 +97,7 @@ class PaymentSettingsForm(forms.ModelForm):
 
 @operator_required
 def payment_settings(request):
-    row = MarketplaceSettings.load()
+    row = MarketplaceSettings.load(fresh=True)
     form = PaymentSettingsForm(request.POST or None, instance=row)
     if request.method == "POST" and form.is_valid():
         form.save()

@@ -137,8 +137,9 @@ def visible_to_buyers(product) -> bool:
 
 
 def set_approval(required: bool) -> None:
-    MarketplaceSettings.load()
-    MarketplaceSettings.objects.filter(pk=1).update(require_listing_approval=required)
+    row = MarketplaceSettings.load(fresh=True)
+    row.require_listing_approval = required
+    row.save()
 
 
 def make_products(owner_producer, by, n, **overrides):
