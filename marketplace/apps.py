@@ -12,7 +12,7 @@ class MarketplaceConfig(AppConfig):
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
         from marketplace.core import analytics, numbers, observability
         from marketplace.fulfilment import shipping
-        from marketplace.payments import offers
+        from marketplace.payments import basket_add, offers
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
         from marketplace.site_settings import models as site_settings
         from marketplace.wholesale import queues as wholesale_queues
@@ -26,6 +26,7 @@ class MarketplaceConfig(AppConfig):
         analytics.install()
         observability.install()
         offers.install()  # the basket's offers are looked for only while some exist
+        basket_add.install()  # and a product's options only while any exist
         shipping.install()  # the delivery rates are cached until the operator changes them
         site_settings.install()  # so are the marketplace settings
         numbers.guard_sqlite()

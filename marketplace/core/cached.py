@@ -2,8 +2,10 @@
 kept in Django's cache (shared by the workers where REDIS_URL is set) and forgotten whenever
 a row of those tables is saved or deleted; with the in-process cache of development another
 worker reads it again within `keep` seconds. Used for the delivery rates
-(marketplace.fulfilment.shipping) and whether any offer or voucher exists
-(marketplace.payments.offers)."""
+(marketplace.fulfilment.shipping), whether any offer or voucher exists
+(marketplace.payments.offers), whether any product option exists
+(marketplace.payments.basket_add) and the marketplace settings
+(marketplace.site_settings.models)."""
 
 from collections.abc import Callable
 

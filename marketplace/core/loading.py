@@ -33,6 +33,7 @@ OVERRIDES = {
     ("checkout.session", "CheckoutSessionMixin"): "marketplace.accounts.checkout_session",
     ("customer.views", "AnonymousOrderFormView"): "marketplace.accounts.guest_order_views",
     ("customer.views", "AnonymousOrderDetailView"): "marketplace.accounts.guest_order_views",
+    ("basket.views", "BasketAddView"): "marketplace.payments.basket_add",
 }
 
 

@@ -9,19 +9,29 @@ Two more queries a request are left out when they cannot find anything:
 - a line's options are read only for lines added with options (Oscar's line reference of
   such a line carries a checksum of them after "<product>_<stockrecord>");
 - offers are looked for only while the marketplace has a site offer or a voucher at all
-  (`marketplace.payments.offers.applicator`); Oscar's own rules decide which apply."""
+  (Oscar's applicator is `marketplace.payments.offers.Applicator`); Oscar's own rules
+  decide which apply.
 
+A guest's basket (the one its cookie names) is read together with its lines, in one query,
+when it has some: Oscar reads the basket, then its lines.
+
+`set_lines` gives a basket lines already in hand (the add-to-basket view,
+marketplace.payments.basket_add) as if they had been read here."""
+
+from django.core.signing import BadSignature, Signer
 from django.db.models import prefetch_related_objects
 from oscar.apps.basket.middleware import BasketMiddleware as OscarBasketMiddleware
+from oscar.core.loading import get_model
 
-from marketplace.payments.offers import applicator
+Basket = get_model("basket", "Basket")
+Line = get_model("basket", "Line")
 
 
 def _has_options(line):
     return line.line_reference != f"{line.product_id}_{line.stockrecord_id}"
 
 
-def _no_attributes(line):
+def no_attributes(line):
     """What prefetching a line's options would leave when it has none: an empty, read
     queryset in the line's prefetch cache (Django's own shape), so no query."""
     attributes = line.attributes.get_queryset()
@@ -32,25 +42,60 @@ def _no_attributes(line):
     line._prefetched_objects_cache["attributes"] = attributes
 
 
+def set_lines(basket, lines) -> None:
+    """Oscar's cache of the basket's lines (`basket.all_lines()`, `num_lines`, totals) set
+    to `lines`, read: nothing asks the database for them again this request."""
+    queryset = basket.lines.order_by("pk")
+    queryset._result_cache = list(lines)
+    queryset._prefetch_done = True
+    basket._lines = queryset
+
+
+def _read(lines) -> list:
+    return list(
+        lines.select_related(
+            "product__product_class", "stockrecord__partner__producer_profile"
+        ).order_by("pk")
+    )
+
+
+def _complete(lines) -> list:
+    """The lines' images, and their options (only lines added with options have any)."""
+    prefetch_related_objects(lines, "product__images")
+    with_options = [line for line in lines if _has_options(line)]
+    prefetch_related_objects(with_options, "attributes")
+    for line in lines:
+        if not _has_options(line):
+            no_attributes(line)
+    return lines
+
+
 class BasketMiddleware(OscarBasketMiddleware):
     def get_basket(self, request):
         basket = super().get_basket(request)
         if basket.id and basket._lines is None:
-            basket._lines = (
-                basket.lines.select_related(
-                    "product__product_class", "stockrecord__partner__producer_profile"
-                )
-                .prefetch_related("product__images")
-                .order_by("pk")
-            )
-            lines = list(basket._lines)  # read now: Oscar's num_lines then counts them
-            with_options = [line for line in lines if _has_options(line)]
-            prefetch_related_objects(with_options, "attributes")
-            for line in lines:
-                if not _has_options(line):
-                    _no_attributes(line)
+            # Read now: Oscar's num_lines then counts them.
+            set_lines(basket, _complete(_read(basket.lines.all())))
         return basket
 
-    def apply_offers_to_basket(self, request, basket):
-        if not basket.is_empty:
-            applicator().apply(basket, request.user, request)
+    def get_cookie_basket(self, cookie_key, request, manager):
+        """Oscar's (the open, ownerless basket the signed cookie names, else the cookie is
+        deleted), read from its lines when it has some."""
+        if cookie_key not in request.COOKIES:
+            return None
+        try:
+            basket_id = Signer().unsign(request.COOKIES[cookie_key])
+        except BadSignature:
+            request.cookies_to_delete.append(cookie_key)
+            return None
+        lines = _read(Line.objects.filter(basket_id=basket_id).select_related("basket"))
+        if not lines:  # an empty basket, or none: as Oscar reads it
+            return super().get_cookie_basket(cookie_key, request, manager)
+        basket = lines[0].basket
+        if basket.owner_id is not None or basket.status != Basket.OPEN:
+            request.cookies_to_delete.append(cookie_key)  # ordered, or signed in since
+            return None
+        for line in lines:
+            line.basket = basket  # one basket object, which the strategy is given
+        set_lines(basket, _complete(lines))
+        return basket

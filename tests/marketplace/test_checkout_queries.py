@@ -22,16 +22,19 @@ DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
 # pages before the basket was read once a request (bench/checkout_profile.py); then
 # 23, 29, 14, 13, 14, 15, 18, 16, 30, 66 and 24 before a line's options were read only for
 # lines that have some, offers looked for only while some exist, the delivery rates cached
-# and the producers read with the lines (each budget: measured + 1).
+# and the producers read with the lines; then 22 and 25 to add to the basket, 9, 23 and 59
+# on payment details, preview and placing the order, before adding to the basket used the
+# lines the middleware read (marketplace.payments.basket_add) and the marketplace settings
+# were cached (each budget: measured + 1).
 BUDGETS = {
-    "add durian": 23,
-    "add pepper": 26,
+    "add durian": 10,
+    "add pepper": 12,
     "guest gateway": 11,
     "shipping address": 10,  # the delivery rates read here, then from the cache
     "shipping address POST": 11,
-    "payment details": 10,
-    "preview POST": 24,
-    "place order POST": 60,
+    "payment details": 8,
+    "preview POST": 22,
+    "place order POST": 58,
     "thank you": 24,
 }
 

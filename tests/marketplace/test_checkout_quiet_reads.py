@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from oscar.core.loading import get_class, get_model
 
-from marketplace.payments.basket_middleware import _has_options, _no_attributes
+from marketplace.payments.basket_middleware import _has_options, no_attributes
 from marketplace.payments.offers import offers_exist
 
 Basket = get_model("basket", "Basket")
@@ -62,7 +62,7 @@ def test_a_line_added_with_options_keeps_them(demo, django_assert_num_queries):
     with_note, plain = basket.lines.order_by("pk")
     assert _has_options(with_note) and not _has_options(plain)
     assert [a.value for a in with_note.attributes.all()] == ["Chúc mừng năm mới"]
-    _no_attributes(plain)
+    no_attributes(plain)
     with django_assert_num_queries(0):
         assert list(plain.attributes.all()) == []
 
