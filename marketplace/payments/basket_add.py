@@ -43,6 +43,11 @@ _OPTIONS_EXIST = CachedUntilChanged(
 )
 
 
+def options_exist() -> bool:
+    """Whether any product option exists at all, from the cache when it knows."""
+    return _OPTIONS_EXIST.get()
+
+
 def product_to_add(pk):
     """The product with what adding it reads: its class and its stock records; that it
     has no options when no option exists (as Oscar's product lists annotate it)."""
@@ -50,7 +55,7 @@ def product_to_add(pk):
         Product.objects.select_related("product_class").prefetch_related("stockrecords"),
         pk=pk,
     )
-    if not _OPTIONS_EXIST.get():
+    if not options_exist():
         product.has_product_class_options = product.has_product_options = False
     return product
 

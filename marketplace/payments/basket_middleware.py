@@ -42,21 +42,24 @@ def no_attributes(line):
     line._prefetched_objects_cache["attributes"] = attributes
 
 
+def _with_related(lines):
+    return lines.select_related(
+        "product__product_class", "stockrecord__partner__producer_profile"
+    ).order_by("pk")
+
+
 def set_lines(basket, lines) -> None:
     """Oscar's cache of the basket's lines (`basket.all_lines()`, `num_lines`, totals) set
-    to `lines`, read: nothing asks the database for them again this request."""
-    queryset = basket.lines.order_by("pk")
+    to `lines`, read: nothing asks the database for them again this request (a queryset
+    made from it, as a formset may, reads them with the same related rows)."""
+    queryset = _with_related(basket.lines.all()).prefetch_related("product__images")
     queryset._result_cache = list(lines)
     queryset._prefetch_done = True
     basket._lines = queryset
 
 
 def _read(lines) -> list:
-    return list(
-        lines.select_related(
-            "product__product_class", "stockrecord__partner__producer_profile"
-        ).order_by("pk")
-    )
+    return list(_with_related(lines))
 
 
 def _complete(lines) -> list:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.models import MarketplaceSettings
-from tests.marketplace.test_farmer_products import client_for
+from tests.marketplace.test_farmer_products import client_for, users
 from tests.marketplace.test_wholesale import approve, trade  # noqa: F401  (fixture)
 
 Basket = get_model("basket", "Basket")
@@ -101,3 +101,30 @@ def test_the_marketplace_settings_are_read_once_until_saved(demo, django_assert_
     row.cod_max_amount = 1234000
     row.save()
     assert MarketplaceSettings.load().cod_max_amount == 1234000
+
+
+@pytest.mark.django_db
+def test_the_basket_page_reads_its_lines_once(client, demo, django_assert_max_num_queries):
+    for upc in ("NS0025", "NS0009", "NS0005"):
+        add(client, Product.objects.get(upc=upc), 1)
+    client.get("/basket/")
+    # The lines with their basket, their images, the products' weights; no offer queries
+    # while none exist (Oscar's view and middleware made 9 here, savepoints included).
+    with django_assert_max_num_queries(6):
+        page = client.get("/basket/")
+    assert page.context["basket"].num_items == 3
+    assert "Gạo ST25" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_guest_basket_joins_the_buyers_basket_on_signing_in(client, demo):
+    rice = Product.objects.get(upc="NS0025")
+    add(client, rice, 2)
+    buyer = users()["buyer"]
+    client.force_login(buyer)
+    page = client.get("/basket/")
+    basket = page.context["basket"]
+    assert basket.owner == buyer
+    assert [(line.product, line.quantity) for line in basket.all_lines()] == [(rice, 2)]
+    assert page.cookies[settings.OSCAR_BASKET_COOKIE_OPEN]["max-age"] == 0
+    assert Basket.objects.filter(status=Basket.MERGED).count() == 1
