@@ -59,7 +59,9 @@ def set_lines(basket, lines) -> None:
 
 
 def _read(lines) -> list:
-    return list(_with_related(lines))
+    # In the order of their keys (Oscar's), sorted here: ordering in SQL makes compiling this
+    # query (its columns are many) a third dearer.
+    return sorted(_with_related(lines).order_by(), key=lambda line: line.pk)
 
 
 def _complete(lines) -> list:
@@ -91,13 +93,14 @@ class BasketMiddleware(OscarBasketMiddleware):
         except BadSignature:
             request.cookies_to_delete.append(cookie_key)
             return None
-        lines = _read(Line.objects.filter(basket_id=basket_id).select_related("basket"))
-        if not lines:  # an empty basket, or none: as Oscar reads it
+        lines = _read(
+            Line.objects.filter(
+                basket_id=basket_id, basket__owner=None, basket__status=Basket.OPEN
+            ).select_related("basket")
+        )
+        if not lines:  # an empty basket, an ordered one or none: as Oscar reads it
             return super().get_cookie_basket(cookie_key, request, manager)
         basket = lines[0].basket
-        if basket.owner_id is not None or basket.status != Basket.OPEN:
-            request.cookies_to_delete.append(cookie_key)  # ordered, or signed in since
-            return None
         for line in lines:
             line.basket = basket  # one basket object, which the strategy is given
         set_lines(basket, _complete(lines))
