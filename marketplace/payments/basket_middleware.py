@@ -13,7 +13,9 @@ Two more queries a request are left out when they cannot find anything:
   decide which apply.
 
 A guest's basket (the one its cookie names) is read together with its lines, in one query,
-when it has some: Oscar reads the basket, then its lines.
+when it has some: Oscar reads the basket, then its lines. That query (six tables' columns)
+is prepared (marketplace.core.prepared): the ORM compiles it once per connection, not on
+every request.
 
 `set_lines` gives a basket lines already in hand (the add-to-basket view,
 marketplace.payments.basket_add) as if they had been read here."""
@@ -22,6 +24,8 @@ from django.core.signing import BadSignature, Signer
 from django.db.models import prefetch_related_objects
 from oscar.apps.basket.middleware import BasketMiddleware as OscarBasketMiddleware
 from oscar.core.loading import get_model
+
+from marketplace.core.prepared import PreparedQuery
 
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
@@ -64,6 +68,31 @@ def _read(lines) -> list:
     return sorted(_with_related(lines).order_by(), key=lambda line: line.pk)
 
 
+# A basket key stands in for the one the cookie names while the query is compiled (no
+# basket has a negative key).
+_GUEST_LINES = PreparedQuery(
+    lambda basket_id: _with_related(
+        Line.objects.filter(
+            basket_id=basket_id, basket__owner=None, basket__status=Basket.OPEN
+        ).select_related("basket")
+    ).order_by(),
+    stand_in=lambda i: -1_000_000_007 - i,
+)
+MAX_ID = 2**63 - 1
+
+
+def _guest_lines(basket_id: str) -> list:
+    """The lines of the open, ownerless basket `basket_id` (from a cookie we signed), each
+    with its basket and related rows, in the order of their keys."""
+    try:
+        key = int(basket_id)
+    except ValueError:
+        return []
+    if not 0 < key <= MAX_ID:
+        return []
+    return sorted(_GUEST_LINES(key), key=lambda line: line.pk)
+
+
 def _complete(lines) -> list:
     """The lines' images, and their options (only lines added with options have any)."""
     prefetch_related_objects(lines, "product__images")
@@ -93,11 +122,7 @@ class BasketMiddleware(OscarBasketMiddleware):
         except BadSignature:
             request.cookies_to_delete.append(cookie_key)
             return None
-        lines = _read(
-            Line.objects.filter(
-                basket_id=basket_id, basket__owner=None, basket__status=Basket.OPEN
-            ).select_related("basket")
-        )
+        lines = _guest_lines(basket_id)
         if not lines:  # an empty basket, an ordered one or none: as Oscar reads it
             return super().get_cookie_basket(cookie_key, request, manager)
         basket = lines[0].basket

@@ -96,3 +96,43 @@ def test_oscars_basket_page_and_add_message_load_the_quiet_applicator(client, de
     )
     page = client.get("/basket/")
     assert [m["offer"].name for m in page.context["upsell_messages"]] == ["Mua 3 tặng 10%"]
+
+
+@pytest.mark.django_db
+def test_a_guests_lines_read_by_the_prepared_query_are_the_orms(demo):
+    """The guest basket's one query is prepared (compiled once per connection): the lines,
+    their basket, product, class, stock record, partner and profile are the ORM's; an
+    ordered basket, a key that is not a number or out of range give nothing."""
+    from marketplace.payments import basket_middleware
+
+    durian, pepper = (Product.objects.get(upc=upc) for upc in ("NS0005", "NS0009"))
+    basket = Basket.objects.create()
+    basket.strategy = Selector().strategy()
+    basket.add_product(durian, 2)
+    basket.add_product(pepper, 1)
+
+    def shape(lines):
+        return [
+            (
+                line.pk,
+                line.quantity,
+                line.price_incl_tax,
+                line.basket.pk,
+                line.basket.status,
+                line.product.title,
+                line.product.product_class.requires_shipping,
+                line.stockrecord.partner.name,
+                line.stockrecord.partner.producer_profile.province_code,
+            )
+            for line in lines
+        ]
+
+    orm = basket_middleware._read(
+        basket.lines.filter(basket__owner=None, basket__status=Basket.OPEN).select_related("basket")
+    )
+    for _ in range(2):  # compiled, then only run
+        assert shape(basket_middleware._guest_lines(str(basket.pk))) == shape(orm)
+    basket.submit()
+    assert basket_middleware._guest_lines(str(basket.pk)) == []
+    for bad in ("abc", "-3", str(2**63), "²"):
+        assert basket_middleware._guest_lines(bad) == []
