@@ -20,6 +20,8 @@ every request.
 `set_lines` gives a basket lines already in hand (the add-to-basket view,
 marketplace.payments.basket_add) as if they had been read here."""
 
+from collections import defaultdict
+
 from django.core.signing import BadSignature, Signer
 from django.db.models import prefetch_related_objects
 from oscar.apps.basket.middleware import BasketMiddleware as OscarBasketMiddleware
@@ -29,6 +31,7 @@ from marketplace.core.prepared import PreparedQuery
 
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
+ProductImage = get_model("catalogue", "ProductImage")
 
 
 def _has_options(line):
@@ -93,9 +96,35 @@ def _guest_lines(basket_id: str) -> list:
     return sorted(_GUEST_LINES(key), key=lambda line: line.pk)
 
 
+# The photos of a basket's products (Oscar's order: display_order), prepared per number of
+# products; given to each product as prefetching "product__images" would.
+_IMAGES = PreparedQuery(
+    lambda *product_ids: ProductImage.objects.filter(product_id__in=product_ids),
+    stand_in=lambda i: -1_000_000_007 - i,
+)
+
+
+def _prefetch_images(lines) -> None:
+    products = {line.product_id: line.product for line in lines if line.product_id}
+    if not products:
+        return
+    found = defaultdict(list)
+    for image in _IMAGES(*sorted(products)):
+        found[image.product_id].append(image)
+    for product_id, product in products.items():
+        images = product.images.get_queryset()
+        images._result_cache = found[product_id]
+        images._prefetch_done = True
+        for image in images._result_cache:
+            image.product = product
+        if not hasattr(product, "_prefetched_objects_cache"):
+            product._prefetched_objects_cache = {}
+        product._prefetched_objects_cache["images"] = images
+
+
 def _complete(lines) -> list:
     """The lines' images, and their options (only lines added with options have any)."""
-    prefetch_related_objects(lines, "product__images")
+    _prefetch_images(lines)
     with_options = [line for line in lines if _has_options(line)]
     prefetch_related_objects(with_options, "attributes")
     for line in lines:

@@ -136,3 +136,33 @@ def test_a_guests_lines_read_by_the_prepared_query_are_the_orms(demo):
     assert basket_middleware._guest_lines(str(basket.pk)) == []
     for bad in ("abc", "-3", str(2**63), "²"):
         assert basket_middleware._guest_lines(bad) == []
+
+
+@pytest.mark.django_db
+def test_the_lines_photos_are_the_prefetched_ones_without_another_query(demo):
+    from django.db import connection
+    from django.db.models import prefetch_related_objects
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace.payments import basket_middleware
+
+    ProductImage = get_model("catalogue", "ProductImage")
+    durian, pepper = (Product.objects.get(upc=upc) for upc in ("NS0005", "NS0009"))
+    second = ProductImage.objects.get(product=durian)
+    ProductImage.objects.filter(pk=second.pk).update(display_order=5)
+    ProductImage.objects.create(product=durian, original=second.original, display_order=1)
+    basket = Basket.objects.create()
+    basket.strategy = Selector().strategy()
+    basket.add_product(durian, 1)
+    basket.add_product(pepper, 1)
+
+    expected = basket_middleware._guest_lines(str(basket.pk))
+    prefetch_related_objects(expected, "product__images")
+    lines = basket_middleware._complete(basket_middleware._guest_lines(str(basket.pk)))
+    with CaptureQueriesContext(connection) as queries:
+        got = [[(i.pk, i.product.pk) for i in line.product.images.all()] for line in lines]
+        primary = [line.product.primary_image().pk for line in lines]
+    assert not queries.captured_queries
+    assert got == [[(i.pk, i.product.pk) for i in line.product.images.all()] for line in expected]
+    assert primary == [line.product.primary_image().pk for line in expected]
+    assert got[0][0][0] != second.pk  # display order: the new first photo first
