@@ -10,6 +10,7 @@ class MarketplaceConfig(AppConfig):
         from oscar.apps.order.signals import order_placed
 
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
+        from marketplace.catalogue import stock
         from marketplace.core import analytics, numbers, observability
         from marketplace.fulfilment import shipping
         from marketplace.payments import offers
@@ -27,3 +28,4 @@ class MarketplaceConfig(AppConfig):
         offers.install()  # the basket's offers are looked for only while some exist
         shipping.install()  # the delivery rates are cached until the operator changes them
         numbers.guard_sqlite()
+        stock.install()  # no product alerts looked for while stock is reserved
