@@ -219,7 +219,9 @@ def parcels_of(basket) -> list[Parcel]:
     return list(parcels.values())
 
 
-def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quote:
+def quote(
+    basket, to_province: int | None, *, rates: Rates | None = None, settings_row=None
+) -> Quote:
     from marketplace.models import MarketplaceSettings
 
     rates = rates or Rates.current()
@@ -231,7 +233,7 @@ def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quo
         # Vietnam Post weighs to the gram.
         weight = Decimal(math.ceil(parcel.weight_kg * 1000)) / 1000
         parcel.charge = rates.charge(parcel.zone, weight)
-    threshold = MarketplaceSettings.load().free_shipping_threshold
+    threshold = (settings_row or MarketplaceSettings.load()).free_shipping_threshold
     goods = sum((p.goods for p in parcels), Decimal(0))
     free = bool(parcels) and threshold is not None and goods >= threshold
     charge = Decimal(0) if free else sum((p.charge for p in parcels), Decimal(0))
@@ -254,7 +256,11 @@ def basket_quote(basket, to_province: int | None) -> Quote:
         rates = getattr(basket, "_vietnam_post_rates", None)
         if rates is None:
             rates = basket._vietnam_post_rates = Rates.current()
-        quotes[key] = quote(basket, to_province, rates=rates)
+        from marketplace.models import MarketplaceSettings
+
+        quotes[key] = quote(
+            basket, to_province, rates=rates, settings_row=MarketplaceSettings.load_for(basket)
+        )
     return quotes[key]
 
 

@@ -86,3 +86,13 @@ class MarketplaceSettings(models.Model):
     def load(cls) -> "MarketplaceSettings":
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+    @classmethod
+    def load_for(cls, basket) -> "MarketplaceSettings":
+        """`load`, read once for a basket object (the basket middleware loads it once a
+        request): the checkout's delivery quote (free-delivery threshold) and payment step
+        (cash-on-delivery limit, bank account) read the same row."""
+        row = getattr(basket, "_marketplace_settings", None)
+        if row is None:
+            row = basket._marketplace_settings = cls.load()
+        return row
