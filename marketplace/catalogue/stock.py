@@ -165,15 +165,18 @@ def reserve_lines(reservations) -> None:
     """``reserve`` for each (stock record, quantity, order line) of `reservations` (an order
     being placed): their stock records locked together in primary-key order (so that
     concurrent orders cannot deadlock), what each record is asked for in all checked
-    against what is left (StockError naming the product, nothing reserved), then each
-    reserved in stock-record order; the callers' instances are brought up to date."""
+    against what is left (StockError naming the product), then each reserved in
+    stock-record order; the callers' instances are brought up to date. Runs in the
+    transaction that places the order: a StockError undoes it with the order."""
     reservations = [(record, _quantity(quantity), line) for record, quantity, line in reservations]
     wanted = Counter()
     for stockrecord, quantity, _line in reservations:
         wanted[_pk(stockrecord)] += quantity
     if not wanted:
         return
-    with transaction.atomic():
+    # No savepoint of its own: a shortage raises, and the order being placed goes with it
+    # (its caller's transaction).
+    with transaction.atomic(savepoint=False):
         records = {record.pk: record for record in _locking().filter(pk__in=wanted).order_by("pk")}
         for pk in sorted(wanted):
             record = records.get(pk)

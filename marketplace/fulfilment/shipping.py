@@ -357,6 +357,29 @@ _CACHED_BANDS = CachedUntilChanged(
 )
 
 
+def _shipping_countries() -> dict:
+    Country = get_model("address", "Country")
+    return {country.pk: country for country in Country.objects.filter(is_shipping_country=True)}
+
+
+_CACHED_COUNTRIES = CachedUntilChanged(
+    "nongsan:shipping-countries", _shipping_countries, models=("address.Country",)
+)
+
+
+def with_country(address):
+    """`address` (a checkout's unsaved shipping address, or None) with its country taken
+    from the cached shipping countries instead of a query when it is one of them (the
+    checkout's preview shows it and placing the order saves it)."""
+    if address is not None and address.country_id and "country" not in address._state.fields_cache:
+        country = _CACHED_COUNTRIES.get().get(address.country_id)
+        if country is not None:
+            address.country = country
+    return address
+
+
 def install():
-    """Forget the cached rates whenever the operator changes a method or a band."""
+    """Forget the cached rates whenever the operator changes a method or a band, and the
+    shipping countries whenever a country changes."""
     _CACHED_BANDS.install()
+    _CACHED_COUNTRIES.install()

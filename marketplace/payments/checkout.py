@@ -20,6 +20,7 @@ it against the order total computed on the server before ``handle_payment`` reco
 
 from csp.decorators import csp_update
 from django import forms
+from django.conf import settings as django_settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -127,6 +128,11 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         """The operator's payment settings, read once a request (with the delivery quote's
         free-delivery threshold: the same row)."""
         return MarketplaceSettings.load_for(self.request.basket)
+
+    def get_shipping_address(self, basket):
+        from marketplace.fulfilment.shipping import with_country
+
+        return with_country(super().get_shipping_address(basket))
 
     def _total(self):
         basket = self.request.basket
@@ -236,6 +242,12 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             from marketplace.accounts import guest_orders
 
             guest_orders.remember(self.request.session, order)
+        if not self.request.user.is_authenticated:
+            # The browser's basket went with the order: its cookie goes now (Oscar's
+            # basket middleware would look the submitted basket up on the next page to
+            # learn that), and a new basket starts empty.
+            self.request.cookies_to_delete.append(django_settings.OSCAR_BASKET_COOKIE_OPEN)
+            self.request.basket = get_model("basket", "Basket")()
         return response
 
     def send_order_placed_email(self, order):

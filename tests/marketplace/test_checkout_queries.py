@@ -22,7 +22,11 @@ DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
 # pages before the basket was read once a request (bench/checkout_profile.py); then
 # 23, 29, 14, 13, 14, 15, 18, 16, 30, 66 and 24 before a line's options were read only for
 # lines that have some, offers looked for only while some exist, the delivery rates cached
-# and the producers read with the lines (each budget: measured + 1).
+# and the producers read with the lines (each budget: measured + 1); then 21, 59 and 23 on
+# the preview, place-order and thank-you pages before the stock records of an order were
+# locked and reserved together (marketplace.catalogue.stock.reserve_lines), the thank-you
+# page read the order with what it shows (marketplace.payments.selectors.placed_order) and
+# the session, settings and basket cookie were written or read once.
 BUDGETS = {
     "add durian": 23,
     "add pepper": 26,
@@ -30,9 +34,9 @@ BUDGETS = {
     "shipping address": 10,  # the delivery rates read here, then from the cache
     "shipping address POST": 11,
     "payment details": 10,
-    "preview POST": 24,
-    "place order POST": 60,
-    "thank you": 24,
+    "preview POST": 22,
+    "place order POST": 42,
+    "thank you": 11,
 }
 
 
