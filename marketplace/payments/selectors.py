@@ -24,8 +24,11 @@ def placed_order(**filters):
     """The order of `filters` the thank-you page shows, or None (Oscar's ``first()``),
     read with what the page shows of it: its buyer and addresses (with their country),
     its lines with their products and pictures, its payment sources with their method;
-    its lines' options, discounts and surcharges only when it has some. Four queries for an
-    order without any (seven at most)."""
+    its lines' options, discounts and surcharges only when it has some (seven queries at
+    most, four for an order without any), and whether it has refunds (``has_refunds``:
+    marketplace.templatetags.order_tags reads them only then)."""
+    from marketplace.payments.models import Refund
+
     Order = get_model("order", "Order")
     Line = get_model("order", "Line")
     LineAttribute = get_model("order", "LineAttribute")
@@ -38,6 +41,7 @@ def placed_order(**filters):
         .annotate(
             has_discounts=Exists(OrderDiscount.objects.filter(order_id=OuterRef("pk"))),
             has_surcharges=Exists(Surcharge.objects.filter(order_id=OuterRef("pk"))),
+            has_refunds=Exists(Refund.objects.filter(order_id=OuterRef("pk"))),
         )
         .prefetch_related(
             Prefetch(

@@ -36,7 +36,7 @@ BUDGETS = {
     "payment details": 10,
     "preview POST": 22,
     "place order POST": 42,
-    "thank you": 11,
+    "thank you": 10,
 }
 
 

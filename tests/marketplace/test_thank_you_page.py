@@ -45,3 +45,17 @@ def test_discounts_and_surcharges_show_when_the_order_has_some(client, demo):
     page = client.get("/checkout/thank-you/").content.decode()
     assert "Phí đóng gói" in page and "Tặng kèm túi vải" in page
     assert "Basket total (after discounts)" in page or "sau giảm giá" in page.lower()
+    assert not read.has_refunds and 'class="nongsan-refund-list"' not in page
+
+
+@pytest.mark.django_db
+def test_a_refund_shows_when_the_order_has_one(client, demo):
+    from marketplace.payments.models import Refund
+
+    order = checkout(client, {"NS0005": 1}, guest_email="hoa@example.vn")
+    Refund.objects.create(
+        order=order, source=order.sources.get(), amount=Decimal("7000"), reason="Dập"
+    )
+    assert selectors.placed_order(pk=order.pk).has_refunds
+    page = client.get("/checkout/thank-you/").content.decode()
+    assert 'class="nongsan-refund-list"' in page and "(Dập)" in page
