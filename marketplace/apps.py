@@ -10,6 +10,7 @@ class MarketplaceConfig(AppConfig):
         from oscar.apps.order.signals import order_placed
 
         from marketplace.catalogue import receivers as _files  # noqa: F401 (image files on commit)
+        from marketplace.catalogue import stock
         from marketplace.core import analytics, numbers, observability
         from marketplace.fulfilment import shipping
         from marketplace.payments import basket_add, offers
@@ -30,3 +31,4 @@ class MarketplaceConfig(AppConfig):
         shipping.install()  # the delivery rates are cached until the operator changes them
         site_settings.install()  # so are the marketplace settings
         numbers.guard_sqlite()
+        stock.install()  # no product alerts looked for while stock is reserved

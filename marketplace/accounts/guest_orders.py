@@ -69,13 +69,14 @@ def find(number: str, kind: str, contact: str):
 
 def remember(session, order) -> None:
     """This browser has shown it knows `order`."""
-    known = [n for n in session.get(SESSION_KEY, []) if n != order.number]
-    session[SESSION_KEY] = [*known, order.number][-REMEMBERED:]
+    number = str(order.number)  # an order just created may still hold Oscar's int
+    known = [n for n in session.get(SESSION_KEY, []) if n != number]
+    session[SESSION_KEY] = [*known, number][-REMEMBERED:]
 
 
 def is_known(session, order) -> bool:
     """Whether this browser may see and act on the guest's `order`."""
-    return order.user_id is None and order.number in session.get(SESSION_KEY, [])
+    return order.user_id is None and str(order.number) in session.get(SESSION_KEY, [])
 
 
 # --- the checkout session: the guest's e-mail or phone -----------------------------------

@@ -27,32 +27,87 @@ lots they came from (while still on sale). The lines' functions pass each line.
 
 Each function owns its transaction and locks the stock record (SELECT … FOR UPDATE)
 before reading it, so concurrent calls are serialised and the invariant
-``0 <= num_allocated <= num_in_stock`` holds after each of them. They call Oscar's own
-``allocate`` / ``consume_allocation`` / ``cancel_allocation`` for the writes. Products
-whose class does not track stock are left alone, as Oscar does.
+``0 <= num_allocated <= num_in_stock`` holds after each of them (``reserve_lines``: an
+order's records together, in primary-key order). They call Oscar's own
+``consume_allocation`` / ``cancel_allocation`` for the writes, and make Oscar's
+``allocate`` write (the same UPDATE and signals) without reading back a row they hold
+locked. Products whose class does not track stock are left alone, as Oscar does.
 """
 
+from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
 from . import batches
+from .models import SaleBatch
 
 StockRecord = get_model("partner", "StockRecord")
+
+# Set while a reservation saves a stock record (``allocating``).
+_allocating: ContextVar[bool] = ContextVar("nongsan_stock_allocating", default=False)
 
 
 class StockError(Exception):
     """A stock movement that must not happen; the message is for people."""
 
 
-def _locked(stockrecord):
-    pk = getattr(stockrecord, "pk", stockrecord)
+def _pk(stockrecord):
+    return getattr(stockrecord, "pk", stockrecord)
+
+
+def _locking():
+    """Stock records locked (FOR UPDATE of their own rows), read with their product class
+    (whether stock is tracked) and whether they are sold from lots (``_lot_sold``)."""
     return (
         StockRecord.objects.select_for_update(of=("self",))
         .select_related("product__product_class")
-        .get(pk=pk)
+        .annotate(
+            lot_sold_when_locked=Exists(SaleBatch.objects.filter(stockrecord_id=OuterRef("pk")))
+        )
     )
+
+
+def _locked(stockrecord):
+    return _locking().get(pk=_pk(stockrecord))
+
+
+def _lot_sold(record) -> bool:
+    """batches.is_lot_sold of a record `_locking` read (no query: a batch is only put on
+    sale under the same lock)."""
+    return record.lot_sold_when_locked
+
+
+def allocating() -> bool:
+    """Whether the stock record being saved is a reservation (an allocation lowers what
+    may be ordered, never raises it)."""
+    return _allocating.get()
+
+
+@contextmanager
+def _allocation():
+    token = _allocating.set(True)
+    try:
+        yield
+    finally:
+        _allocating.reset(token)
+
+
+def _allocate(record, quantity: int) -> None:
+    """Oscar's StockRecord.allocate on a `record` locked by this transaction: the same
+    signals and UPDATE, with the new allocation known without reading the row back."""
+    record.pre_save_signal()
+    StockRecord.objects.filter(pk=record.pk).update(
+        num_allocated=Coalesce(F("num_allocated"), 0) + quantity
+    )
+    record.num_allocated = (record.num_allocated or 0) + quantity
+    with _allocation():
+        record.post_save_signal()
 
 
 def _quantity(quantity) -> int:
@@ -91,15 +146,51 @@ def reserve(*, stockrecord, quantity: int, line=None):
     quantity = _quantity(quantity)
     with transaction.atomic():
         record = _locked(stockrecord)
-        if _tracked(record):
-            if batches.is_lot_sold(record):
-                batches.allocate(record, line=line, quantity=quantity)
-            left = available(record)
-            if quantity > left:
-                raise StockError(shortage_message(record.product.get_title(), left))
-            record.allocate(quantity)
+        _reserve_locked(record, quantity, line)
     _sync(stockrecord, record)
     return record
+
+
+def _reserve_locked(record, quantity: int, line) -> None:
+    if _tracked(record):
+        if _lot_sold(record):
+            batches.allocate(record, line=line, quantity=quantity)
+        left = available(record)
+        if quantity > left:
+            raise StockError(shortage_message(record.product.get_title(), left))
+        _allocate(record, quantity)
+
+
+def reserve_lines(reservations) -> None:
+    """``reserve`` for each (stock record, quantity, order line) of `reservations` (an order
+    being placed): their stock records locked together in primary-key order (so that
+    concurrent orders cannot deadlock), what each record is asked for in all checked
+    against what is left (StockError naming the product), then each reserved in
+    stock-record order; the callers' instances are brought up to date. Runs in the
+    transaction that places the order: a StockError undoes it with the order."""
+    reservations = [(record, _quantity(quantity), line) for record, quantity, line in reservations]
+    wanted = Counter()
+    for stockrecord, quantity, _line in reservations:
+        wanted[_pk(stockrecord)] += quantity
+    if not wanted:
+        return
+    # No savepoint of its own: a shortage raises, and the order being placed goes with it
+    # (its caller's transaction).
+    with transaction.atomic(savepoint=False):
+        records = {record.pk: record for record in _locking().filter(pk__in=wanted).order_by("pk")}
+        for pk in sorted(wanted):
+            record = records.get(pk)
+            if record is None:
+                raise StockRecord.DoesNotExist(f"StockRecord {pk} does not exist.")
+            left = available(record)
+            if _tracked(record) and wanted[pk] > left:
+                raise StockError(shortage_message(record.product.get_title(), left))
+        for stockrecord, quantity, line in sorted(
+            reservations, key=lambda reservation: _pk(reservation[0])
+        ):
+            _reserve_locked(records[_pk(stockrecord)], quantity, line)
+    for stockrecord in {id(r[0]): r[0] for r in reservations}.values():
+        _sync(stockrecord, records[_pk(stockrecord)])
 
 
 def consume(*, stockrecord, quantity: int):
@@ -129,7 +220,7 @@ def release(*, stockrecord, quantity: int, line=None):
         record = _locked(stockrecord)
         if _tracked(record):
             record.cancel_allocation(quantity)
-            if batches.is_lot_sold(record):
+            if _lot_sold(record):
                 batches.give_back(record, line=line, quantity=quantity, restocking=False)
     _sync(stockrecord, record)
     return record
@@ -157,7 +248,7 @@ def restock(*, stockrecord, quantity: int, line=None):
     quantity = _quantity(quantity)
     with transaction.atomic():
         record = _locked(stockrecord)
-        if _tracked(record) and batches.is_lot_sold(record):
+        if _tracked(record) and _lot_sold(record):
             batches.give_back(record, line=line, quantity=quantity, restocking=True)
         elif _tracked(record):
             record.num_in_stock = (record.num_in_stock or 0) + quantity
@@ -200,3 +291,29 @@ def reserved_by_open_lines(stockrecord_ids=None) -> dict[int, int]:
         .annotate(total=Sum("quantity"))
         .values_list("stockrecord_id", "total")
     )
+
+
+_installed = []
+
+
+def install() -> None:
+    """Oscar e-mails "back in stock" product alerts whenever a stock record is saved
+    (OSCAR_EAGER_ALERTS). A reservation lowers what may be ordered and cannot bring a
+    product back, so the alerts are not looked for then (three queries a stock record of
+    every order placed); any other save still sends them as Oscar does."""
+    from django.conf import settings
+    from django.db.models.signals import post_save
+    from oscar.apps.customer.alerts import receivers as alerts
+
+    if not settings.OSCAR_EAGER_ALERTS:
+        return
+
+    def send_product_alerts(sender, instance, created, **kwargs):
+        if not allocating():
+            alerts.send_product_alerts(sender, instance, created, **kwargs)
+
+    _installed.append(send_product_alerts)  # the signal holds a weak reference
+    if post_save.disconnect(alerts.send_product_alerts, sender=StockRecord):
+        post_save.connect(
+            send_product_alerts, sender=StockRecord, dispatch_uid="nongsan-product-alerts"
+        )

@@ -219,7 +219,9 @@ def parcels_of(basket) -> list[Parcel]:
     return list(parcels.values())
 
 
-def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quote:
+def quote(
+    basket, to_province: int | None, *, rates: Rates | None = None, settings_row=None
+) -> Quote:
     from marketplace.models import MarketplaceSettings
 
     rates = rates or Rates.current()
@@ -231,7 +233,7 @@ def quote(basket, to_province: int | None, *, rates: Rates | None = None) -> Quo
         # Vietnam Post weighs to the gram.
         weight = Decimal(math.ceil(parcel.weight_kg * 1000)) / 1000
         parcel.charge = rates.charge(parcel.zone, weight)
-    threshold = MarketplaceSettings.load().free_shipping_threshold
+    threshold = (settings_row or MarketplaceSettings.load()).free_shipping_threshold
     goods = sum((p.goods for p in parcels), Decimal(0))
     free = bool(parcels) and threshold is not None and goods >= threshold
     charge = Decimal(0) if free else sum((p.charge for p in parcels), Decimal(0))
@@ -254,7 +256,11 @@ def basket_quote(basket, to_province: int | None) -> Quote:
         rates = getattr(basket, "_vietnam_post_rates", None)
         if rates is None:
             rates = basket._vietnam_post_rates = Rates.current()
-        quotes[key] = quote(basket, to_province, rates=rates)
+        from marketplace.models import MarketplaceSettings
+
+        quotes[key] = quote(
+            basket, to_province, rates=rates, settings_row=MarketplaceSettings.load()
+        )
     return quotes[key]
 
 
@@ -351,6 +357,29 @@ _CACHED_BANDS = CachedUntilChanged(
 )
 
 
+def _shipping_countries() -> dict:
+    Country = get_model("address", "Country")
+    return {country.pk: country for country in Country.objects.filter(is_shipping_country=True)}
+
+
+_CACHED_COUNTRIES = CachedUntilChanged(
+    "nongsan:shipping-countries", _shipping_countries, models=("address.Country",)
+)
+
+
+def with_country(address):
+    """`address` (a checkout's unsaved shipping address, or None) with its country taken
+    from the cached shipping countries instead of a query when it is one of them (the
+    checkout's preview shows it and placing the order saves it)."""
+    if address is not None and address.country_id and "country" not in address._state.fields_cache:
+        country = _CACHED_COUNTRIES.get().get(address.country_id)
+        if country is not None:
+            address.country = country
+    return address
+
+
 def install():
-    """Forget the cached rates whenever the operator changes a method or a band."""
+    """Forget the cached rates whenever the operator changes a method or a band, and the
+    shipping countries whenever a country changes."""
     _CACHED_BANDS.install()
+    _CACHED_COUNTRIES.install()

@@ -20,7 +20,7 @@ it against the order total computed on the server before ``handle_payment`` reco
 
 from csp.decorators import csp_update
 from django import forms
-from django.db.models import Prefetch, prefetch_related_objects
+from django.conf import settings as django_settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -33,7 +33,7 @@ from oscar.core.loading import get_class, get_model
 
 from marketplace.core.money import format_dong
 from marketplace.models import MarketplaceSettings
-from marketplace.payments import stripe_gateway
+from marketplace.payments import selectors, stripe_gateway
 from marketplace.payments.labels import CARD, COD, METHOD_LABELS, VIETQR
 from marketplace.payments.stripe_gateway import card_ready
 
@@ -125,10 +125,14 @@ class PaymentDetailsView(OscarPaymentDetailsView):
     template_name_preview = "marketplace/checkout/preview.html"
 
     def settings_row(self):
-        """The operator's payment settings, read once a request."""
-        if not hasattr(self, "_settings_row"):
-            self._settings_row = MarketplaceSettings.load()
-        return self._settings_row
+        """The operator's payment settings (from the cache until the row is saved, as the
+        delivery quote's free-delivery threshold)."""
+        return MarketplaceSettings.load()
+
+    def get_shipping_address(self, basket):
+        from marketplace.fulfilment.shipping import with_country
+
+        return with_country(super().get_shipping_address(basket))
 
     def _total(self):
         basket = self.request.basket
@@ -230,6 +234,22 @@ class PaymentDetailsView(OscarPaymentDetailsView):
 
             set_cash_on_delivery(order)
 
+    def handle_successful_order(self, order):
+        response = super().handle_successful_order(order)
+        if order.user_id is None:
+            # The guest who placed it may open its order-status page (the thank-you page
+            # links it); remembered with the order in this request's session.
+            from marketplace.accounts import guest_orders
+
+            guest_orders.remember(self.request.session, order)
+        if not self.request.user.is_authenticated:
+            # The browser's basket went with the order: its cookie goes now (Oscar's
+            # basket middleware would look the submitted basket up on the next page to
+            # learn that), and a new basket starts empty.
+            self.request.cookies_to_delete.append(django_settings.OSCAR_BASKET_COOKIE_OPEN)
+            self.request.basket = get_model("basket", "Basket")()
+        return response
+
     def send_order_placed_email(self, order):
         # E-mail and SMS go through Celery once the order is committed.
         from marketplace.fulfilment import notifications
@@ -278,27 +298,31 @@ class ThankYouView(OscarThankYouView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         order = context.get("order")
-        if order is not None and order.user_id is None:
-            # The guest who just placed it may open its order-status page from here.
-            from marketplace.accounts import guest_orders
+        if order is not None:
+            context["order_discounts"] = selectors.order_discounts(order)
+            if order.user_id is None:
+                # The guest who just placed it may open its order-status page from here
+                # (remembered when it was placed: the session is written only if not).
+                from marketplace.accounts import guest_orders
 
-            guest_orders.remember(self.request.session, order)
+                if not guest_orders.is_known(self.request.session, order):
+                    guest_orders.remember(self.request.session, order)
         return context
 
     def get_object(self, queryset=None):
-        order = super().get_object(queryset)
-        if order is not None:
-            # What the page shows of each line and payment, read together.
-            prefetch_related_objects(
-                [order],
-                Prefetch(
-                    "lines",
-                    queryset=order.lines.model.objects.select_related("product").prefetch_related(
-                        "product__images", "attributes"
-                    ),
-                ),
-                "sources__source_type",
-            )
+        """Oscar's (a superuser may ask for any order), read with what the page shows of
+        it (selectors.placed_order)."""
+        order = None
+        if self.request.user.is_superuser:
+            filters = {}
+            if "order_number" in self.request.GET:
+                filters["number"] = self.request.GET["order_number"]
+            elif "order_id" in self.request.GET:
+                filters["id"] = self.request.GET["order_id"]
+            if filters:
+                order = selectors.placed_order(**filters)
+        if not order and "checkout_order_id" in self.request.session:
+            order = selectors.placed_order(pk=self.request.session["checkout_order_id"])
         return order
 
 

@@ -2,44 +2,18 @@
 
 Oscar's OrderCreator allocates stock with ``num_allocated = num_allocated + n`` and does
 not look at what is left, so two buyers of the last durian both get an order. Here the
-stock records of the basket are locked (SELECT … FOR UPDATE, in primary-key order so that
-concurrent placements cannot deadlock) and checked inside the same transaction that
-creates the order and reserves the stock (marketplace.catalogue.stock.reserve); a basket asking
-for more than is left raises UnableToPlaceOrder with a message naming the product, and
+stock records of the basket are locked together (SELECT … FOR UPDATE, in primary-key order
+so that concurrent placements cannot deadlock) and checked inside the same transaction that
+creates the order and reserves the stock (marketplace.catalogue.stock.reserve_lines); a
+basket asking for more than is left raises UnableToPlaceOrder with a message naming the product, and
 Oscar's checkout shows it on the preview page with the basket intact.
 """
-
-from collections import Counter
 
 from django.db import transaction
 from oscar.apps.order.exceptions import UnableToPlaceOrder
 from oscar.apps.order.utils import OrderCreator as OscarOrderCreator
-from oscar.core.loading import get_model
 
 from marketplace.catalogue import stock
-
-StockRecord = get_model("partner", "StockRecord")
-
-
-def lock_and_check_stock(basket) -> None:
-    """Lock the basket's stock records and refuse if any has too little left. Must run
-    inside a transaction (the lock lasts until it ends)."""
-    wanted = Counter()
-    titles = {}
-    for line in basket.all_lines():
-        if line.stockrecord_id is None:
-            continue
-        if not line.product.get_product_class().track_stock:
-            continue
-        wanted[line.stockrecord_id] += line.quantity
-        titles[line.stockrecord_id] = line.product.get_title()
-    if not wanted:
-        return
-    records = StockRecord.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-    for record in records:
-        left = stock.available(record)
-        if wanted[record.pk] > left:
-            raise UnableToPlaceOrder(stock.shortage_message(titles[record.pk], left))
 
 
 class OrderCreator(OscarOrderCreator):
@@ -69,16 +43,13 @@ class OrderCreator(OscarOrderCreator):
             order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
             # One parcel per producer, priced as the buyer saw it.
             create_parcels(order, basket, shipping_address)
-            # Locked in primary-key order, checked, then reserved; anything short undoes
-            # the whole order (this transaction).
-            lock_and_check_stock(basket)
-            for line in self._to_reserve:
-                try:
-                    stock.reserve(
-                        stockrecord=line.stockrecord,
-                        quantity=line.quantity,
-                        line=self._order_lines.get(line.pk),
-                    )
-                except stock.StockError as exc:
-                    raise UnableToPlaceOrder(str(exc)) from None
+            # Locked together in primary-key order, checked, then reserved; anything short
+            # undoes the whole order (this transaction).
+            try:
+                stock.reserve_lines(
+                    (line.stockrecord, line.quantity, self._order_lines.get(line.pk))
+                    for line in self._to_reserve
+                )
+            except stock.StockError as exc:
+                raise UnableToPlaceOrder(str(exc)) from None
             return order

@@ -3,7 +3,8 @@ after placing it: the payment state (paid, refunded, partly refunded), the refun
 parcel (producer, status, tracking number, why it was cancelled or not delivered) and,
 while a bank transfer is awaited, the VietQR code; with what the buyer may still cancel
 (marketplace.fulfilment.cancellations: a parcel until it is packed) and where to post it.
-Three queries (sources, parcels, refunds)."""
+Three queries (sources, parcels, refunds; no refunds query for an order read knowing it
+has none: marketplace.payments.selectors.placed_order)."""
 
 from django import template
 from django.urls import reverse
@@ -32,7 +33,11 @@ def order_progress(order):
     parcels = list(Parcel.objects.filter(order=order).select_related("partner").order_by("pk"))
     for parcel in parcels:
         parcel.buyer_may_cancel = cancel_refusal(parcel, Parcel.Role.BUYER) is None
-    refunds = list(Refund.objects.filter(order=order).order_by("created", "pk"))
+    refunds = (
+        list(Refund.objects.filter(order=order).order_by("created", "pk"))
+        if getattr(order, "has_refunds", True)  # known when read by payments.selectors
+        else []
+    )
     pending = sum(
         (refund.amount for refund in refunds if refund.status == Refund.Status.PENDING), 0
     )

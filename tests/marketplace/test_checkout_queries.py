@@ -23,21 +23,24 @@ DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
 # pages before the basket was read once a request (bench/checkout_profile.py); then
 # 23, 29, 14, 13, 14, 15, 18, 16, 30, 66 and 24 before a line's options were read only for
 # lines that have some, offers looked for only while some exist, the delivery rates cached
-# and the producers read with the lines; then 22, 25, 10, 9, 10, 9, 23, 59 and 23 before
-# adding to the basket used the lines the middleware read (marketplace.payments.basket_add),
-# a guest's basket was read with its lines (the thank-you page, whose basket was just
-# ordered, then reads it as Oscar does: one query more there) and the marketplace settings
-# were cached (each budget: measured + 1).
+# and the producers read with the lines; then (without the delivery-method and
+# payment-method steps, which the address step now skips) 22, 25, 10, 9, 10, 9, 23, 59 and
+# 23 before adding to the basket used the lines the middleware read
+# (marketplace.payments.basket_add), a guest's basket was read with its lines, the
+# marketplace settings were cached, an order's stock records were locked and reserved
+# together (marketplace.catalogue.stock.reserve_lines) and the thank-you page read the
+# order with what it shows (marketplace.payments.selectors.placed_order). Each budget:
+# measured + 1.
 BUDGETS = {
     "add durian": 10,
     "add pepper": 11,
     "guest gateway": 10,
     "shipping address": 9,  # the delivery rates read here, then from the cache
     "shipping address POST": 10,
-    "payment details": 7,
-    "preview POST": 21,
-    "place order POST": 57,
-    "thank you": 25,
+    "payment details": 8,
+    "preview POST": 20,
+    "place order POST": 40,
+    "thank you": 10,
 }
 
 

@@ -105,6 +105,34 @@ def test_products_that_do_not_track_stock_are_left_alone():
 
 
 @pytest.mark.django_db
+def test_an_orders_lines_are_reserved_together_or_not_at_all():
+    """reserve_lines (placing an order): the records are locked in one query, what each is
+    asked for in all is checked before anything is reserved, the callers' instances are
+    brought up to date; no product alert is looked for (an allocation lowers the stock)."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    first, second = make_record(5, sku="SKU-A"), make_record(2, sku="SKU-B")
+    with CaptureQueriesContext(connection) as queries:
+        stock.reserve_lines([(second, 1, None), (first, 2, None), (first, 1, None)])
+    sql = [query["sql"] for query in queries.captured_queries]
+    by_id = 'WHERE "partner_stockrecord"."id"'  # not the search index's reads by product
+    reads = [q for q in sql if q.startswith("SELECT") and by_id in q]
+    assert len(reads) == 1  # locked together, never read back
+    assert sum(q.startswith('UPDATE "partner_stockrecord"') for q in sql) == 3
+    assert not [q for q in sql if "customer_productalert" in q]
+    assert levels(first) == (5, 3) and levels(second) == (2, 1)
+    assert (first.num_allocated, second.num_allocated) == (3, 1)
+    with (
+        translation.override("en"),
+        pytest.raises(stock.StockError, match="Only 2 of"),
+        transaction.atomic(),
+    ):
+        stock.reserve_lines([(first, 2, None), (second, 1, None), (first, 1, None)])
+    assert levels(first) == (5, 3) and levels(second) == (2, 1)  # nothing reserved
+
+
+@pytest.mark.django_db
 def test_the_arguments_are_keyword_only():
     record = make_record(10)
     with pytest.raises(TypeError):
