@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
 from playwright.sync_api import expect
 
 from tests.conftest import need
@@ -47,6 +48,32 @@ def phone(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+class _OneRequestAtATime(WSGIServer):
+    """The live server over an in-memory SQLite database: every request thread of Django's
+    threaded server shares the test's one connection, so a page's POST and the browser's
+    own request for /favicon.ico at the same moment could interleave their transactions
+    ("no such savepoint"). One request at a time instead (Django closes each connection
+    after its response when the server does not thread, so nothing waits on a kept-alive
+    one)."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _serial_live_server_on_sqlite():
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = _OneRequestAtATime
+    yield
+    LiveServerThread.server_class = threaded
 
 
 @pytest.fixture
