@@ -464,11 +464,12 @@ def listing_statement(base, selection: Selection, *, hide=(), per_page: int, num
         ranked = _ranked_sql(selection, others(""), number * per_page, params)
     else:
         ranked = f"SELECT m.pk, m.price, m.date_created FROM m WHERE {others('')}"
-    order = _order_sql(selection, "r")
+    # The page's rows first (a bounded sort), then their positions.
+    rank = ", r.rank" if relevance else ""
     branches.append(
-        f"SELECT 'page', p.pk, NULL, p.position{pad} FROM (SELECT r.pk, "
-        f"ROW_NUMBER() OVER (ORDER BY {order}) AS position FROM ({ranked}) r "
-        f"ORDER BY {order} LIMIT %s OFFSET %s) p"
+        f"SELECT 'page', p.pk, NULL, ROW_NUMBER() OVER (ORDER BY {_order_sql(selection, 'p')})"
+        f"{pad} FROM (SELECT r.pk, r.price, r.date_created{rank} FROM ({ranked}) r "
+        f"ORDER BY {_order_sql(selection, 'r')} LIMIT %s OFFSET %s) p"
     )
     params += [per_page, (number - 1) * per_page]
     sql = f"WITH m AS MATERIALIZED ({matching}) " + " UNION ALL ".join(branches)
