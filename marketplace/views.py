@@ -14,7 +14,7 @@ from oscar.core.loading import get_model
 
 from marketplace.core import geo, observability
 from marketplace.preorders.selectors import open_windows
-from marketplace.search.views import ListingView
+from marketplace.search.views import ListingView, card_links
 from marketplace.shops import selectors
 
 Category = get_model("catalogue", "Category")
@@ -85,6 +85,7 @@ class HomeView(TemplateView):
         context["ocop_entries"] = list(selectors.ocop_entries(4))
         context["producers"] = selectors.featured_producers(4)
         context["entries"] = list(selectors.latest_entries(8))
+        card_links(context["ocop_entries"] + context["entries"])
         return context
 
 

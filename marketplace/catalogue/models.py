@@ -75,6 +75,11 @@ class SearchEntry(models.Model):
         "marketplace.ProducerProfile", on_delete=models.CASCADE, null=True, related_name="+"
     )
     province_code = models.PositiveIntegerField(null=True, db_index=True)
+    # The product's categories for the category facet, read without joining the
+    # catalogue's product-category links: the lowest category id, and the others (a JSON
+    # list) only when it has several; a product's every category is in exactly one of them.
+    category_pk = models.PositiveIntegerField(null=True)
+    more_category_pks = models.JSONField(null=True)
     price = models.DecimalField(max_digits=14, decimal_places=0, null=True, db_index=True)
     in_stock = models.BooleanField(default=False)
     ocop_stars = models.PositiveSmallIntegerField(null=True)

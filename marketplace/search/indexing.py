@@ -103,6 +103,7 @@ def build_entry(product, certificates) -> SearchEntry:
     record = records[0] if records else None
     profile = getattr(record.partner, "producer_profile", None) if record else None
     images = list(product.images.all())
+    category_objects = sorted(product.categories.all(), key=lambda c: c.pk)
     categories = [c.name for c in product.categories.all()]
     text_parts = [product.title, strip_tags(product.description or ""), product.upc or ""]
     text_parts += categories
@@ -118,6 +119,8 @@ def build_entry(product, certificates) -> SearchEntry:
         text_folded=fold(" ".join(text_parts)),
         producer=profile,
         province_code=profile.province_code if profile else None,
+        category_pk=category_objects[0].pk if category_objects else None,
+        more_category_pks=[c.pk for c in category_objects[1:]] or None,
         price=record.price if record else None,
         in_stock=bool(record and (record.net_stock_level or 0) > 0),
         ocop_stars=max(ocop) if ocop else None,

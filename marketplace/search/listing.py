@@ -160,14 +160,29 @@ def search_filter(query: str, base=None):
     tried instead, so a typo still finds the product ("ca phee", "sau rienq").
     """
     qs = base if base is not None else SearchEntry.objects.all()
+    exact = exact_filter(query, qs)
+    if exact is not qs and _typos_tolerated() and not exact.exists():
+        return typo_filter(query, qs)
+    return exact
+
+
+def exact_filter(query: str, qs):
+    """The entries of `qs` whose folded text holds every word of `query` (`qs` itself
+    when the query has no words)."""
     words = terms(query)
     if not words:
         return qs
     all_words, _title_words = _word_filters(words)
-    exact = qs.filter(all_words)
-    if connection.vendor == "postgresql" and not exact.exists():
-        return qs.filter(text_folded__trigram_word_similar=fold(query))
-    return exact
+    return qs.filter(all_words)
+
+
+def typo_filter(query: str, qs):
+    """What a search finds when no entry holds every word (PostgreSQL: pg_trgm)."""
+    return qs.filter(text_folded__trigram_word_similar=fold(query))
+
+
+def _typos_tolerated() -> bool:
+    return connection.vendor == "postgresql"
 
 
 def rank_expression(query: str):
@@ -236,18 +251,22 @@ def run_listing(params, *, scope: Q | None = None, hide=(), per_page=None) -> Li
     The matching entries are found once (one statement: listing_statement), and every
     facet count, the number of results and the page's positions are read from that one
     set; the page's rows come in a second query by primary key. A search thus matches
-    its words against the catalogue once, not once per facet."""
+    its words against the catalogue once, not once per facet. When no entry holds every
+    word (the statement says so), a typo search (PostgreSQL) runs the statement again."""
     selection = Selection.from_query(params)
-    base = SearchEntry.objects.all()
+    scoped = SearchEntry.objects.all()
     if scope is not None:
-        base = base.filter(scope)
-    base = search_filter(selection.q, base)
+        scoped = scoped.filter(scope)
+    base = exact_filter(selection.q, scoped)
     per_page = per_page or settings.OSCAR_PRODUCTS_PER_PAGE
     distinct = bool(scope is not None and "categories" in str(scope))
     raw_page = params.get("page")
     number = _page_guess(raw_page)
-    rows = _run_statement(base, selection, hide=hide, per_page=per_page, number=number,
-                          distinct=distinct)  # fmt: skip
+    options = {"hide": hide, "per_page": per_page, "distinct": distinct}
+    rows = _run_statement(base, selection, number=number, **options)
+    if base is not scoped and not rows["matched"] and _typos_tolerated():
+        base = typo_filter(selection.q, scoped)
+        rows = _run_statement(base, selection, number=number, **options)
     total = rows["totals"][0]
     probe = Paginator(_Counted(total, []), per_page)
     try:
@@ -258,8 +277,7 @@ def run_listing(params, *, scope: Q | None = None, hide=(), per_page=None) -> Li
         wanted = probe.num_pages
     if wanted != number:  # a page past the last one (or below 1): the last page, as Django
         number = wanted
-        rows = _run_statement(base, selection, hide=hide, per_page=per_page, number=number,
-                              distinct=distinct)  # fmt: skip
+        rows = _run_statement(base, selection, number=number, **options)
     by_pk = SearchEntry.objects.select_related("product", "producer", "producer__partner").in_bulk(
         rows["page"]
     )
@@ -293,8 +311,9 @@ class _Counted:
 
 
 # Columns of the matching set `m` the statement reads (SearchEntry fields, in order).
-_COLUMNS = ("pk", "province_code", "producer_id", "has_ocop", "has_vietgap", "has_globalgap",
-            "has_organic", "ocop_stars", "price", "in_stock", "date_created")  # fmt: skip
+_COLUMNS = ("pk", "province_code", "producer_id", "category_pk", "more_category_pks",
+            "has_ocop", "has_vietgap", "has_globalgap", "has_organic", "ocop_stars", "price",
+            "in_stock", "date_created")  # fmt: skip
 
 
 def _in(column: str, values, params: list) -> str:
@@ -302,134 +321,191 @@ def _in(column: str, values, params: list) -> str:
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
 
-def _facet_sql(selection: Selection, name: str, params: list) -> str | None:
-    """SQL over `m` for one facet's selected values (OR-ed), as Selection.facet_q."""
-    if name == "category" and selection.category:
-        from oscar.core.loading import get_model
+def _json_ids(column: str) -> str:
+    """A table of the ids in a JSON list column, one row each (its `value`)."""
+    if connection.vendor == "postgresql":
+        return f"jsonb_array_elements_text({column})"
+    return f"json_each({column})"
 
-        table = get_model("catalogue", "ProductCategory")._meta.db_table
-        inner = _in("category_id", selection.category, params)
-        return f'm.pk IN (SELECT product_id FROM "{table}" WHERE {inner})'
+
+def _facet_sql(selection: Selection, name: str, params: list, t: str) -> str | None:
+    """SQL over the entries `t` for one facet's selected values (OR-ed), as
+    Selection.facet_q."""
+    if name == "category" and selection.category:
+        first = _in(f"{t}.category_pk", selection.category, params)
+        more = _in("CAST(j.value AS INTEGER)", selection.category, params)
+        return (
+            f"({first} OR ({t}.more_category_pks IS NOT NULL AND EXISTS (SELECT 1 FROM "
+            f"{_json_ids(f'{t}.more_category_pks')} j WHERE {more})))"
+        )
     if name == "province" and selection.province:
-        return _in("m.province_code", selection.province, params)
+        return _in(f"{t}.province_code", selection.province, params)
     if name == "producer" and selection.producer:
-        return _in("m.producer_id", selection.producer, params)
+        return _in(f"{t}.producer_id", selection.producer, params)
     if name == "cert" and selection.cert:
         fields = {key: f for key, _label, f in CERTIFICATES}
-        return "(" + " OR ".join(f"m.{fields[c]}" for c in selection.cert) + ")"
+        return "(" + " OR ".join(f"{t}.{fields[c]}" for c in selection.cert) + ")"
     if name == "stars" and selection.stars:
-        return _in("m.ocop_stars", selection.stars, params)
+        return _in(f"{t}.ocop_stars", selection.stars, params)
     if name == "price" and selection.price:
-        return "(" + " OR ".join(_price_sql(key, params) for key in selection.price) + ")"
+        return "(" + " OR ".join(_price_sql(key, params, t) for key in selection.price) + ")"
     if name == "in_stock" and selection.in_stock:
-        return "m.in_stock"
+        return f"{t}.in_stock"
     return None
 
 
-def _price_sql(key: str, params: list) -> str:
+def _price_sql(key: str, params: list, t: str) -> str:
     for range_key, _label, low, high in PRICE_RANGES:
         if range_key == key:
             parts = []
             if low is not None:
-                parts.append("m.price >= %s")
+                parts.append(f"{t}.price >= %s")
                 params.append(int(low))
             if high is not None:
-                parts.append("m.price < %s")
+                parts.append(f"{t}.price < %s")
                 params.append(int(high))
             return "(" + " AND ".join(parts) + ")"
     return "1=1"
 
 
-def _others_sql(selection: Selection, name: str, params: list) -> str:
-    parts = [
-        sql for other in FACETS if other != name
-        if (sql := _facet_sql(selection, other, params)) is not None
-    ]  # fmt: skip
-    return " AND ".join(parts) if parts else "1=1"
-
-
-def _order_sql(selection: Selection) -> str:
+def _order_sql(selection: Selection, t: str) -> str:
     if selection.sort == "price-asc":
-        return "m.price ASC NULLS LAST, m.date_created DESC, m.pk ASC"
+        return f"{t}.price ASC NULLS LAST, {t}.date_created DESC, {t}.pk ASC"
     if selection.sort == "price-desc":
-        return "m.price DESC NULLS LAST, m.date_created DESC, m.pk ASC"
+        return f"{t}.price DESC NULLS LAST, {t}.date_created DESC, {t}.pk ASC"
     if selection.sort == "newest" or not selection.q:
-        return "m.date_created DESC, m.pk ASC"
-    return "m.rank DESC, m.date_created DESC, m.pk ASC"
+        return f"{t}.date_created DESC, {t}.pk ASC"
+    return f"{t}.rank DESC, {t}.date_created DESC, {t}.pk ASC"
 
 
 def listing_statement(base, selection: Selection, *, hide=(), per_page: int, number: int,
                       distinct: bool = False) -> tuple[str, list]:  # fmt: skip
     """One SQL statement for a listing: the entries of `base` (the words searched for and
     the page's scope) as the matching set `m`, read once, then from `m`: every boolean
-    and range facet count and the number of results (one row, "totals"), the province,
-    category and producer counts (one row per value), and the primary keys of page
-    `number` in order ("page" rows). Each facet's counts apply every other facet's
-    selection (facets are disjunctive), exactly as Selection.others_q."""
+    and range facet count, the number of results and the size of `m` itself (one row,
+    "totals"), the province, category and producer counts (one row per value), and the
+    primary keys of page `number` in order ("page" rows). Each facet's counts apply every
+    other facet's selection (facets are disjunctive), exactly as Selection.others_q.
+
+    What the counts test is worked out once per entry, as `m` is read: whether it passes
+    each facet's selection (`f_<facet>`) and each price range (`in_price_<n>`); every
+    count then combines these flags. The category counts read the entries' own category
+    columns (no join with the catalogue's links), each count is grouped before its names
+    are joined, and the relevance is computed only for the entries the page is chosen
+    from (_ranked_sql)."""
     from oscar.core.loading import get_model
 
     relevance = bool(selection.q) and selection.sort == "relevance"
-    body = base.annotate(rank=rank_expression(selection.q)) if relevance else base
-    body = body.values(*_COLUMNS, *(["rank"] if relevance else [])).order_by()
+    extra = ("title_folded",) if relevance else ()
+    body = base.values(*_COLUMNS, *extra).order_by()
     if distinct:
         body = body.distinct()
     body_sql, body_params = body.query.sql_with_params()
-    columns = ", ".join(_COLUMNS) + (", rank" if relevance else "")
-    params = list(body_params)
-    # Each condition's parameters are appended as its SQL is written, in statement order.
-    counts = [_others_sql(selection, "", params)]  # the number of results
-    for _key, _label, flag in CERTIFICATES:
-        counts.append(f"{_others_sql(selection, 'cert', params)} AND m.{flag}")
-    for stars in STARS:
-        counts.append(f"{_others_sql(selection, 'stars', params)} AND m.ocop_stars = {int(stars)}")
-    for key, *_rest in PRICE_RANGES:
-        counts.append(f"{_others_sql(selection, 'price', params)} AND {_price_sql(key, params)}")
-    counts.append(f"{_others_sql(selection, 'in_stock', params)} AND m.in_stock")
-    width = len(counts)
+    # Each condition's parameters are appended as its SQL is written, in statement order
+    # (the flags of `m` are written before the body they read).
+    params: list = []
+    flags, selected = [], []
+    for name in FACETS:
+        if (sql := _facet_sql(selection, name, params, "b")) is not None:
+            flags.append(f"{sql} AS f_{name}")
+            selected.append(name)
+    for n, (key, *_rest) in enumerate(PRICE_RANGES):
+        flags.append(f"{_price_sql(key, params, 'b')} AS in_price_{n}")
+    matching = f"SELECT b.*, {', '.join(flags)} FROM ({body_sql}) b"
+    params += body_params
+
+    def others(name: str) -> str:
+        """Whether an entry of `m` passes every facet's selection but `name`'s."""
+        return " AND ".join(f"m.f_{other}" for other in selected if other != name) or "1=1"
+
+    counts = [others("")]  # the number of results
+    counts += [f"{others('cert')} AND m.{flag}" for _key, _label, flag in CERTIFICATES]
+    counts += [f"{others('stars')} AND m.ocop_stars = {int(stars)}" for stars in STARS]
+    counts += [f"{others('price')} AND m.in_price_{n}" for n in range(len(PRICE_RANGES))]
+    counts.append(f"{others('in_stock')} AND m.in_stock")
+    width = len(counts) + 1
     pad = ", NULL" * (width - 1)
     branches = [
         "SELECT 'totals' AS kind, NULL AS key, NULL AS label, "
         + ", ".join(f"COUNT(CASE WHEN {cond} THEN 1 END)" for cond in counts)
-        + " FROM m"
+        + ", COUNT(*) FROM m"
     ]
     if "category" not in hide:
-        link = get_model("catalogue", "ProductCategory")._meta.db_table
         category = get_model("catalogue", "Category")._meta.db_table
-        cond = _others_sql(selection, "category", params)
+        cond = others("category")
         branches.append(
-            f"SELECT 'category', pc.category_id, c.name, "
-            f"COUNT(DISTINCT CASE WHEN {cond} THEN m.pk END){pad} "
-            f'FROM m JOIN "{link}" pc ON pc.product_id = m.pk '
-            f'JOIN "{category}" c ON c.id = pc.category_id GROUP BY pc.category_id, c.name'
+            f"SELECT 'category', g.category_id, c.name, g.n{pad} FROM ("
+            "SELECT x.category_id, CAST(SUM(x.n) AS BIGINT) AS n FROM ("
+            f"SELECT m.category_pk AS category_id, COUNT(CASE WHEN {cond} THEN 1 END) AS n "
+            "FROM m WHERE m.category_pk IS NOT NULL GROUP BY m.category_pk "
+            f"UNION ALL SELECT CAST(j.value AS INTEGER), COUNT(CASE WHEN {cond} THEN 1 END) "
+            f"FROM m, {_json_ids('m.more_category_pks')} j "
+            "WHERE m.more_category_pks IS NOT NULL GROUP BY CAST(j.value AS INTEGER)"
+            f') x GROUP BY x.category_id) g JOIN "{category}" c ON c.id = g.category_id'
         )
     if "province" not in hide:
-        cond = _others_sql(selection, "province", params)
         branches.append(
-            f"SELECT 'province', m.province_code, NULL, COUNT(CASE WHEN {cond} THEN 1 END){pad} "
+            f"SELECT 'province', m.province_code, NULL, "
+            f"COUNT(CASE WHEN {others('province')} THEN 1 END){pad} "
             "FROM m WHERE m.province_code IS NOT NULL GROUP BY m.province_code"
         )
     if "producer" not in hide:
         from marketplace.models import ProducerProfile
 
         Partner = get_model("partner", "Partner")
-        cond = _others_sql(selection, "producer", params)
         branches.append(
-            f"SELECT 'producer', m.producer_id, pa.name, "
-            f"COUNT(CASE WHEN {cond} THEN 1 END){pad} "
-            f'FROM m JOIN "{ProducerProfile._meta.db_table}" pp ON pp.id = m.producer_id '
-            f'JOIN "{Partner._meta.db_table}" pa ON pa.id = pp.partner_id '
-            "GROUP BY m.producer_id, pa.name"
+            f"SELECT 'producer', g.producer_id, pa.name, g.n{pad} FROM ("
+            f"SELECT m.producer_id, COUNT(CASE WHEN {others('producer')} THEN 1 END) AS n "
+            "FROM m WHERE m.producer_id IS NOT NULL GROUP BY m.producer_id) g "
+            f'JOIN "{ProducerProfile._meta.db_table}" pp ON pp.id = g.producer_id '
+            f'JOIN "{Partner._meta.db_table}" pa ON pa.id = pp.partner_id'
         )
-    where = _others_sql(selection, "", params)
-    order = _order_sql(selection)
+    if relevance:
+        ranked = _ranked_sql(selection, others(""), number * per_page, params)
+    else:
+        ranked = f"SELECT m.pk, m.price, m.date_created FROM m WHERE {others('')}"
+    # The page's rows first (a bounded sort), then their positions.
+    rank = ", r.rank" if relevance else ""
     branches.append(
-        f"SELECT 'page', p.pk, NULL, p.position{pad} FROM (SELECT m.pk, "
-        f"ROW_NUMBER() OVER (ORDER BY {order}) AS position FROM m WHERE {where} "
-        f"ORDER BY {order} LIMIT %s OFFSET %s) p"
+        f"SELECT 'page', p.pk, NULL, ROW_NUMBER() OVER (ORDER BY {_order_sql(selection, 'p')})"
+        f"{pad} FROM (SELECT r.pk, r.price, r.date_created{rank} FROM ({ranked}) r "
+        f"ORDER BY {_order_sql(selection, 'r')} LIMIT %s OFFSET %s) p"
     )
     params += [per_page, (number - 1) * per_page]
-    sql = f"WITH m ({columns}) AS MATERIALIZED ({body_sql}) " + " UNION ALL ".join(branches)
+    sql = f"WITH m AS MATERIALIZED ({matching}) " + " UNION ALL ".join(branches)
     return sql, params
+
+
+def _ranked_sql(selection: Selection, where: str, needed: int, params: list) -> str:
+    """The entries of `m` passing `where`, with their `rank`: rank_expression written over
+    `m`, the same value wherever it decides the first `needed` positions.
+
+    The trigram similarity is the costly part, and an entry whose title lacks a word
+    (no title bonus) can only come after every entry whose title has them all: when
+    those fill the first `needed` positions, the similarity is computed for them alone."""
+    words = terms(selection.q)
+    if not words:
+        return f"SELECT m.pk, m.price, m.date_created, 0.0 AS rank FROM m WHERE {where}"
+    like = connection.operators["contains"]
+    matches, like_params = [], []
+    for word in words:
+        matches.append(f"m.title_folded {like}")
+        like_params.append(f"%{connection.ops.prep_for_like_query(word)}%")
+    bonus = f"CASE WHEN ({' AND '.join(matches)}) THEN 2.0 ELSE 0.0 END"
+    titled = (
+        f"SELECT m.pk, m.price, m.date_created, m.title_folded, {bonus} AS bonus "
+        f"FROM m WHERE {where}"
+    )
+    if connection.vendor != "postgresql":
+        params += like_params
+        return f"SELECT t.pk, t.price, t.date_created, t.bonus AS rank FROM ({titled}) t"
+    params += [needed, fold(selection.q), *like_params]
+    return (
+        "SELECT t.pk, t.price, t.date_created, t.bonus + CASE WHEN t.bonus > 0 OR "
+        "t.titled < %s THEN WORD_SIMILARITY(%s, t.title_folded) ELSE 0 END AS rank FROM ("
+        "SELECT u.*, COUNT(CASE WHEN u.bonus > 0 THEN 1 END) OVER () AS titled "
+        f"FROM ({titled}) u) t"
+    )
 
 
 def _run_statement(base, selection, **kwargs) -> dict:
@@ -441,7 +517,7 @@ def _run_statement(base, selection, **kwargs) -> dict:
     page = []
     for kind, key, label, n, *rest in fetched:
         if kind == "totals":
-            rows["totals"] = [n, *rest]
+            *rows["totals"], rows["matched"] = [n, *rest]
         elif kind == "page":
             page.append((n, key))
         else:
