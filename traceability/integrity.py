@@ -15,7 +15,7 @@ from datetime import date
 
 from django.core.cache import cache
 
-from . import signing, transparency, verifier
+from . import selectors, signing, transparency, verifier
 from .models import SafetyReview, TraceRecord
 
 INTACT, CHANGED, PENDING = "intact", "changed", "pending"
@@ -42,8 +42,17 @@ class Verdict:
         }
 
 
+def parsed_body(record) -> dict | None:
+    """The record's body as verifier.parse_body reads it, parsed once per row read."""
+    try:
+        return record._parsed_body
+    except AttributeError:
+        record._parsed_body = body = verifier.parse_body(record.body)
+        return body
+
+
 def _bodies(records) -> list[dict | None]:
-    return [verifier.parse_body(r.body) for r in records]
+    return [parsed_body(r) for r in records]
 
 
 def _differs(what: str, seq, code="changed") -> verifier.Problem:
@@ -209,10 +218,13 @@ def verify_lot(
     checkpoint_size=None,
     checkpoint_after_lot=False,
     include_log=True,
+    signatures="each",
 ) -> Verdict:
     """The verdict on one lot (no query: everything is passed in). `records`: its
     TraceRecords by seq; `events`: its FarmEvent rows; `certificates`: {id: Certificate}
-    for the ids of its certificate snapshot (integrity.snapshot_ids)."""
+    for the ids of its certificate snapshot (integrity.snapshot_ids). `signatures`:
+    "each" record's (verify_traces), or the "last" one's, which covers every body through
+    the chain's links (the pages: verifier.check_records says what that leaves out)."""
     problems = []
     if include_log:
         problems = log_problems(
@@ -230,10 +242,14 @@ def verify_lot(
             )
         return Verdict(PENDING, [], log_count)
     records = sorted(records, key=lambda r: r.seq)
-    problems += verifier.check_records(
-        [r.as_signed() for r in records], signing.trusted_keys(), lot_id=lot.pk
-    )
     bodies = _bodies(records)
+    problems += verifier.check_records(
+        [r.as_signed() for r in records],
+        signing.trusted_keys(),
+        lot_id=lot.pk,
+        signatures=signatures,
+        bodies=bodies,
+    )
     problems += compare_facts(
         lot,
         bodies,
@@ -274,7 +290,7 @@ def signed_lot(records) -> dict | None:
     """The data of the lot's own signed record (names as they were when recorded)."""
     for record in records:
         if record.type == TraceRecord.Type.LOT:
-            body = verifier.parse_body(record.body)
+            body = parsed_body(record)
             return body["data"] if body is not None else None
     return None
 
@@ -306,30 +322,12 @@ def signed_certificates(records) -> list[SignedCertificate] | None:
     return None
 
 
-# --- Loading a lot's evidence (the page's queries) -------------------------------------------
-
-LOG_ANNOTATIONS = {
-    # Two cheap counts over the log, and the checkpoints, read with the lot in one query.
-    "log_count": "SELECT COUNT(*) FROM traceability_tracerecord",
-    "log_last": "SELECT MAX(position) FROM traceability_tracerecord",
-    "checkpoint_size": "SELECT MAX(tree_size) FROM traceability_checkpoint",
-    "checkpoints_after_lot": (
-        "SELECT COUNT(*) FROM traceability_checkpoint "
-        "WHERE traceability_checkpoint.created_at > traceability_lot.created_at"
-    ),
-}
-
-
-def with_log_counts(queryset):
-    """`queryset` of lots annotated with the counts verify_lot reads (no extra query)."""
-    from django.db.models.expressions import RawSQL
-
-    return queryset.annotate(**{name: RawSQL(sql, ()) for name, sql in LOG_ANNOTATIONS.items()})
+# --- Loading a lot's evidence (the page's queries: traceability.selectors) -------------------
 
 
 def load_records(lot) -> list:
     """The lot's records with their events joined (one query)."""
-    return list(TraceRecord.objects.filter(lot_id=lot.pk).select_related("event").order_by("seq"))
+    return selectors.lot_records(lot.pk)
 
 
 def signed_events(records) -> list:
@@ -343,21 +341,18 @@ def signed_events(records) -> list:
 def snapshot_certificates(records) -> dict:
     """{id: Certificate} of the lot's latest certificate snapshot (one query, none when the
     snapshot is empty)."""
-    from marketplace.models import Certificate
-
-    ids = snapshot_ids(_bodies(records))
-    if not ids:
-        return {}
-    return {c.pk: c for c in Certificate.objects.filter(pk__in=ids)}
+    return selectors.certificates_by_id(snapshot_ids(_bodies(records)))
 
 
 def lot_verdict(lot, *, records, events, certificates) -> Verdict:
-    """verify_lot with the log counts read by with_log_counts (when the lot has them)."""
+    """verify_lot as the pages run it: with the log counts the lot was read with (when it
+    was: selectors.with_log_counts), the chain's signature checked on its last record."""
     return verify_lot(
         lot,
         records=records,
         events=events,
         certificates=certificates,
+        signatures="last",
         log_count=getattr(lot, "log_count", None),
         log_last=getattr(lot, "log_last", None),
         checkpoint_size=getattr(lot, "checkpoint_size", None),

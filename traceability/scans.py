@@ -129,8 +129,8 @@ def record_scan(lot_id, serial_id, language, visitor, scanned_at, network=""):
 def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False, network="") -> None:
     """Send the scan to Celery. A broker outage must not break the trace page.
 
-    With `batch` (the cached-page shortcut in traceability.middleware, where handing each
-    scan to the broker would cost more than serving the page), scans of a lot page are
+    With `batch` (every scan of a lot's page, cached or not: handing each one to the
+    broker would cost more than serving the page), scans of a lot page are
     collected in the worker process and sent as one task of up to BATCH_SIZE scans, at
     the latest BATCH_SECONDS after the first, and when the process exits. Lot scan
     statistics then lag by those seconds; serial labels (whose counterfeit warning reads

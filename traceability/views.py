@@ -40,7 +40,7 @@ from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 from marketplace.shops import services as shop_services
 
-from . import caching, gs1, integrity, safety, sale, scans, services
+from . import caching, gs1, integrity, safety, sale, scans, selectors, services
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, GlnForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
@@ -50,11 +50,12 @@ from .models import SHORT_CODE_RE, ZERO_HASH, FarmEvent, Lot, SerialNumber
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
 StockRecord = get_model("partner", "StockRecord")
+PHOTO_STORAGE = ProductImage._meta.get_field("original").storage
 
 CACHE_CONTROL = "public, max-age=300"
 # A serialised label's page carries its own scan count: never shared by caches.
 SERIAL_CACHE_CONTROL = "private, no-cache"
-LOT_RELATED = ("product", "producer__partner", "recall")
+LOT_RELATED = selectors.LOT_RELATED
 PAGE_SIZE = 20
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 
@@ -294,9 +295,11 @@ def _linkset_answer(request, link, media) -> HttpResponse:
             response = _trace(
                 request,
                 mapping_key=caching.digital_link_key(link.gtin14, link.lot),
-                queryset=Lot.objects.filter(
-                    code=link.lot, product__upc__in=upc_candidates(link.gtin14)
-                ),
+                find_lot=selectors.with_log_counts(
+                    Lot.objects.filter(
+                        code=link.lot, product__upc__in=upc_candidates(link.gtin14)
+                    ).select_related(*LOT_RELATED)
+                ).first,
                 variant="linkset",
                 missing=lambda level: None,
             )
@@ -352,7 +355,7 @@ def short_link(request, short_code, serial=None):
         _trace,
         request,
         mapping_key=caching.short_key(code),
-        queryset=Lot.objects.filter(short_code=code),
+        find_lot=partial(selectors.page_lot, short_code=code),
     )
     if media is not None:
         with translation.override(_request_language(request)):
@@ -422,8 +425,8 @@ def head_timeout(lot) -> int:
     return max(1, min(caching.HEAD_TIMEOUT, seconds))
 
 
-def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missing=None):
-    """The trace page of the lot `queryset` finds (`variant`: "html", its "linkset", or
+def _trace(request, *, mapping_key, find_lot, serial=None, variant="html", missing=None):
+    """The trace page of the lot `find_lot()` reads (`variant`: "html", its "linkset", or
     "pip": a redirect to its product). Warm: no SQL query at all (a serial adds one
     aggregate query). A GET answered with the page is recorded as a scan. `missing(level)`
     answers when the lot ("lot") or the serial ("serial") is not found; else a 404."""
@@ -431,7 +434,7 @@ def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missi
     lot = evidence = None
     lot_pk = cache.get(mapping_key)
     if lot_pk is None:
-        lot = integrity.with_log_counts(queryset.select_related(*LOT_RELATED)).first()
+        lot = find_lot()
         if lot is None:
             return missing("lot")
         lot_pk = lot.pk
@@ -490,6 +493,7 @@ def _trace(request, *, mapping_key, queryset, serial=None, variant="html", missi
                 language=language,
                 visitor=visitor or scans.visitor_hash(request),
                 network=network,
+                batch=serial_info is None,  # a serial's count is read at once: never
             )
     response["Content-Language"] = language
     if serial_info is not None:
@@ -508,9 +512,7 @@ def _with_headers(response, etag):
 
 
 def _load_lot(lot_pk, mapping_key):
-    lot = integrity.with_log_counts(
-        Lot.objects.select_related(*LOT_RELATED).filter(pk=lot_pk)
-    ).first()
+    lot = selectors.page_lot(pk=lot_pk)
     if lot is None:
         cache.delete(mapping_key)
     return lot
@@ -675,9 +677,15 @@ def render_trace_page(request, lot, evidence, language) -> str:
     signed = integrity.signed_lot(evidence.records) or {}
     product_title = (signed.get("product") or {}).get("title") or product.get_title()
     producer_name = (signed.get("producer") or {}).get("name") or producer.partner.name
-    image = (
-        ProductImage.objects.filter(product_id=product.pk).order_by("display_order", "pk").first()
-    )
+    if hasattr(lot, "photo_name"):  # read with the lot (selectors.page_lot)
+        image_url = PHOTO_STORAGE.url(lot.photo_name) if lot.photo_name else ""
+    else:
+        image = (
+            ProductImage.objects.filter(product_id=product.pk)
+            .order_by("display_order", "pk")
+            .first()
+        )
+        image_url = image.original.url if image is not None else ""
     links = lot_links(request, lot)
     product_url = product.get_absolute_url()
     shop_url = reverse("marketplace:producer", kwargs={"slug": producer.slug})
@@ -709,8 +717,8 @@ def render_trace_page(request, lot, evidence, language) -> str:
     brand = signed.get("brand", lot.brand)
     if brand:
         ld["brand"] = {"@type": "Brand", "name": brand}
-    if image is not None:
-        ld["image"] = absolute_url(image.original.url)
+    if image_url:
+        ld["image"] = absolute_url(image_url)
     ld = {k: v for k, v in ld.items() if v is not None}
     context = {
         "lot": lot,
@@ -731,7 +739,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "brand": signed.get("brand", lot.brand),
         "harvested_on": harvested_on,
         "certificates": certificates or [],
-        "image_url": image.original.url if image is not None else "",
+        "image_url": image_url,
         "links": links,
         "product_url": product_url,
         "shop_url": shop_url,
@@ -834,7 +842,7 @@ def lot_detail(request, pk):
         FarmEvent.objects.filter(lot=lot).select_related("recorded_by").order_by("sequence")
     )
     records = integrity.load_records(lot)
-    full = integrity.with_log_counts(Lot.objects.select_related(*LOT_RELATED).filter(pk=lot.pk))
+    full = selectors.with_log_counts(Lot.objects.select_related(*LOT_RELATED).filter(pk=lot.pk))
     full = full.get()
     verdict = integrity.lot_verdict(
         full,

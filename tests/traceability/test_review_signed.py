@@ -5,9 +5,9 @@ reviews were recorded is sealed."""
 import pytest
 from django.core.cache import cache
 
-from traceability import integrity, safety, services, signing, transparency, verifier
+from traceability import integrity, safety, selectors, services, signing, transparency, verifier
 from traceability.models import Lot, SafetyReview, TraceRecord
-from traceability.views import LOT_RELATED, load_evidence
+from traceability.views import load_evidence
 
 from .conftest import OPERATOR
 
@@ -18,7 +18,7 @@ NOTE = "Mẫu kiểm nghiệm dư lượng đạt QCVN 8-3:2012/BYT"
 
 def verdict(pk):
     cache.clear()
-    lot = integrity.with_log_counts(Lot.objects.select_related(*LOT_RELATED).filter(pk=pk)).get()
+    lot = selectors.page_lot(pk=pk)
     return load_evidence(lot).verdict
 
 
