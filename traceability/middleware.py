@@ -37,12 +37,14 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from . import caching, gs1, scans
 
 PATH_RE = re.compile(r"^/(?:en/)?(?:t/[A-Za-z0-9]{8,10}/|01/[^?#]+)$")
+SHORT_LINK_RE = re.compile(r"^/(?:(?P<language>en)/)?t/(?P<code>[A-Za-z0-9]{8,10})/$")
 UNPREFIXED_RE = re.compile(r"^/(?:t/|01/)")
 DIGITAL_LINK_RE = re.compile(r"^/(?:en/)?01/")
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
@@ -62,6 +64,9 @@ def preferred_language(request) -> str:
 
 
 SKIPPED_HEADERS = {"set-cookie", "content-length"}
+# Vary of a short link's page as the full middleware stack leaves it: the unprefixed
+# (Vietnamese) address also varies on the browser's language (LocaleMiddleware).
+SHORT_LINK_VARY = {False: ("Accept-Language", "Cookie"), True: ("Cookie",)}
 
 
 class TemporaryRedirect(HttpResponseRedirect):
@@ -121,7 +126,11 @@ class CachedTracePageMiddleware:
             lot_pk, head, etag, language, headers, body = entry
             if cache.get(caching.head_key(lot_pk)) == head:
                 return self._replay(request, lot_pk, etag, language, headers, body)
-        response = self.get_response(request)
+        short_link = SHORT_LINK_RE.match(request.path_info)
+        if short_link is not None:
+            response = self._short_link(request, short_link)
+        else:
+            response = self.get_response(request)
         marked = getattr(response, "trace_page", None)
         if marked is not None and response.status_code == 200 and not response.streaming:
             lot_pk, head, etag, language = marked
@@ -135,6 +144,28 @@ class CachedTracePageMiddleware:
                 (lot_pk, head, etag, language, headers, response.content),
                 caching.PAGE_TIMEOUT,
             )
+        return response
+
+    def _short_link(self, request, match):
+        """A short link's page not kept yet (the first scan of the lot, or of its new
+        state): the view itself, without the rest of the middleware, as the page never
+        reads the session, the user, the basket or a CSRF token. What that middleware
+        would add to this response is added here: the language (LocaleMiddleware: the
+        address's), X-Frame-Options (XFrameOptionsMiddleware), Content-Length
+        (CommonMiddleware) and Vary: Accept-Language, Cookie."""
+        from .views import short_link  # the views import this module
+
+        language = match["language"] or settings.LANGUAGE_CODE
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = short_link(request, match["code"])
+        if response.get("X-Frame-Options") is None and not getattr(
+            response, "xframe_options_exempt", False
+        ):
+            response["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()
+        if not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        patch_vary_headers(response, SHORT_LINK_VARY[bool(match["language"])])
         return response
 
     def _redirect(self, request, key):

@@ -33,14 +33,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 from oscar.core.loading import get_model
 
 from marketplace.catalogue import batches
-from marketplace.core import geo
 from marketplace.core.links import absolute_url
 from marketplace.core.numbers import parse_id
 from marketplace.core.redirects import safe_next
 from marketplace.models import Certificate
 from marketplace.shops import services as shop_services
 
-from . import caching, gs1, integrity, safety, sale, scans, selectors, services
+from . import caching, gs1, integrity, safety, sale, scans, selectors, services, trace_page
 from .access import lot_manager_required, lots_for, producers_for
 from .forms import EventForm, GlnForm, LotForm
 from .gs1 import LinkError, digital_link_path, parse_digital_link, product_gtin, upc_candidates
@@ -730,7 +729,6 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "verdict": verdict,
         "verdict_messages": problem_messages(verdict.problems),
         "bundle_url": reverse("traceability:bundle", kwargs={"short_code": lot.short_code}),
-        "checkpoint_url": reverse("traceability:checkpoint"),
         "pre_harvest": pre_harvest,
         "pre_harvest_violation": any(p.ok is False for p in pre_harvest),
         # Not sold (recalled, expired, pre-harvest interval): a warning, no "buy" link.
@@ -754,12 +752,11 @@ def render_trace_page(request, lot, evidence, language) -> str:
         ),
         "ld_json": _ld_json(ld),
         "recall": getattr(lot, "recall", None),
-        "province_choices": geo.province_choices(),
         "serial_marker": scans.SERIAL_MARKER,
         "INPUT_APPLIED": FarmEvent.Kind.INPUT_APPLIED,
         "CORRECTION": FarmEvent.Kind.CORRECTION,
     }
-    return loader.get_template("traceability/trace.html").render(context)
+    return trace_page.render(context)
 
 
 # --- Farmers and staff -------------------------------------------------------------------------
