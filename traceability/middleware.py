@@ -203,6 +203,9 @@ class CachedTracePageMiddleware:
         response = HttpResponse(body)
         for name, value in headers:
             response[name] = value
+        # As the page had when it was kept (CommonMiddleware): the server then sends it
+        # whole, as it sends a static file, rather than in chunks.
+        response["Content-Length"] = str(len(body))
         scans.schedule_scan(
             lot_id=lot_pk,
             serial_id=None,

@@ -52,9 +52,7 @@ def test_the_page_lot_is_the_orm_lot_in_one_query(traces):
 
 def test_records_and_certificates_are_the_orm_rows(traces):
     for lot in Lot.objects.all():
-        expected = list(
-            TraceRecord.objects.filter(lot=lot).select_related("event").order_by("seq")
-        )
+        expected = list(TraceRecord.objects.filter(lot=lot).select_related("event").order_by("seq"))
         with CaptureQueriesContext(connection) as queries:
             records = integrity.load_records(lot)
         assert len(queries) == 1
