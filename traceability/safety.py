@@ -147,10 +147,13 @@ def banned_message(ingredient: BannedIngredient) -> str:
 # --- Pre-harvest interval --------------------------------------------------------------------
 
 
-def breaches(lot, events) -> list:
+def breaches(lot, events, *, pre_harvest=None) -> list:
     """The inputs of `events` whose pre-harvest interval the harvest did not respect
-    (services.pre_harvest_status, values as corrected)."""
-    return [p for p in services.pre_harvest_status(lot, events) if p.ok is False]
+    (services.pre_harvest_status, values as corrected; `pre_harvest`: its result when the
+    caller has it)."""
+    if pre_harvest is None:
+        pre_harvest = services.pre_harvest_status(lot, events)
+    return [p for p in pre_harvest if p.ok is False]
 
 
 class PreHarvestWarning(ValidationError):
@@ -215,10 +218,11 @@ def _refusal(code) -> Refusal:
     return Refusal(code, str(MESSAGES[code]))
 
 
-def sale_refusals(lot, *, on: date | None = None, events=None) -> list[Refusal]:
+def sale_refusals(lot, *, on: date | None = None, events=None, pre_harvest=None) -> list[Refusal]:
     """Every reason why `lot` may not be sold on `on` (today in Vietnam time), most
     serious first; empty when it may. `events`: the lot's events when the caller has read
-    them (else one query); the recall is read through `lot.recall` (select_related it)."""
+    them (else one query); `pre_harvest`: services.pre_harvest_status of them when the
+    caller has it; the recall is read through `lot.recall` (select_related it)."""
     on = on or timezone.localdate()
     found = []
     if getattr(lot, "recall", None) is not None:
@@ -226,9 +230,9 @@ def sale_refusals(lot, *, on: date | None = None, events=None) -> list[Refusal]:
     if lot.safety_review == SafetyReview.REFUSED:
         found.append(_refusal(PRE_HARVEST_REFUSED))
     elif lot.safety_review != SafetyReview.CLEARED:
-        if events is None:
+        if events is None and pre_harvest is None:
             events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
-        if breaches(lot, events):
+        if breaches(lot, events, pre_harvest=pre_harvest):
             found.append(_refusal(PRE_HARVEST_PENDING))
     if lot.expiry_date is not None and lot.expiry_date < on:
         found.append(_refusal(EXPIRED))

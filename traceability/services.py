@@ -645,13 +645,15 @@ def harvest_date(rows: list[EventRow]) -> date | None:
     return None
 
 
-def pre_harvest_status(lot: Lot, events=None) -> list[PreHarvest]:
+def pre_harvest_status(lot: Lot, events=None, *, rows=None) -> list[PreHarvest]:
     """For every input applied to the lot: the first harvest on or after the day it was
     applied, the days between, and whether the harvest respected the pre-harvest interval
-    (harvest date ≥ applied_on + interval). Uses the values as corrected."""
-    if events is None:
-        events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
-    rows = timeline(events)
+    (harvest date ≥ applied_on + interval). Uses the values as corrected. `rows`: the
+    timeline of the lot's events when the caller has it."""
+    if rows is None:
+        if events is None:
+            events = list(FarmEvent.objects.filter(lot_id=lot.pk).order_by("sequence"))
+        rows = timeline(events)
     harvests = sorted((r for r in rows if r.event.kind == Kind.HARVEST), key=lambda r: r.local_time)
     result = []
     for row in rows:

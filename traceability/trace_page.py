@@ -21,6 +21,7 @@ import functools
 from html import escape
 from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
@@ -37,7 +38,10 @@ KIND_LABELS = dict(FarmEvent.Kind.choices)
 
 def _v(value) -> str:
     """A value as the template wrote {{ value }}: localized when it is not text, then
-    escaped (safe strings as they are)."""
+    escaped (safe strings as they are). Whole numbers as localize writes them without a
+    thousands separator (the site uses none: settings.USE_THOUSAND_SEPARATOR)."""
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)
     if type(value) is not str:
         value = localize(value)
         if not isinstance(value, str):

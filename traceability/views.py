@@ -9,8 +9,8 @@ Who may do what: traceability.access.
 
 import hashlib
 import json
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
+from functools import cached_property, partial
 from urllib.parse import quote
 
 from django.conf import settings
@@ -380,12 +380,27 @@ def short_link(request, short_code, serial=None):
 
 @dataclass
 class Evidence:
-    """What the cold trace page reads about a lot, and the verdict on it."""
+    """What the cold trace page reads about a lot, and the verdict on it; what the page
+    and its cache key work out from the events, once a request."""
 
     records: list
     events: list
     certificates: dict  # {id: Certificate} of the snapshot, for the comparison
     verdict: integrity.Verdict
+    lot: object = None
+
+    @cached_property
+    def rows(self) -> list:
+        return services.timeline(self.events)
+
+    @cached_property
+    def pre_harvest(self) -> list:
+        return services.pre_harvest_status(self.lot, self.events, rows=self.rows)
+
+    @cached_property
+    def refusals(self) -> list:
+        """Why the lot may not be sold today (safety.sale_refusals)."""
+        return safety.sale_refusals(self.lot, events=self.events, pre_harvest=self.pre_harvest)
 
 
 def load_evidence(lot) -> Evidence:
@@ -395,7 +410,7 @@ def load_evidence(lot) -> Evidence:
     events = integrity.signed_events(records) if records else _load_events(lot)
     certificates = integrity.snapshot_certificates(records)
     verdict = integrity.lot_verdict(lot, records=records, events=events, certificates=certificates)
-    return Evidence(records, events, certificates, verdict)
+    return Evidence(records, events, certificates, verdict, lot)
 
 
 def trace_head(lot, evidence) -> str:
@@ -407,7 +422,9 @@ def trace_head(lot, evidence) -> str:
     head = records[-1].hash if records else ZERO_HASH
     if getattr(lot, "recall", None) is not None:
         head += "-recalled"
-    refusals = safety.sale_refusals(lot, events=evidence.events)
+    if evidence.lot is not lot:
+        evidence = replace(evidence, lot=lot)
+    refusals = evidence.refusals
     if refusals:
         head += "-" + "+".join(r.code for r in refusals)
     verdict = evidence.verdict
@@ -657,9 +674,9 @@ def render_trace_page(request, lot, evidence, language) -> str:
     It shows the events the lot's signed records point at, and the certificates of the
     signed snapshot at harvest."""
     product, producer = lot.product, lot.producer
-    events = evidence.events
-    rows = services.timeline(events)
-    pre_harvest = services.pre_harvest_status(lot, events)
+    if evidence.lot is not lot:
+        evidence = replace(evidence, lot=lot)
+    rows, pre_harvest = evidence.rows, evidence.pre_harvest
     harvested_on = services.harvest_date(rows)
     certificates = integrity.signed_certificates(evidence.records)
     certificate_day = harvested_on or lot.production_date
@@ -670,7 +687,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
             .order_by("kind", "pk")
         )
     verdict = evidence.verdict
-    refusals = safety.sale_refusals(lot, events=events)
+    refusals = evidence.refusals
     # The names as the lot's signed record states them (a shop renamed later, or a name
     # changed behind the application's back, does not change what the page states).
     signed = integrity.signed_lot(evidence.records) or {}
