@@ -88,6 +88,20 @@ def collected_static(prefix: str) -> tuple[str, str]:
 
 
 def free_port() -> int:
+    """A port nothing listens on: the first free one of BENCH_PORTS ("8400-8499") when it
+    is set, so that benchmarks run side by side on one machine each keep to a range of
+    their own; else one the system picks."""
+    span = os.environ.get("BENCH_PORTS", "")
+    if span:
+        low, _dash, high = span.partition("-")
+        for port in range(int(low), int(high or low) + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise SystemExit(f"no free port in BENCH_PORTS={span}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

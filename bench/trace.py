@@ -27,7 +27,12 @@ CaptureQueriesContext against the same view, with tasks sent to the broker (and,
 brackets, with eager tasks). The client runs on the same machine as gunicorn and competes
 with it for the CPUs, which lowers all figures alike.
 
-Environment: BENCH_TRACE_REQUESTS (default 1000), BENCH_TRACE_THREADS (default 8).
+Targets (issue 19): warm at least 1.0x the static file, cold at least 0.25x warm with at
+most 4 queries; wall-clock figures move with the machine's load, so take the median of
+several runs (bench/middleware.py measures the CPU of each, repeatably).
+
+Environment: BENCH_TRACE_REQUESTS (default 1000), BENCH_TRACE_THREADS (default 8),
+BENCH_PORTS (serving.free_port: a range such as 8400-8499 for the servers).
 """
 
 import os
@@ -215,9 +220,13 @@ def main():
         print(f"{name:<30} {value:>9.1f} {failures:>7}")
     ratio = rps["(a)"] / rps["(c)"]
     print(
-        f"warm/static ratio {ratio:.2f} (target >= 0.8){'' if ratio >= 0.8 else '  BELOW TARGET'}"
+        f"warm/static ratio {ratio:.2f} (target >= 1.0){'' if ratio >= 1.0 else '  BELOW TARGET'}"
     )
-    print(f"cold/warm ratio {rps['(b)'] / rps['(a)']:.2f}")
+    cold_ratio = rps["(b)"] / rps["(a)"]
+    print(
+        f"cold/warm ratio {cold_ratio:.2f} (target >= 0.25, cold at most 4 queries)"
+        f"{'' if cold_ratio >= 0.25 and cold_queries <= 4 else '  BELOW TARGET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ SKIPPED_HEADERS = {"set-cookie", "content-length"}
 # Vary of a short link's page as the full middleware stack leaves it: the unprefixed
 # (Vietnamese) address also varies on the browser's language (LocaleMiddleware).
 SHORT_LINK_VARY = {False: ("Accept-Language", "Cookie"), True: ("Cookie",)}
+# Unprefixed addresses may redirect by the browser's language and the language cookie.
+UNPREFIXED_VARY = ("Accept-Language", "Cookie")
 
 
 class TemporaryRedirect(HttpResponseRedirect):
@@ -105,17 +107,18 @@ class CachedTracePageMiddleware:
                 for name, value in gs1.CORS_HEADERS.items():
                     response[name] = value
             else:
-                response = self._page(request)
-            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+                response = self._page(request, linkset_checked=True)
+            if not getattr(response, "replayed", False):  # a kept page has this Vary
+                patch_vary_headers(response, UNPREFIXED_VARY)
             return response
         return self._page(request)
 
-    def _page(self, request, language=None):
+    def _page(self, request, language=None, *, linkset_checked=False):
         if (
             request.method != "GET"
             or request.META.get("QUERY_STRING")
             or not PATH_RE.match(request.path_info)
-            or wants_linkset(request)
+            or (not linkset_checked and wants_linkset(request))
         ):
             return self.get_response(request)
         key = caching.fast_key(request.get_host(), *caching.request_path(request))
@@ -134,6 +137,8 @@ class CachedTracePageMiddleware:
         marked = getattr(response, "trace_page", None)
         if marked is not None and response.status_code == 200 and not response.streaming:
             lot_pk, head, etag, language = marked
+            if UNPREFIXED_RE.match(request.path_info):
+                patch_vary_headers(response, UNPREFIXED_VARY)  # as __call__ leaves it
             headers = [
                 (name, value)
                 for name, value in response.items()
@@ -201,11 +206,18 @@ class CachedTracePageMiddleware:
                     response[name] = value
             return response
         response = HttpResponse(body)
-        for name, value in headers:
-            response[name] = value
+        store = getattr(response.headers, "_store", None)
+        if type(store) is dict:
+            # The headers as the kept response held them (checked when they were first
+            # set), in their order: Django's own storage, filled at once.
+            store.update({name.lower(): (name, value) for name, value in headers})
+        else:
+            for name, value in headers:
+                response[name] = value
         # As the page had when it was kept (CommonMiddleware): the server then sends it
         # whole, as it sends a static file, rather than in chunks.
         response["Content-Length"] = str(len(body))
+        response.replayed = True
         scans.schedule_scan(
             lot_id=lot_pk,
             serial_id=None,

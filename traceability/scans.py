@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.db.models import Count, Min
 from django.db.models.functions import TruncDate
@@ -181,7 +181,16 @@ def _send(task, *args) -> None:
         logger.warning("could not record scans (%s)", task.name, exc_info=True)
 
 
-@shared_task(name="traceability.record_scans", ignore_result=True)
+class _ScanBatchTask(Task):
+    """Sent with a short description of its arguments: Celery would otherwise write out
+    the repr of every scan of the batch into the message, on the page's request."""
+
+    def delay(self, *args, **kwargs):
+        items = args[0] if args else kwargs.get("items", ())
+        return self.apply_async(args, kwargs, argsrepr=f"[{len(items)} scans]", kwargsrepr="{}")
+
+
+@shared_task(name="traceability.record_scans", ignore_result=True, base=_ScanBatchTask)
 def record_scans(items):
     """Many scans in one INSERT: items of (lot_id, serial_id, language, visitor, time)."""
     Scan.objects.bulk_create(

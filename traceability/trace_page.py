@@ -18,14 +18,18 @@ render(context) takes what views.render_trace_page gathers and returns the page.
 """
 
 import functools
+import threading
 from html import escape
 from pathlib import Path
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as django_gettext
 
 from marketplace.core import geo
 
@@ -51,9 +55,39 @@ def _v(value) -> str:
     return escape(value)
 
 
-def _t(msgid: str) -> str:
+class _Catalog(dict):
+    """A language's messages as this page uses them, looked up in Django's catalog the
+    first time (msgids are the page's own constants)."""
+
+    def __init__(self, escaped: bool):
+        super().__init__()
+        self.escaped = escaped
+
+    def __missing__(self, msgid: str) -> str:
+        text = django_gettext(msgid)
+        self[msgid] = value = escape(text) if self.escaped else text
+        return value
+
+
+_catalogs: dict = {}  # {language: (escaped, as they are)}
+_current = threading.local()  # the catalogs of the page being rendered
+
+
+@receiver(setting_changed)
+def _forget(setting, **_kwargs):
+    if setting in ("LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "USE_I18N"):
+        _catalogs.clear()
+
+
+# Named as gettext's keywords, so that makemessages finds the page's msgids.
+def _(msgid: str) -> str:
     """{% trans msgid %}: translated, then escaped."""
-    return escape(gettext(msgid))
+    return _current.escaped[msgid]
+
+
+def gettext(msgid: str) -> str:
+    """The translation of a {% blocktrans %} sentence (its values are escaped, not it)."""
+    return _current.raw[msgid]
 
 
 def _dmy(value) -> str:
@@ -117,11 +151,11 @@ def _recall(c) -> list[str]:
     recalled_on = _dmy(timezone.localtime(recall.recalled_at))
     return [
         '<div class="box recall" role="alert"><strong>',
-        _t("Recalled: do not eat or use this product"),
+        _("Recalled: do not eat or use this product"),
         "</strong><br>",
         gettext("This lot was recalled on %(date)s.") % {"date": _v(recalled_on)},
         " ",
-        _t("Reason"),
+        _("Reason"),
         ": ",
         _v(recall.reason),
         "</div>",
@@ -134,7 +168,7 @@ def _verdict(c) -> list[str]:
     if verdict.state == "intact":
         return [
             '\n<p class="box ok"><strong>',
-            _t("Record intact"),
+            _("Record intact"),
             '</strong><br><span class="muted">',
             gettext(
                 "Every fact on this page matches the records the marketplace signed and "
@@ -145,15 +179,15 @@ def _verdict(c) -> list[str]:
             ' <a href="',
             bundle_url,
             '">',
-            _t("Proof to check yourself"),
+            _("Proof to check yourself"),
             "</a></span></p>\n",
         ]
     if verdict.state == "pending":
         return [
             '\n<p class="box"><strong>',
-            _t("Not verified yet"),
+            _("Not verified yet"),
             '</strong><br><span class="muted">',
-            _t(
+            _(
                 "This lot was recorded before the public log; it enters the log at the next "
                 "daily checkpoint."
             ),
@@ -161,29 +195,29 @@ def _verdict(c) -> list[str]:
         ]
     return [
         '\n<div class="box bad" role="alert"><strong>',
-        _t("Warning: this record has been changed"),
+        _("Warning: this record has been changed"),
         "</strong><ul>",
         *(f"<li>{_v(m)}</li>" for m in c["verdict_messages"]),
         "</ul>",
-        _t("Do not rely on this history; contact the producer or the marketplace."),
+        _("Do not rely on this history; contact the producer or the marketplace."),
         ' <a href="',
         bundle_url,
         '">',
-        _t("Proof to check yourself"),
+        _("Proof to check yourself"),
         "</a></div>\n",
     ]
 
 
 def _facts(c) -> list[str]:
     lot, producer = c["lot"], c["producer"]
-    out = ['<div class="box">\n<dl>\n<dt>', _t("Producer"), '</dt><dd><a href="']
+    out = ['<div class="box">\n<dl>\n<dt>', _("Producer"), '</dt><dd><a href="']
     out += [_v(c["shop_url"]), '">', _v(c["producer_name"]), "</a></dd>\n"]
     if c["brand"]:
-        out += ["<dt>", _t("Brand"), "</dt><dd>", _v(c["brand"]), "</dd>"]
-    out += ["\n<dt>", _t("Address"), "</dt><dd>"]
+        out += ["<dt>", _("Brand"), "</dt><dd>", _v(c["brand"]), "</dd>"]
+    out += ["\n<dt>", _("Address"), "</dt><dd>"]
     if producer.address_line:
         out += [_v(producer.address_line), ", "]
-    out += [_v(producer.location), "</dd>\n<dt>", _t("Origin"), "</dt><dd>", _v(lot.location)]
+    out += [_v(producer.location), "</dd>\n<dt>", _("Origin"), "</dt><dd>", _v(lot.location)]
     if lot.latitude is not None:
         out += [
             ' <span class="muted">(',
@@ -192,34 +226,34 @@ def _facts(c) -> list[str]:
             escape(str(localize(lot.longitude, use_l10n=False))),
             ")</span>",
         ]
-    out += ["</dd>\n<dt>", _t("Lot"), "</dt><dd>", _v(lot.code), "</dd>\n"]
+    out += ["</dd>\n<dt>", _("Lot"), "</dt><dd>", _v(lot.code), "</dd>\n"]
     gtin = c["links"]["gtin"]
     if gtin:
         out += ["<dt>GTIN</dt><dd>", _v(gtin), "</dd>"]
-    out += ["\n<dt>", _t("Trace code"), "</dt><dd>", _v(lot.short_code), "</dd>\n"]
-    out += ["<dt>", _t("Quantity"), "</dt><dd>", _v(lot.quantity.normalize()), " "]
+    out += ["\n<dt>", _("Trace code"), "</dt><dd>", _v(lot.short_code), "</dd>\n"]
+    out += ["<dt>", _("Quantity"), "</dt><dd>", _v(lot.quantity.normalize()), " "]
     out += [_v(lot.unit), "</dd>\n"]
     if c["harvested_on"]:
-        out += ["<dt>", _t("Harvested"), "</dt><dd>", _dmy(c["harvested_on"]), "</dd>"]
+        out += ["<dt>", _("Harvested"), "</dt><dd>", _dmy(c["harvested_on"]), "</dd>"]
     out.append("\n")
     if lot.production_date:
-        out += ["<dt>", _t("Production date"), "</dt><dd>", _dmy(lot.production_date), "</dd>"]
-    out += ["\n<dt>", _t("Expiry date"), "</dt><dd>"]
-    out.append(_dmy(lot.expiry_date) if lot.expiry_date else _t("not given"))
-    out += ["</dd>\n<dt>", _t("Standards applied"), "</dt><dd>"]
+        out += ["<dt>", _("Production date"), "</dt><dd>", _dmy(lot.production_date), "</dd>"]
+    out += ["\n<dt>", _("Expiry date"), "</dt><dd>"]
+    out.append(_dmy(lot.expiry_date) if lot.expiry_date else _("not given"))
+    out += ["</dd>\n<dt>", _("Standards applied"), "</dt><dd>"]
     standards = c["standards"]
-    out.append("; ".join(_v(s) for s in standards) if standards else _t("not given"))
+    out.append("; ".join(_v(s) for s in standards) if standards else _("not given"))
     out.append("</dd>\n</dl>\n</div>\n\n")
     return out
 
 
 def _certificates(c) -> list[str]:
-    out = ["<h2>", _t("Certificates valid at harvest"), "</h2>\n"]
+    out = ["<h2>", _("Certificates valid at harvest"), "</h2>\n"]
     certificates = c["certificates"]
     if not certificates:
         out += [
             '\n<p class="muted">',
-            _t("No verified certificate covered this product at harvest time."),
+            _("No verified certificate covered this product at harvest time."),
             "</p>\n",
         ]
         return out
@@ -237,53 +271,46 @@ def _certificates(c) -> list[str]:
     return out
 
 
-def _days(singular: str, plural: str, days) -> str:
-    return ngettext(singular, plural, days) % {"days": _v(days)}
-
-
 def _pre_harvest(c) -> list[str]:
     rows = c["pre_harvest"]
     if not rows:
         return []
-    out = ["\n<h2>", _t("Fertilisers and pesticides"), "</h2>\n<table>\n<tr><th>"]
-    out += [_t("Product applied"), "</th><th>", _t("Pre-harvest interval"), "</th><th>"]
-    out += [_t("Harvest"), "</th></tr>\n"]
+    out = ["\n<h2>", _("Fertilisers and pesticides"), "</h2>\n<table>\n<tr><th>"]
+    out += [_("Product applied"), "</th><th>", _("Pre-harvest interval"), "</th><th>"]
+    out += [_("Harvest"), "</th></tr>\n"]
     for p in rows:
         out += ["\n<tr", ' class="warn"' if p.ok is False else "", ">\n<td>"]
         out += [_v(p.product_name), '<br><span class="muted">', _dmy(p.applied_on)]
         out += ["</span></td>\n<td>"]
-        out.append(_days("%(days)s day", "%(days)s days", p.interval_days))
+        days = p.interval_days
+        out.append(ngettext("%(days)s day", "%(days)s days", days) % {"days": _v(days)})
         out.append("</td>\n<td>")
         if p.ok is None:
-            out.append(_t("not harvested yet"))
+            out.append(_("not harvested yet"))
         elif p.ok:
-            out += [
-                "✔ ",
-                _days(
-                    "%(days)s day after, interval respected",
-                    "%(days)s days after, interval respected",
-                    p.days,
-                ),
-            ]
+            text = ngettext(
+                "%(days)s day after, interval respected",
+                "%(days)s days after, interval respected",
+                p.days,
+            )
+            out += ["✔ ", text % {"days": _v(p.days)}]
         else:
-            out += [
-                "✘ ",
-                _days(
-                    "only %(days)s day after: harvested before the interval ended",
-                    "only %(days)s days after: harvested before the interval ended",
-                    p.days,
-                ),
-            ]
+            text = ngettext(
+                "only %(days)s day after: harvested before the interval ended",
+                "only %(days)s days after: harvested before the interval ended",
+                p.days,
+            )
+            out += ["✘ ", text % {"days": _v(p.days)}]
         out.append("</td>\n</tr>\n")
     out.append("\n</table>\n")
     return out
 
 
 def _timeline(c) -> list[str]:
-    out = ["<h2>", _t("From farm to package"), "</h2>\n"]
+    out = ["<h2>", _("From farm to package"), "</h2>\n"]
     rows = c["rows"]
     if not rows:
-        out += ['\n<p class="muted">', _t("No event recorded yet."), "</p>\n"]
+        out += ['\n<p class="muted">', _("No event recorded yet."), "</p>\n"]
         return out
     correction = c["CORRECTION"]
     photo = corrected_by = None
@@ -311,7 +338,7 @@ def _timeline(c) -> list[str]:
         out.append("\n")
         urls = row.photo_urls
         if urls:
-            photo = photo or _t("Photo")
+            photo = photo or _("Photo")
             out.append('<p class="ev-photos">')
             for counter, url in enumerate(urls, start=1):
                 out += [f'<a href="{_v(url)}"><img src="{_v(url)}" loading="lazy" width="96" ']
@@ -320,10 +347,10 @@ def _timeline(c) -> list[str]:
         out.append("\n")
         if row.corrects_sequence:
             n = _v(row.corrects_sequence)
-            out += ['<div class="muted">', _t("Corrects event"), f' <a href="#e{n}">#{n}</a></div>']
+            out += ['<div class="muted">', _("Corrects event"), f' <a href="#e{n}">#{n}</a></div>']
         out.append("\n")
         for fix in row.corrected_by:
-            corrected_by = corrected_by or _t("Corrected by")
+            corrected_by = corrected_by or _("Corrected by")
             n = _v(fix.sequence)
             details = fix.details
             reason = (
@@ -338,7 +365,12 @@ def _timeline(c) -> list[str]:
 
 
 def render(c) -> str:
-    """The page for the context views.render_trace_page gathers."""
+    """The page for the context views.render_trace_page gathers, in the active language."""
+    language = get_language()
+    catalogs = _catalogs.get(language)
+    if catalogs is None:
+        catalogs = _catalogs[language] = (_Catalog(escaped=True), _Catalog(escaped=False))
+    _current.escaped, _current.raw = catalogs
     lot = c["lot"]
     out = _header(c)
     out += _recall(c)
@@ -355,20 +387,20 @@ def render(c) -> str:
     if refusals:
         out += [
             '<div class="box bad" role="alert" id="not-for-sale"><strong>',
-            _t("Not for sale: do not buy or eat this lot"),
+            _("Not for sale: do not buy or eat this lot"),
             "</strong><ul>",
             *(f"<li>{_v(r.message)}</li>" for r in refusals),
             "</ul>",
-            _t("Other lots of this product may still be on sale from the producer."),
+            _("Other lots of this product may still be on sale from the producer."),
             "</div>",
         ]
     out.append("\n\n")
     if c["pre_harvest_violation"]:
         out += [
             '\n<p class="box bad"><strong>',
-            _t("Harvested before the pre-harvest interval ended"),
+            _("Harvested before the pre-harvest interval ended"),
             "</strong><br>",
-            _t(
+            _(
                 "A pesticide or fertiliser was applied too close to the harvest. See the "
                 "details below."
             ),
@@ -377,7 +409,7 @@ def render(c) -> str:
     out.append("\n\n")
     out += _facts(c)
     if not refusals:
-        out += ['<a class="buy" href="', _v(c["product_url"]), '">', _t("Buy this product")]
+        out += ['<a class="buy" href="', _v(c["product_url"]), '">', _("Buy this product")]
         out.append("</a>")
     out.append("\n\n")
     out += _certificates(c)
@@ -388,11 +420,11 @@ def render(c) -> str:
     action = _v(reverse("traceability:scan-province", args=[lot.short_code]))
     out += [
         f'\n\n<form class="box" method="get" action="{action}">\n<label for="tinh">',
-        _t("Share your province with the producer (optional)"),
+        _("Share your province with the producer (optional)"),
         '</label><br>\n<select id="tinh" name="tinh"><option value="">—</option>',
         province_options(),
         '</select>\n<button type="submit">',
-        _t("Share your province"),
+        _("Share your province"),
         '</button>\n</form>\n\n<p class="muted">',
         gettext(
             "Information recorded by the producer under Circular 02/2024/TT-BKHCN on product "
