@@ -318,6 +318,18 @@ def utc_iso(value) -> str:
 def canonical_bytes(event: FarmEvent, *, lot: Lot | None = None, corrects_hash=_UNSET) -> bytes:
     """The event's content in the canonical form described in the module docstring.
     `lot` and `corrects_hash` may be given to avoid queries when verifying a whole chain."""
+    return json.dumps(
+        canonical_content(event, lot=lot, corrects_hash=corrects_hash),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode("utf-8")
+
+
+def canonical_content(event: FarmEvent, *, lot: Lot | None = None, corrects_hash=_UNSET) -> dict:
+    """The object canonical_bytes serialises (its values as JSON reads them back when the
+    event was read from the database)."""
     lot = lot or event.lot
     if corrects_hash is _UNSET:
         corrects_hash = event.corrects.hash if event.corrects_id else None
@@ -334,9 +346,7 @@ def canonical_bytes(event: FarmEvent, *, lot: Lot | None = None, corrects_hash=_
         "corrects": corrects_hash,
         "recorded_by": event.recorded_by_id,
     }
-    return json.dumps(
-        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return content
 
 
 def compute_hash(event: FarmEvent, *, lot: Lot | None = None, corrects_hash=_UNSET) -> str:

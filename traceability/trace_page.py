@@ -18,6 +18,7 @@ render(context) takes what views.render_trace_page gathers and returns the page.
 """
 
 import functools
+import re
 import threading
 from html import escape
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.translation import get_language, ngettext
@@ -88,6 +89,30 @@ def _(msgid: str) -> str:
 def gettext(msgid: str) -> str:
     """The translation of a {% blocktrans %} sentence (its values are escaped, not it)."""
     return _current.raw[msgid]
+
+
+_PLAIN = re.compile(r"^[-A-Za-z0-9_]+$")
+_STAND_IN = "zz0standin0zz"
+
+
+@functools.cache
+def _around(name: str, kwarg: str, language, prefix: str, urlconf, root: str) -> tuple:
+    """reverse(name) with a stand-in for its one keyword argument, split around it."""
+    before, _found, after = reverse(name, kwargs={kwarg: _STAND_IN}).partition(_STAND_IN)
+    return before, after
+
+
+def reverse_one(name: str, **kwargs) -> str:
+    """reverse(name, kwargs=kwargs) for a URL of one argument (a short code, a slug),
+    worked out once a language and process: the argument, when it is letters, digits,
+    "-" or "_" (written as they are), goes between the parts around it."""
+    ((kwarg, value),) = kwargs.items()
+    if not isinstance(value, str) or not _PLAIN.match(value):
+        return reverse(name, kwargs=kwargs)
+    before, after = _around(
+        name, kwarg, get_language(), get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF
+    )
+    return f"{before}{value}{after}"
 
 
 def _dmy(value) -> str:
@@ -417,7 +442,7 @@ def render(c) -> str:
     out += _pre_harvest(c)
     out.append("\n\n")
     out += _timeline(c)
-    action = _v(reverse("traceability:scan-province", args=[lot.short_code]))
+    action = _v(reverse_one("traceability:scan-province", short_code=lot.short_code))
     out += [
         f'\n\n<form class="box" method="get" action="{action}">\n<label for="tinh">',
         _("Share your province with the producer (optional)"),

@@ -27,7 +27,6 @@ Proofs are computed from the leaves read in one query (O(n) hashing): fine for t
 marketplace's size; storing the tree's complete subtrees would make them O(log n).
 """
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -44,7 +43,7 @@ from .models import (
     Lot,
     Recall,
     TraceRecord,
-    canonical_bytes,
+    canonical_content,
     utc_iso,
 )
 
@@ -108,7 +107,9 @@ def lot_facts(data: dict) -> dict:
 
 
 def event_data(event: FarmEvent, *, lot: Lot, corrects_hash) -> dict:
-    data = json.loads(canonical_bytes(event, lot=lot, corrects_hash=corrects_hash))
+    # The event's canonical content without a round trip through its text: a row's
+    # details are JSON already, and what is signed is serialised by verifier.canonical.
+    data = canonical_content(event, lot=lot, corrects_hash=corrects_hash)
     data["recorded_at"] = utc_iso(event.recorded_at)
     data["previous_hash"] = event.previous_hash
     data["hash"] = event.hash

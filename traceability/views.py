@@ -23,7 +23,7 @@ from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
-from django.urls import is_valid_path, reverse
+from django.urls import is_valid_path
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import iri_to_uri
@@ -704,7 +704,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
         image_url = image.original.url if image is not None else ""
     links = lot_links(request, lot)
     product_url = product.get_absolute_url()
-    shop_url = reverse("marketplace:producer", kwargs={"slug": producer.slug})
+    shop_url = trace_page.reverse_one("marketplace:producer", slug=producer.slug)
     ld = {
         "@context": "https://schema.org",
         "@type": "Product",
@@ -745,7 +745,7 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "producer_name": producer_name,
         "verdict": verdict,
         "verdict_messages": problem_messages(verdict.problems),
-        "bundle_url": reverse("traceability:bundle", kwargs={"short_code": lot.short_code}),
+        "bundle_url": trace_page.reverse_one("traceability:bundle", short_code=lot.short_code),
         "pre_harvest": pre_harvest,
         "pre_harvest_violation": any(p.ok is False for p in pre_harvest),
         # Not sold (recalled, expired, pre-harvest interval): a warning, no "buy" link.
@@ -761,9 +761,8 @@ def render_trace_page(request, lot, evidence, language) -> str:
         "language": language,
         "other_language": "en" if language == "vi" else "vi",
         "other_language_url": "{}?next={}".format(
-            reverse(
-                "traceability:language",
-                kwargs={"language": "en" if language == "vi" else "vi"},
+            trace_page.reverse_one(
+                "traceability:language", language="en" if language == "vi" else "vi"
             ),
             links["short"]["vi"],
         ),

@@ -122,3 +122,22 @@ def test_the_last_signature_covers_every_body(traces):
     assert [p.code for p in problems] == ["bad_signature"]
     with pytest.raises(ValueError):
         verifier.check_records(intact, keys, signatures="some")
+
+
+def test_urls_worked_out_once_are_the_urls_reverse_gives():
+    from django.urls import reverse
+    from django.utils import translation
+
+    from traceability.trace_page import reverse_one
+
+    cases = [
+        ("traceability:bundle", "short_code", "Y9M9QCXB"),
+        ("traceability:scan-province", "short_code", "Y9M9QCXB"),
+        ("traceability:language", "language", "en"),
+        ("marketplace:producer", "slug", "ho-ong-nguyen-van-hung"),
+        ("traceability:bundle", "short_code", "lô 1.2"),  # not plain: reverse itself
+    ]
+    for language in ("vi", "en"):
+        with translation.override(language):
+            for name, kwarg, value in cases:
+                assert reverse_one(name, **{kwarg: value}) == reverse(name, kwargs={kwarg: value})
