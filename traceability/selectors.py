@@ -16,7 +16,8 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.expressions import RawSQL
 from oscar.core.loading import get_model
 
-from marketplace.core.prepared import PreparedQuery
+from marketplace.core.numbers import parse_id
+from marketplace.core.prepared import PreparedQuery, id_stand_in
 
 from .models import Lot, TraceRecord
 
@@ -33,9 +34,6 @@ LOG_ANNOTATIONS = {
         "WHERE traceability_checkpoint.created_at > traceability_lot.created_at"
     ),
 }
-# Integer stand-ins while a query compiles: inside every id column's range.
-_ID = 2_000_000_000
-MAX_ID = 2**63 - 1
 
 
 def with_log_counts(queryset):
@@ -55,14 +53,12 @@ def _page_lots():
 
 
 _lot_by_short_code = PreparedQuery(lambda code: _page_lots().filter(short_code=code).order_by())
-_lot_by_pk = PreparedQuery(
-    lambda pk: _page_lots().filter(pk=pk).order_by(), stand_in=lambda i: _ID + i
-)
+_lot_by_pk = PreparedQuery(lambda pk: _page_lots().filter(pk=pk).order_by(), stand_in=id_stand_in)
 _records = PreparedQuery(
     lambda lot_id: (
         TraceRecord.objects.filter(lot_id=lot_id).select_related("event").order_by("seq")
     ),
-    stand_in=lambda i: _ID + i,
+    stand_in=id_stand_in,
 )
 
 
@@ -73,7 +69,7 @@ def _certificates():
 
 
 _certificates_by_id = PreparedQuery(
-    lambda *ids: _certificates().objects.filter(pk__in=ids), stand_in=lambda i: _ID + i
+    lambda *ids: _certificates().objects.filter(pk__in=ids), stand_in=id_stand_in
 )
 
 
@@ -82,7 +78,7 @@ def page_lot(*, short_code: str | None = None, pk: int | None = None):
     `photo_name` annotated), by its short code or its pk; None when there is none."""
     if short_code is not None:
         found = _lot_by_short_code(short_code)
-    elif isinstance(pk, int) and 0 < pk <= MAX_ID:
+    elif isinstance(pk, int) and parse_id(pk) is not None:
         found = _lot_by_pk(pk)
     else:
         found = []
@@ -97,9 +93,7 @@ def lot_records(lot_pk: int) -> list:
 def certificates_by_id(ids) -> dict:
     """{id: Certificate} for `ids` (the ids a signed snapshot names; one query, none when
     it names none). Only ids that can be a row's are looked up."""
-    wanted = sorted(
-        {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID}
-    )
+    wanted = sorted({i for i in ids if isinstance(i, int) and parse_id(i) is not None})
     if not wanted:
         return {}
     return {c.pk: c for c in _certificates_by_id(*wanted)}

@@ -48,6 +48,12 @@ class _Compiled:
         self.db = queryset.db
 
 
+def id_stand_in(i: int) -> int:
+    """The stand-in of argument i for a lookup by primary key: inside every id column's
+    range, and no other parameter of a query is that large a number."""
+    return 2_000_000_000 + i
+
+
 class PreparedQuery:
     """`build(*stand_ins)` returns the queryset; calling the prepared query with values
     returns the list of instances of that queryset with the values in their place.

@@ -27,7 +27,8 @@ from django.db.models import prefetch_related_objects
 from oscar.apps.basket.middleware import BasketMiddleware as OscarBasketMiddleware
 from oscar.core.loading import get_model
 
-from marketplace.core.prepared import PreparedQuery
+from marketplace.core.numbers import parse_id
+from marketplace.core.prepared import PreparedQuery, id_stand_in
 
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
@@ -71,27 +72,21 @@ def _read(lines) -> list:
     return sorted(_with_related(lines).order_by(), key=lambda line: line.pk)
 
 
-# A basket key stands in for the one the cookie names while the query is compiled (no
-# basket has a negative key).
 _GUEST_LINES = PreparedQuery(
     lambda basket_id: _with_related(
         Line.objects.filter(
             basket_id=basket_id, basket__owner=None, basket__status=Basket.OPEN
         ).select_related("basket")
     ).order_by(),
-    stand_in=lambda i: -1_000_000_007 - i,
+    stand_in=id_stand_in,
 )
-MAX_ID = 2**63 - 1
 
 
 def _guest_lines(basket_id: str) -> list:
     """The lines of the open, ownerless basket `basket_id` (from a cookie we signed), each
     with its basket and related rows, in the order of their keys."""
-    try:
-        key = int(basket_id)
-    except ValueError:
-        return []
-    if not 0 < key <= MAX_ID:
+    key = parse_id(basket_id)
+    if key is None:
         return []
     return sorted(_GUEST_LINES(key), key=lambda line: line.pk)
 
@@ -100,7 +95,7 @@ def _guest_lines(basket_id: str) -> list:
 # products; given to each product as prefetching "product__images" would.
 _IMAGES = PreparedQuery(
     lambda *product_ids: ProductImage.objects.filter(product_id__in=product_ids),
-    stand_in=lambda i: -1_000_000_007 - i,
+    stand_in=id_stand_in,
 )
 
 
