@@ -94,8 +94,13 @@ def journey(client, product_ids, n, record):
         # Where the address step leads (the payment page when one delivery method: the
         # steps in between only redirect, and a browser follows the Location it is given).
         ("payment details", "get", None, None),
-        ("preview POST", "post", "/checkout/preview/", {"method": "cod"}),
-        ("place order POST", "post", "/checkout/preview/", {"action": "place_order"}),
+        # The payment page confirms the order: its button posts the method with it.
+        (
+            "place order POST",
+            "post",
+            "/checkout/preview/",
+            {"action": "place_order", "method": "cod"},
+        ),
         ("thank you", "get", "/checkout/thank-you/", None),
     ]
     location = None

@@ -479,8 +479,8 @@ def main():
             top_path = by_path.get(top, "")
             print(
                 "(server: the middleware's time around each view, the place-order POST "
-                "counted with the preview's; the rest of the client's time is queueing for a "
-                "worker and the client itself)"
+                "counted under the preview address it posts to; the rest of the client's "
+                "time is queueing for a worker and the client itself)"
             )
     finally:
         server.stop()

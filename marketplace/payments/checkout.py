@@ -1,9 +1,11 @@
 """The payment step of Oscar's checkout: cash on delivery (the default), a VietQR bank
 transfer, or a card through Stripe when its keys are configured.
 
-Oscar's flow is kept: the payment-details page posts the choice to the preview page, the
-choice is kept in the checkout session (it is not sensitive), and "Place order" re-checks
-it against the order total computed on the server before ``handle_payment`` records it:
+One page confirms the order: the payment-details page shows where it goes, what is in it,
+its totals and the methods, and its "Place order" posts the chosen method with the order
+(Oscar's separate preview step only repeated that page: the preview address shows the same
+page). The choice is kept in the checkout session (it is not sensitive) and checked
+against the order total computed on the server before ``handle_payment`` records it:
 
 - cash on delivery: a payment source "Cash on delivery" for the order total, nothing
   debited yet (the post office collects it);
@@ -122,7 +124,8 @@ def payment_source(code: str, total, reference: str = ""):
 
 class PaymentDetailsView(OscarPaymentDetailsView):
     template_name = "marketplace/checkout/payment_details.html"
-    template_name_preview = "marketplace/checkout/preview.html"
+    # One confirmation page: what Oscar's preview showed is on the payment page.
+    template_name_preview = template_name
 
     def settings_row(self):
         """The operator's payment settings (from the cache until the row is saved, as the
@@ -134,15 +137,11 @@ class PaymentDetailsView(OscarPaymentDetailsView):
 
         return with_country(super().get_shipping_address(basket))
 
-    def _total(self):
-        basket = self.request.basket
-        shipping_address = self.get_shipping_address(basket)
-        method = self.get_shipping_method(basket, shipping_address)
-        if method is None:
-            return None
-        charge = method.calculate(basket)
-        total = self.get_order_totals(basket, shipping_charge=charge)
-        return total.incl_tax
+    def _total(self, submission=None):
+        """What the order comes to (incl. tax), as Oscar's submission works it out (None
+        while no delivery method applies); `submission` when it is built already."""
+        total = (submission or self.build_submission())["order_total"]
+        return None if total is None else total.incl_tax
 
     def chosen_method(self):
         return self.checkout_session._get("payment", SESSION_KEY)
@@ -151,13 +150,10 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         context = super().get_context_data(**kwargs)
         if "payment_form" not in kwargs:
             context["payment_form"] = PaymentMethodForm(
-                total=self._total(),
+                total=self._total(context),
                 initial={"method": self.chosen_method() or COD},
                 settings_row=self.settings_row(),
             )
-        chosen = self.chosen_method()
-        context["payment_method_label"] = LABELS.get(chosen, "")
-        context["payment_method_help"] = HELP.get(chosen, "")
         return context
 
     def handle_payment_details_submission(self, request):
@@ -170,14 +166,22 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         return self.render_preview(request, payment_form=form)
 
     def handle_place_order_submission(self, request):
-        chosen = self.chosen_method()
+        # The method comes with the order from the confirmation page; a form posted before
+        # it (a page kept open across a release) placed it with the method chosen earlier.
+        posted = "method" in request.POST
+        submission = self.build_submission()
         form = PaymentMethodForm(
-            {"method": chosen or ""}, total=self._total(), settings_row=self.settings_row()
+            request.POST if posted else {"method": self.chosen_method() or ""},
+            total=self._total(submission),
+            settings_row=self.settings_row(),
         )
         if not form.is_valid():
-            # The basket, the address or the operator's limits changed since: choose again.
+            # Not offered, over the cash limit, or the basket, the address or the operator's
+            # limits changed since: the buyer chooses again, nothing is placed.
             return self.render_payment_details(request, payment_form=form)
-        return super().handle_place_order_submission(request)
+        if posted:
+            self.checkout_session._set("payment", SESSION_KEY, form.cleaned_data["method"])
+        return self.submit(**submission)
 
     # Oscar shows its own generic text when handle_payment raises PaymentError; a card
     # refused by Stripe gets a message saying what happened and what to do instead.

@@ -189,16 +189,21 @@ def test_the_payment_and_parcels_part_of_the_order_page_is_constant(buyer):
 @pytest.mark.django_db
 def test_tampered_form_values_change_nothing_at_placement(buyer):
     """Whatever the browser posts besides the choices, the server prices the basket, the
-    delivery and the total itself, and keeps the payment method chosen earlier."""
+    delivery and the total itself; only the payment method is taken from the form (and
+    checked: one not offered places nothing)."""
     durian = get_model("catalogue", "Product").objects.get(upc="NS0005")
     buyer.post(f"/basket/add/{durian.pk}/", {"quantity": 1})
     buyer.post("/checkout/shipping-address/", GOOD)
     buyer.get("/checkout/shipping-method/")
     buyer.get("/checkout/payment-method/")
     buyer.post("/checkout/preview/", {"method": "cod"})
+    unoffered = buyer.post("/checkout/preview/", {"action": "place_order", "method": "vietqr"})
+    assert unoffered.status_code == 200
+    assert "alert-danger" in unoffered.content.decode()  # the reason, in Vietnamese
+    assert not Order.objects.exists()
     forged = {
         "action": "place_order",
-        "method": "vietqr",
+        "method": "cod",
         "order_total": "1",
         "total": "1",
         "shipping_charge": "0",

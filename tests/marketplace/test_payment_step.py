@@ -121,3 +121,47 @@ def test_a_method_not_offered_is_refused(at_payment, value):
     assert "alert-danger" in page(response)
     response = at_payment.post("/checkout/preview/", {"action": "place_order"})
     assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_payment_page_confirms_the_order_in_one_step(at_payment):
+    """The payment page shows where the order goes, what is in it and what it comes to,
+    and its one button places it with the method chosen there."""
+    with translation.override("vi"):
+        html = page(at_payment.get("/checkout/payment-details/"))
+        assert "Xác nhận đơn hàng" in html and "Nội dung đơn hàng" in html
+        assert "Ea Kao" in html  # the delivery address
+        assert "140.000" in html  # 120.000 durian + 20.000 delivery
+        assert 'name="action" value="place_order"' in html
+        assert 'id="place-order"' in html
+        assert "4. Xem trước" not in html  # no separate preview step any more
+    set_settings(**BANK)
+    done = at_payment.post(
+        "/checkout/preview/", {"action": "place_order", "method": "vietqr"}, follow=True
+    )
+    assert done.redirect_chain[-1][0] == "/checkout/thank-you/"
+    order = Order.objects.get()
+    assert order.sources.get().source_type.code == "vietqr"
+    assert order.total_incl_tax == 140000
+    assert "nongsan-vietqr" in page(done)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["", "card", "free", "vietqr"])
+def test_placing_with_a_method_not_offered_places_nothing(at_payment, value):
+    response = at_payment.post("/checkout/preview/", {"action": "place_order", "method": value})
+    assert response.status_code == 200
+    html = page(response)
+    assert "alert-danger" in html and 'id="place-order"' in html  # choose again, same page
+    assert not Order.objects.exists()
+    assert at_payment.get("/basket/").context["basket"].num_items == 1  # nothing lost
+
+
+@pytest.mark.django_db
+def test_placing_cash_on_delivery_above_the_limit_says_why(at_payment):
+    set_settings(cod_max_amount=100000)
+    with translation.override("vi"):
+        response = at_payment.post("/checkout/preview/", {"action": "place_order", "method": "cod"})
+        assert response.status_code == 200
+        assert "100.000" in page(response) and "chuyển khoản" in page(response)
+    assert not Order.objects.exists()
