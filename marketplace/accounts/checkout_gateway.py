@@ -23,6 +23,7 @@ from oscar.core.loading import get_class
 from marketplace.accounts import guest_orders
 from marketplace.accounts.gateway_forms import GatewayForm
 from marketplace.core import phones
+from marketplace.core.transactions import reads_on_get
 
 Repository = get_class("shipping.repository", "Repository")
 
@@ -51,6 +52,7 @@ class IndexView(OscarIndexView):
         return super().form_valid(form)
 
 
+@reads_on_get
 class ShippingAddressView(OscarShippingAddressView):
     def get_initial(self):
         initial = super().get_initial() or {}

@@ -34,6 +34,7 @@ from oscar.apps.checkout.views import ThankYouView as OscarThankYouView
 from oscar.core.loading import get_class, get_model
 
 from marketplace.core.money import format_dong
+from marketplace.core.transactions import reads_on_get
 from marketplace.models import MarketplaceSettings
 from marketplace.payments import selectors, stripe_gateway
 from marketplace.payments.labels import CARD, COD, METHOD_LABELS, VIETQR
@@ -122,6 +123,7 @@ def payment_source(code: str, total, reference: str = ""):
     )
 
 
+@reads_on_get
 class PaymentDetailsView(OscarPaymentDetailsView):
     template_name = "marketplace/checkout/payment_details.html"
     # One confirmation page: what Oscar's preview showed is on the payment page.
@@ -294,6 +296,7 @@ def vietqr_for(order, settings_row=None) -> dict | None:
     }
 
 
+@reads_on_get
 class ThankYouView(OscarThankYouView):
     # The payment state, the parcels, the VietQR code or the card link: the same partial as
     # the buyer's order page (marketplace.templatetags.order_tags).
