@@ -49,7 +49,13 @@ def test_a_failing_post_still_rolls_back():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    "name", ["checkout:shipping-address", "checkout:payment-details", "checkout:thank-you"]
+    "name",
+    [
+        "basket:summary",
+        "checkout:shipping-address",
+        "checkout:payment-details",
+        "checkout:thank-you",
+    ],
 )
 def test_the_checkout_pages_that_only_read_are_marked(name):
     from django.urls import resolve, reverse

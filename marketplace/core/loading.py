@@ -34,6 +34,7 @@ OVERRIDES = {
     ("customer.views", "AnonymousOrderFormView"): "marketplace.accounts.guest_order_views",
     ("customer.views", "AnonymousOrderDetailView"): "marketplace.accounts.guest_order_views",
     ("basket.views", "BasketAddView"): "marketplace.payments.basket_add",
+    ("basket.views", "BasketView"): "marketplace.payments.basket_page",
 }
 
 
