@@ -62,3 +62,20 @@ def test_the_checkout_pages_that_only_read_are_marked(name):
 
     assert resolve(reverse(name)).func._non_atomic_requests
     assert resolve(reverse("checkout:preview")).func._non_atomic_requests  # its POST: dispatch
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_view_with_its_own_transactions_runs_every_method_outside_the_request_one():
+    from marketplace.core.transactions import own_transactions
+
+    @own_transactions
+    class Own(View):
+        def get(self, request):
+            return HttpResponse(str(connection.in_atomic_block))
+
+        post = get
+
+    for method in ("get", "post"):
+        assert Own.as_view()(getattr(RequestFactory(), method)("/")).content == b"False"
+    # The class it extends keeps its own behaviour.
+    assert Probe.as_view()(RequestFactory().post("/")).content == b"True"
