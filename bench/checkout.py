@@ -127,6 +127,23 @@ def server_cpu(server) -> float:
     return total
 
 
+def database_cpu() -> float:
+    """CPU seconds PostgreSQL's processes on this machine have used so far (0 when none
+    can be read: SQLite works inside the workers)."""
+    import psutil
+
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] not in ("postgres", "postmaster"):
+            continue
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+    return total
+
+
 def percentile(values, q):
     values = sorted(values)
     if not values:
@@ -190,7 +207,7 @@ def main():
                         errors.append(str(exc))
 
         threads = [threading.Thread(target=run, args=(b,)) for b in buyers]
-        server_start = server_cpu(server)
+        server_start, database_start = server_cpu(server), database_cpu()
         start, client_start = time.perf_counter(), time.process_time()
         for thread in threads:
             thread.start()
@@ -199,6 +216,7 @@ def main():
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - client_start  # this process: the buyers' threads
         server_used = server_cpu(server) - server_start
+        database_used = database_cpu() - database_start
     finally:
         server.stop()
         if errors:
@@ -233,6 +251,11 @@ def main():
         f"client CPU (the buyers' threads, same machine): {client_cpu * 1000 / max(1, placed):.1f}"
         f" ms a journey; server CPU (gunicorn's workers): {server_used * 1000 / max(1, placed):.1f}"
         " ms a journey"
+        + (
+            f"; PostgreSQL's processes: {database_used * 1000 / max(1, placed):.1f} ms a journey"
+            if vendor == "postgresql"
+            else ""
+        )
     )
     print(f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8}")
     merged = {page: [t for b in buyers for t in b.timings[page]] for page in PAGES}
