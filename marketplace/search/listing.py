@@ -482,7 +482,9 @@ def _ranked_sql(selection: Selection, where: str, needed: int, params: list) -> 
 
     The trigram similarity is the costly part, and an entry whose title lacks a word
     (no title bonus) can only come after every entry whose title has them all: when
-    those fill the first `needed` positions, the similarity is computed for them alone."""
+    those fill the first `needed` positions, only they are ranked. A title holding the
+    folded query itself, word for word, has a word similarity of exactly 1 (the query's
+    every trigram in one extent, nothing else): it is not computed for those."""
     words = terms(selection.q)
     if not words:
         return f"SELECT m.pk, m.price, m.date_created, 0.0 AS rank FROM m WHERE {where}"
@@ -499,12 +501,15 @@ def _ranked_sql(selection: Selection, where: str, needed: int, params: list) -> 
     if connection.vendor != "postgresql":
         params += like_params
         return f"SELECT t.pk, t.price, t.date_created, t.bonus AS rank FROM ({titled}) t"
-    params += [needed, fold(selection.q), *like_params]
+    query = fold(selection.q)
+    phrase = f"% {connection.ops.prep_for_like_query(query)} %"
+    params += [phrase, query, *like_params, *like_params, needed]
     return (
-        "SELECT t.pk, t.price, t.date_created, t.bonus + CASE WHEN t.bonus > 0 OR "
-        "t.titled < %s THEN WORD_SIMILARITY(%s, t.title_folded) ELSE 0 END AS rank FROM ("
-        "SELECT u.*, COUNT(CASE WHEN u.bonus > 0 THEN 1 END) OVER () AS titled "
-        f"FROM ({titled}) u) t"
+        "SELECT t.pk, t.price, t.date_created, t.bonus + CASE "
+        f"WHEN t.bonus > 0 AND (' ' || t.title_folded || ' ') {like} THEN CAST(1 AS REAL) "
+        f"ELSE WORD_SIMILARITY(%s, t.title_folded) END AS rank FROM ({titled}) t "
+        f"WHERE t.bonus > 0 OR (SELECT COUNT(*) FROM m WHERE ({where}) AND "
+        f"{' AND '.join(matches)}) < %s"
     )
 
 

@@ -252,7 +252,16 @@ def test_facet_counts_stay_exact_for_products_in_several_categories(demo):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "query",
-    ["q=ca+phe", "q=mat+ong", "q=sau+rieng&province=66", "q=dak+lak&cert=ocop", "q=gao+lut"],
+    [
+        "q=ca+phe",
+        "q=mat+ong",
+        "q=sau+rieng&province=66",
+        "q=dak+lak&cert=ocop",
+        "q=gao+lut",
+        "q=rang+xay",
+        "q=robusta+rang",
+        "q=ca+phe+robusta+500g",
+    ],
 )
 def test_every_listing_page_is_in_the_order_of_the_ranking(demo, query):
     """The statement ranks only what decides the page (listing._ranked_sql): each page,
@@ -272,6 +281,29 @@ def test_every_listing_page_is_in_the_order_of_the_ranking(demo, query):
         shown += [entry.pk for entry in listing.entries]
         number += 1
     assert shown == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_a_title_holding_the_query_word_for_word_is_fully_similar_on_postgresql(demo):
+    """listing._ranked_sql ranks a title holding the folded query word for word with a word
+    similarity of 1 without computing it: what pg_trgm computes for every such title."""
+    if connection.vendor != "postgresql":
+        pytest.skip("word similarity is pg_trgm's: PostgreSQL only (make test runs it there)")
+    titles = list(SearchEntry.objects.values_list("title_folded", flat=True))
+    queries = set()
+    for title in titles:
+        words = title.split()
+        for size in (1, 2, 3, 4):
+            queries |= {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT q, t, word_similarity(q, t) FROM unnest(%s::text[]) q, unnest(%s::text[]) t "
+            "WHERE (' ' || t || ' ') LIKE ('%% ' || q || ' %%') AND word_similarity(q, t) < 1",
+            [sorted(queries), titles],
+        )
+        assert cursor.fetchall() == []
+    assert len(queries) > 100
 
 
 @pytest.mark.django_db
