@@ -9,15 +9,19 @@ check whether any entry holds every word, before a typo search).
 Facets are disjunctive: values of one facet combine with OR, facets combine with AND, and
 each facet's counts apply every *other* facet's selection, so a buyer sees how many
 products each choice would give. The words are matched once: the matching entries are a
-materialised set every count reads.
+materialised set every count reads. What the statement read is kept a minute under the
+catalogue's version, forgotten at any change (catalogue_changed).
 """
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -513,21 +517,54 @@ def _ranked_sql(selection: Selection, where: str, needed: int, params: list) -> 
     )
 
 
+# What listing_statement read is kept for a short time under the catalogue's version: a
+# search repeated (by the next buyer, or the same one paging back) reads no entry again.
+# Exact where the cache is shared by the workers (REDIS_URL); with the in-process cache of
+# development, another process's change is seen within KEEP_ROWS seconds.
+_VERSION_KEY = "listing:version"
+KEEP_ROWS = 60
+
+
+def catalogue_version() -> str:
+    """The version the kept listings are filed under: a new one after every change to what
+    a listing reads (catalogue_changed)."""
+    version = cache.get(_VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(8)
+        if not cache.add(_VERSION_KEY, version, None):
+            version = cache.get(_VERSION_KEY) or version
+    return version
+
+
+def catalogue_changed(**kwargs) -> None:
+    """Forget every kept listing: at once, and again when the change commits (a listing read
+    in between, before the change was visible, is filed under a version no one reads).
+    Called by indexing.index_products for every change of SearchEntry and by
+    marketplace.search.receivers for the names a listing shows (categories, producers)."""
+    cache.delete(_VERSION_KEY)
+    transaction.on_commit(lambda: cache.delete(_VERSION_KEY))
+
+
 def _run_statement(base, selection, **kwargs) -> dict:
     sql, params = listing_statement(base, selection, **kwargs)
+    digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+    key = f"listing:{catalogue_version()}:{connection.alias}:{digest}"
+    if (rows := cache.get(key)) is not None:
+        return rows
     rows = {"totals": None, "category": [], "province": [], "producer": [], "page": []}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     page = []
-    for kind, key, label, n, *rest in fetched:
+    for kind, key_, label, n, *rest in fetched:
         if kind == "totals":
             *rows["totals"], rows["matched"] = [n, *rest]
         elif kind == "page":
-            page.append((n, key))
+            page.append((n, key_))
         else:
-            rows[kind].append((key, label, n))
+            rows[kind].append((key_, label, n))
     rows["page"] = [pk for _position, pk in sorted(page)]
+    cache.set(key, rows, KEEP_ROWS)
     return rows
 
 
@@ -611,6 +648,8 @@ __all__ = [
     "PRICE_RANGES",
     "SORTS",
     "Listing",
+    "catalogue_changed",
+    "catalogue_version",
     "Selection",
     "category_scope",
     "listing_statement",
