@@ -5,7 +5,10 @@ facets), each repeated BENCH_REPEAT times.
 Reports, per search and overall, p50 and p95 of:
   - query:   the search query itself (matching, ranking, count and one page of rows);
   - listing: the whole listing (the above plus every facet count);
-  - page:    the full HTML page through Django (in-process, no network), with its SQL count.
+  - page:    the full HTML page through Django (in-process, no network), with its SQL count;
+  - kept:    the same page asked again at once, its listing's counts kept
+             (marketplace.search.listing.catalogue_changed is called before every other
+             measure, so query, listing and page read the catalogue every time).
 """
 
 import os
@@ -37,7 +40,7 @@ from vietnam_provinces import Province, Ward  # noqa: E402
 
 from marketplace.models import Certificate, ProducerProfile, SearchEntry  # noqa: E402
 from marketplace.search import indexing, receivers  # noqa: E402
-from marketplace.search.listing import run_listing  # noqa: E402
+from marketplace.search.listing import catalogue_changed, run_listing  # noqa: E402
 
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
@@ -166,18 +169,19 @@ def main():
     if SearchEntry.objects.count() < N:
         generate()
     client = Client()
-    totals = {"query": [], "listing": [], "page": []}
+    totals = {"query": [], "listing": [], "page": [], "kept": []}
     print(f"{'search':<42} {'hits':>6} {'query p50/p95 ms':>17} {'listing p50/p95':>16} "
-          f"{'page p50/p95':>13} {'SQL':>4}")  # fmt: skip
+          f"{'page p50/p95':>13} {'SQL':>4} {'kept p50/p95':>13} {'SQL':>4}")  # fmt: skip
     for search in SEARCHES:
         q, _, rest = search.partition("&")
         params = QueryDict(mutable=True)
         params.update(QueryDict(rest))
         params["q"] = q
-        timings = {"query": [], "listing": [], "page": []}
+        timings = {"query": [], "listing": [], "page": [], "kept": []}
         url = "/search/?" + params.urlencode()
         for _ in range(REPEAT):
             listing = None
+            catalogue_changed()
             start = time.perf_counter()
             listing = run_listing(params)
             timings["listing"].append((time.perf_counter() - start) * 1000)
@@ -192,14 +196,23 @@ def main():
             hits = qs.count()
             list(qs[:24])
             timings["query"].append((time.perf_counter() - start) * 1000)
+            catalogue_changed()
             start = time.perf_counter()
             response = client.get(url)
             timings["page"].append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200
+            start = time.perf_counter()
+            response = client.get(url)
+            timings["kept"].append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200
         reset_queries()
+        catalogue_changed()
         with CaptureQueriesContext(connection) as captured:
             client.get(url)
         sql = len(captured)
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        sql_kept = len(captured)
         for key in totals:
             totals[key] += timings[key]
         t = {k: (statistics.median(v), pct(v, 0.95)) for k, v in timings.items()}
@@ -207,6 +220,7 @@ def main():
             f"{search[:42]:<42} {hits:>6} {t['query'][0]:>8.1f}/{t['query'][1]:<8.1f}"
             f"{t['listing'][0]:>7.1f}/{t['listing'][1]:<8.1f}"
             f"{t['page'][0]:>6.1f}/{t['page'][1]:<6.1f} {sql:>4}"
+            f" {t['kept'][0]:>6.1f}/{t['kept'][1]:<6.1f} {sql_kept:>4}"
         )
         assert listing is not None
     print(f"all {len(SEARCHES)} searches × {REPEAT} on {connection.vendor} with "

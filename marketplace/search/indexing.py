@@ -18,6 +18,7 @@ from oscar.core.loading import get_model
 
 from marketplace.core.text import fold
 from marketplace.models import Certificate, ProductListing, SearchEntry
+from marketplace.search.listing import catalogue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def build_entry(product, certificates) -> SearchEntry:
 
 
 def index_products(ids: Iterable[int]) -> int:
-    """Rebuild the search rows of these products; return how many are visible."""
+    """Rebuild the search rows of these products; return how many are visible. The
+    listings kept (listing.catalogue_changed) are forgotten."""
     ids = sorted({int(i) for i in ids if i is not None})
     visible = 0
     for start in range(0, len(ids), BATCH):
@@ -156,6 +158,8 @@ def index_products(ids: Iterable[int]) -> int:
             SearchEntry.objects.filter(product_id__in=chunk).delete()
             SearchEntry.objects.bulk_create(entries)
         visible += len(entries)
+    if ids:
+        catalogue_changed()
     return visible
 
 

@@ -9,15 +9,19 @@ check whether any entry holds every word, before a typo search).
 Facets are disjunctive: values of one facet combine with OR, facets combine with AND, and
 each facet's counts apply every *other* facet's selection, so a buyer sees how many
 products each choice would give. The words are matched once: the matching entries are a
-materialised set every count reads.
+materialised set every count reads. What the statement read is kept a minute under the
+catalogue's version, forgotten at any change (catalogue_changed).
 """
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, FloatField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -482,7 +486,9 @@ def _ranked_sql(selection: Selection, where: str, needed: int, params: list) -> 
 
     The trigram similarity is the costly part, and an entry whose title lacks a word
     (no title bonus) can only come after every entry whose title has them all: when
-    those fill the first `needed` positions, the similarity is computed for them alone."""
+    those fill the first `needed` positions, only they are ranked. A title holding the
+    folded query itself, word for word, has a word similarity of exactly 1 (the query's
+    every trigram in one extent, nothing else): it is not computed for those."""
     words = terms(selection.q)
     if not words:
         return f"SELECT m.pk, m.price, m.date_created, 0.0 AS rank FROM m WHERE {where}"
@@ -499,30 +505,66 @@ def _ranked_sql(selection: Selection, where: str, needed: int, params: list) -> 
     if connection.vendor != "postgresql":
         params += like_params
         return f"SELECT t.pk, t.price, t.date_created, t.bonus AS rank FROM ({titled}) t"
-    params += [needed, fold(selection.q), *like_params]
+    query = fold(selection.q)
+    phrase = f"% {connection.ops.prep_for_like_query(query)} %"
+    params += [phrase, query, *like_params, *like_params, needed]
     return (
-        "SELECT t.pk, t.price, t.date_created, t.bonus + CASE WHEN t.bonus > 0 OR "
-        "t.titled < %s THEN WORD_SIMILARITY(%s, t.title_folded) ELSE 0 END AS rank FROM ("
-        "SELECT u.*, COUNT(CASE WHEN u.bonus > 0 THEN 1 END) OVER () AS titled "
-        f"FROM ({titled}) u) t"
+        "SELECT t.pk, t.price, t.date_created, t.bonus + CASE "
+        f"WHEN t.bonus > 0 AND (' ' || t.title_folded || ' ') {like} THEN CAST(1 AS REAL) "
+        f"ELSE WORD_SIMILARITY(%s, t.title_folded) END AS rank FROM ({titled}) t "
+        f"WHERE t.bonus > 0 OR (SELECT COUNT(*) FROM m WHERE ({where}) AND "
+        f"{' AND '.join(matches)}) < %s"
     )
+
+
+# What listing_statement read is kept for a short time under the catalogue's version: a
+# search repeated (by the next buyer, or the same one paging back) reads no entry again.
+# Exact where the cache is shared by the workers (REDIS_URL); with the in-process cache of
+# development, another process's change is seen within KEEP_ROWS seconds.
+_VERSION_KEY = "listing:version"
+KEEP_ROWS = 60
+
+
+def catalogue_version() -> str:
+    """The version the kept listings are filed under: a new one after every change to what
+    a listing reads (catalogue_changed)."""
+    version = cache.get(_VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(8)
+        if not cache.add(_VERSION_KEY, version, None):
+            version = cache.get(_VERSION_KEY) or version
+    return version
+
+
+def catalogue_changed(**kwargs) -> None:
+    """Forget every kept listing: at once, and again when the change commits (a listing read
+    in between, before the change was visible, is filed under a version no one reads).
+    Called by indexing.index_products for every change of SearchEntry and by
+    marketplace.search.receivers for the names a listing shows (categories, producers)."""
+    cache.delete(_VERSION_KEY)
+    transaction.on_commit(lambda: cache.delete(_VERSION_KEY))
 
 
 def _run_statement(base, selection, **kwargs) -> dict:
     sql, params = listing_statement(base, selection, **kwargs)
+    digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+    key = f"listing:{catalogue_version()}:{connection.alias}:{digest}"
+    if (rows := cache.get(key)) is not None:
+        return rows
     rows = {"totals": None, "category": [], "province": [], "producer": [], "page": []}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     page = []
-    for kind, key, label, n, *rest in fetched:
+    for kind, key_, label, n, *rest in fetched:
         if kind == "totals":
             *rows["totals"], rows["matched"] = [n, *rest]
         elif kind == "page":
-            page.append((n, key))
+            page.append((n, key_))
         else:
-            rows[kind].append((key, label, n))
+            rows[kind].append((key_, label, n))
     rows["page"] = [pk for _position, pk in sorted(page)]
+    cache.set(key, rows, KEEP_ROWS)
     return rows
 
 
@@ -606,6 +648,8 @@ __all__ = [
     "PRICE_RANGES",
     "SORTS",
     "Listing",
+    "catalogue_changed",
+    "catalogue_version",
     "Selection",
     "category_scope",
     "listing_statement",

@@ -12,7 +12,10 @@ from oscar.core.loading import get_model
 
 from marketplace.models import Certificate, ProducerProfile, ProductListing, SearchEntry
 from marketplace.search import indexing
+from marketplace.search.listing import catalogue_changed
 
+Category = get_model("catalogue", "Category")
+Partner = get_model("partner", "Partner")
 Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -86,3 +89,12 @@ def certificate_products_changed(sender, instance, action, pk_set, **kwargs):
             indexing.index_producer(instance.producer_id)
         else:
             _reindex(instance.pk)
+
+
+@receiver([post_save, post_delete], sender=Category)
+@receiver([post_save, post_delete], sender=Partner)
+@receiver([post_save, post_delete], sender=ProducerProfile)
+def listing_names_changed(sender, instance, raw=False, **kwargs):
+    """The category and producer names a listing's facets show: the listings kept are
+    forgotten (listing.catalogue_changed)."""
+    catalogue_changed()

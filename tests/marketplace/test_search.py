@@ -18,6 +18,7 @@ from marketplace.search.listing import (
     CERTIFICATES,
     PRICE_RANGES,
     Selection,
+    catalogue_version,
     order_entries,
     run_listing,
     search_filter,
@@ -252,7 +253,16 @@ def test_facet_counts_stay_exact_for_products_in_several_categories(demo):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "query",
-    ["q=ca+phe", "q=mat+ong", "q=sau+rieng&province=66", "q=dak+lak&cert=ocop", "q=gao+lut"],
+    [
+        "q=ca+phe",
+        "q=mat+ong",
+        "q=sau+rieng&province=66",
+        "q=dak+lak&cert=ocop",
+        "q=gao+lut",
+        "q=rang+xay",
+        "q=robusta+rang",
+        "q=ca+phe+robusta+500g",
+    ],
 )
 def test_every_listing_page_is_in_the_order_of_the_ranking(demo, query):
     """The statement ranks only what decides the page (listing._ranked_sql): each page,
@@ -272,6 +282,29 @@ def test_every_listing_page_is_in_the_order_of_the_ranking(demo, query):
         shown += [entry.pk for entry in listing.entries]
         number += 1
     assert shown == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_a_title_holding_the_query_word_for_word_is_fully_similar_on_postgresql(demo):
+    """listing._ranked_sql ranks a title holding the folded query word for word with a word
+    similarity of 1 without computing it: what pg_trgm computes for every such title."""
+    if connection.vendor != "postgresql":
+        pytest.skip("word similarity is pg_trgm's: PostgreSQL only (make test runs it there)")
+    titles = list(SearchEntry.objects.values_list("title_folded", flat=True))
+    queries = set()
+    for title in titles:
+        words = title.split()
+        for size in (1, 2, 3, 4):
+            queries |= {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT q, t, word_similarity(q, t) FROM unnest(%s::text[]) q, unnest(%s::text[]) t "
+            "WHERE (' ' || t || ' ') LIKE ('%% ' || q || ' %%') AND word_similarity(q, t) < 1",
+            [sorted(queries), titles],
+        )
+        assert cursor.fetchall() == []
+    assert len(queries) > 100
 
 
 @pytest.mark.django_db
@@ -349,3 +382,55 @@ def test_a_page_past_the_last_shows_the_last_page(demo):
     listing = run_listing(QueryDict("q=ca+phe&page=999"), per_page=2)
     assert listing.page.number == listing.paginator.num_pages > 1
     assert len(listing.entries) == listing.paginator.count - 2 * (listing.page.number - 1)
+
+
+@pytest.mark.django_db
+def test_a_listing_read_again_reads_only_its_page_until_the_catalogue_changes(
+    demo, django_assert_num_queries
+):
+    """What the listing statement read is kept under the catalogue's version: the same
+    listing again costs the page's rows alone, and any change of an entry, a category or a
+    producer's name is seen at once (listing.catalogue_changed)."""
+    query = QueryDict("q=ca+phe")
+    first = run_listing(query)
+    with django_assert_num_queries(1):
+        again = run_listing(query)
+    assert [e.pk for e in again.entries] == [e.pk for e in first.entries]
+    assert again.paginator.count == first.paginator.count
+    in_stock = {f.name: f for f in first.facets}["in_stock"].values[0].count
+    # A product sold out: the entry changes, the listing reads it again.
+    entry = next(e for e in first.entries if e.in_stock)
+    record = entry.product.stockrecords.get()
+    record.num_in_stock = record.num_allocated or 0
+    record.save()
+    changed = run_listing(query)
+    assert {f.name: f for f in changed.facets}["in_stock"].values[0].count == in_stock - 1
+    # A category renamed: its facet shows the new name.
+    category = Category.objects.get(pk=entry.category_pk)
+    category.name = "Cà phê đặc sản"
+    category.save()
+    labels = [v.label for v in {f.name: f for f in run_listing(query).facets}["category"].values]
+    assert "Cà phê đặc sản" in labels
+    # A producer renamed: its facet shows the new name.
+    partner = entry.producer.partner
+    partner.name = "HTX Cà phê mới"
+    partner.save()
+    labels = [v.label for v in {f.name: f for f in run_listing(query).facets}["producer"].values]
+    assert "HTX Cà phê mới" in labels
+
+
+@pytest.mark.django_db
+def test_a_listing_read_before_a_change_commits_is_not_kept_for_after(
+    demo, django_capture_on_commit_callbacks
+):
+    """A listing read while a change is not yet committed is filed under a version
+    forgotten again at the commit (listing.catalogue_changed)."""
+    query = QueryDict("q=ca+phe")
+    before = run_listing(query).paginator.count
+    product = Product.objects.filter(search_entry__title_folded__contains="ca phe").first()
+    with django_capture_on_commit_callbacks(execute=True):
+        product.is_public = False
+        product.save()
+        version = catalogue_version()
+    assert catalogue_version() != version
+    assert run_listing(query).paginator.count == before - 1
