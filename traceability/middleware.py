@@ -268,17 +268,27 @@ def _forget_kept(**_kwargs):
 
 class KeptPage:
     """A short link's page as the whole middleware stack sent it: its headers in their
-    order (the identity form), its body, and the body gzip-compressed once."""
+    order (the identity form), its body, and the body gzip-compressed, once, when a client
+    that accepts gzip first asks for it (a first scan pays no compression)."""
 
-    __slots__ = ("lot_pk", "head", "etag", "language", "headers", "body", "gzipped")
+    __slots__ = ("lot_pk", "head", "etag", "language", "headers", "body", "_gzipped")
 
     def __init__(self, lot_pk, head, etag, language, headers, body):
         self.lot_pk, self.head, self.etag, self.language = lot_pk, head, etag, language
         self.headers, self.body = headers, body
-        compressed = gzip_compress(body, compresslevel=6, mtime=0)
-        # As GZipMiddleware: only when shorter (with the longest file name it may add).
-        limit = len(body) - GZipMiddleware.max_random_bytes - 1
-        self.gzipped = compressed if len(body) >= 200 and len(compressed) < limit else None
+        self._gzipped = None
+
+    @property
+    def gzipped(self) -> bytes:
+        """The body compressed as GZipMiddleware compresses it, without its random file
+        name; b"" when GZipMiddleware would send it uncompressed (short, or no shorter)."""
+        if self._gzipped is None:
+            body = self.body
+            compressed = gzip_compress(body, compresslevel=6, mtime=0)
+            # Only when shorter, with the longest file name a response may add.
+            limit = len(body) - GZipMiddleware.max_random_bytes - 1
+            self._gzipped = compressed if len(body) >= 200 and len(compressed) < limit else b""
+        return self._gzipped
 
 
 class KeptTracePageMiddleware:
@@ -333,15 +343,15 @@ class KeptTracePageMiddleware:
                 _kept.popitem(last=False)
 
     def _answer(self, request, page):
-        gzipped = page.gzipped is not None and re_accepts_gzip.search(
-            request.META.get("HTTP_ACCEPT_ENCODING", "")
-        )
+        gzipped = b""
+        if re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            gzipped = page.gzipped
         if gzipped:
             # GZipMiddleware's compress_string: a random file name in each response.
-            header = bytearray(page.gzipped[:10])
+            header = bytearray(gzipped[:10])
             header[3] = FNAME
             name = b"a" * secrets.randbelow(GZipMiddleware.max_random_bytes) + b"\x00"
-            body = b"".join((header, name, page.gzipped[10:]))
+            body = b"".join((header, name, gzipped[10:]))
         else:
             body = page.body
         response = HttpResponse(body)
