@@ -27,11 +27,21 @@ CaptureQueriesContext against the same view, with tasks sent to the broker (and,
 brackets, with eager tasks). The client runs on the same machine as gunicorn and competes
 with it for the CPUs, which lowers all figures alike.
 
+(a), (b) and (c) are measured side by side: both servers run at once, and the requests go
+in BENCH_TRACE_ROUNDS rounds of a batch of each (their order turned every round), so that
+what else the machine does meanwhile weighs on the three alike; each figure is its
+requests over the time its batches took. Measured one after the other, a change in the
+machine's load between two measurements (other processes, CPU frequency) moved the ratios
+by a third on a busy machine. Beside requests/s, the CPU the gunicorn workers spent a
+request (their user + system time from /proc, Linux only): repeatable where the wall
+clock is not.
+
 Targets (issue 19): warm at least 1.0x the static file, cold at least 0.25x warm with at
 most 4 queries; wall-clock figures move with the machine's load, so take the median of
-several runs (bench/middleware.py measures the CPU of each, repeatably).
+several runs (bench/middleware.py measures the CPU of each in-process, repeatably).
 
 Environment: BENCH_TRACE_REQUESTS (default 1000), BENCH_TRACE_THREADS (default 8),
+BENCH_TRACE_ROUNDS (default 10), BENCH_TRACE_REDIS_URL (default redis database 14, for (d)),
 BENCH_PORTS (serving.free_port: a range such as 8400-8499 for the servers).
 """
 
@@ -50,8 +60,9 @@ from serving import MEMORY_BROKER, Server, get, reachable
 
 N = int(os.environ.get("BENCH_TRACE_REQUESTS", "1000"))
 THREADS = int(os.environ.get("BENCH_TRACE_THREADS", "8"))
+ROUNDS = max(1, int(os.environ.get("BENCH_TRACE_ROUNDS", "10")))
 WORKERS = 2
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = os.environ.get("BENCH_TRACE_REDIS_URL", "redis://127.0.0.1:6379/14")
 LOT_CODE = serving.DEMO_LOT_CODE
 
 COLD_SETTINGS = '''"""bench/trace.py only: the app's settings with a cache that never hits."""
@@ -63,6 +74,56 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 def load(port: int, path: str, n: int, threads: int) -> tuple[float, int]:
     """Send `n` GETs from `threads` threads; return (requests per second, failures)."""
+    elapsed, failures = timed_load(port, path, n, threads)
+    return n / elapsed, failures
+
+
+def worker_cpu(server) -> float:
+    """CPU seconds (user + system) the server's gunicorn workers have spent so far (Linux:
+    /proc; 0 elsewhere). Workers started again by a reload count from their start."""
+    total = 0.0
+    master = str(server.process.pid)
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0.0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == master:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def interleaved(measures, n: int, threads: int, rounds: int) -> list:
+    """`measures`: (name, server, path). Each gets `n` requests, sent in `rounds` batches
+    that alternate with the others' (the order turned every round), so that the machine's
+    load while they run weighs on all alike. Returns (name, requests/s, failures, CPU µs
+    of the server's workers a request) for each."""
+    totals = {name: [0.0, 0, 0.0] for name, _server, _path in measures}
+    batch = max(1, n // rounds)
+    for round_ in range(rounds):
+        order = measures[round_ % len(measures) :] + measures[: round_ % len(measures)]
+        for name, server, path in order:
+            cpu = worker_cpu(server)
+            elapsed, failures = timed_load(server.port, path, batch, threads)
+            totals[name][0] += elapsed
+            totals[name][1] += failures
+            totals[name][2] += worker_cpu(server) - cpu
+    return [
+        (name, batch * rounds / elapsed, failures, cpu / (batch * rounds) * 1e6)
+        for name, (elapsed, failures, cpu) in totals.items()
+    ]
+
+
+def timed_load(port: int, path: str, n: int, threads: int) -> tuple[float, int]:
+    """Send `n` GETs from `threads` threads; return (seconds taken, failures)."""
     lock = threading.Lock()
     remaining = [n]
     failures = [0]
@@ -87,8 +148,7 @@ def load(port: int, path: str, n: int, threads: int) -> tuple[float, int]:
         thread.start()
     for thread in pool:
         thread.join()
-    elapsed = time.perf_counter() - start
-    return n / elapsed, failures[0]
+    return time.perf_counter() - start, failures[0]
 
 
 def query_counts(path: str, *, eager: bool) -> tuple[int, int]:
@@ -150,11 +210,6 @@ def main():
 
         for _ in range(50 * WORKERS):  # every worker's own LocMemCache
             get(warm.port, path)
-        rows.append(("(a) trace page, warm", *load(warm.port, path, N, THREADS)))
-        rows.append(
-            ("(c) static file, same size", *load(warm.port, f"/static/{static_name}", N, THREADS))
-        )
-        warm.stop()
 
         cold = Server(
             workdir,
@@ -168,7 +223,21 @@ def main():
         )
         servers.append(cold)
         cold.wait_for(path)
-        rows.insert(1, ("(b) trace page, cold", *load(cold.port, path, N, THREADS)))
+        for _ in range(5 * WORKERS):  # every worker's connection and prepared reads
+            get(cold.port, path)
+        measured = interleaved(
+            [
+                ("(a) trace page, warm", warm, path),
+                ("(b) trace page, cold", cold, path),
+                ("(c) static file, same size", warm, f"/static/{static_name}"),
+            ],
+            N,
+            THREADS,
+            ROUNDS,
+        )
+        rows.extend((name, rps, failures) for name, rps, failures, _cpu in measured)
+        server_cpu = {name[:3]: cpu for name, _rps, _failures, cpu in measured}
+        warm.stop()
         cold.stop()
 
         if reachable("127.0.0.1", 6379):
@@ -215,9 +284,12 @@ def main():
         "cache: (a)(c)(e) LocMemCache, one per worker; (b) DummyCache, every layer misses; "
         f"(d) Redis {REDIS_URL}" + ("" if "(d)" in rps else " (not reachable: skipped)")
     )
-    print(f"{'what':<30} {'req/s':>9} {'failed':>7}")
+    print(f"(a)(b)(c) side by side: {ROUNDS} rounds of a batch of each, order turned every round")
+    print(f"{'what':<30} {'req/s':>9} {'failed':>7} {'server CPU µs/request':>22}")
     for name, value, failures in rows:
-        print(f"{name:<30} {value:>9.1f} {failures:>7}")
+        cpu = server_cpu.get(name[:3])
+        cpu_text = f"{cpu:>22.0f}" if cpu else f"{'':>22}"
+        print(f"{name:<30} {value:>9.1f} {failures:>7} {cpu_text}")
     ratio = rps["(a)"] / rps["(c)"]
     print(
         f"warm/static ratio {ratio:.2f} (target >= 1.0){'' if ratio >= 1.0 else '  BELOW TARGET'}"

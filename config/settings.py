@@ -200,6 +200,9 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "marketplace.core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A short link's kept trace page, answered whole with what the middleware below added
+    # (compressed once); first scans and everything else go on down.
+    "traceability.middleware.KeptTracePageMiddleware",
     # Pages compressed for phones on 3G (WhiteNoise serves static files pre-compressed).
     # Django's GZip pads each response with random bytes against BREACH, and CSRF tokens
     # are masked per response.

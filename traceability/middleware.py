@@ -23,6 +23,14 @@ per-serial scan count) and everything else go through the view. The entry is key
 path exactly as the resolver reads it (caching.request_path: the raw, percent-encoded path
 when the server gives it), never on a decoded form two different links can share.
 
+Above GZip, the CSP, Permissions-Policy, the malformed-request guard and WhiteNoise,
+KeptTracePageMiddleware answers a short link's kept page again whole: the body and every
+header as that stack sent it the first time (kept per worker process, at most KEPT_PAGES of
+them, used only while the lot's chain head still holds, as above), compressed once for
+gzip and sent with a fresh random gzip file name each time as GZipMiddleware does (against
+BREACH). Conditional requests, HEAD, query strings, Digital Links and a visitor sent to
+another language go down to CachedTracePageMiddleware as before.
+
 Language: the page is in Vietnamese at /t/… and in English at /en/t/…. A scanner landing
 on the Vietnamese link whose browser prefers English (Accept-Language) and who has not
 chosen a language (the switch on the page sets Django's language cookie, see
@@ -32,11 +40,19 @@ the preferred language (views.digital_link).
 """
 
 import re
+import secrets
+import threading
+from collections import OrderedDict
+from gzip import FNAME
+from gzip import compress as gzip_compress
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.middleware.gzip import GZipMiddleware, re_accepts_gzip
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation.trans_real import parse_accept_lang_header
@@ -128,7 +144,7 @@ class CachedTracePageMiddleware:
         if entry is not None:
             lot_pk, head, etag, language, headers, body = entry
             if cache.get(caching.head_key(lot_pk)) == head:
-                return self._replay(request, lot_pk, etag, language, headers, body)
+                return self._replay(request, lot_pk, head, etag, language, headers, body)
         short_link = SHORT_LINK_RE.match(request.path_info)
         if short_link is not None:
             response = self._short_link(request, short_link)
@@ -136,6 +152,7 @@ class CachedTracePageMiddleware:
             response = self.get_response(request)
         marked = getattr(response, "trace_page", None)
         if marked is not None and response.status_code == 200 and not response.streaming:
+            response.trace_body = response.content  # for KeptTracePageMiddleware
             lot_pk, head, etag, language = marked
             if UNPREFIXED_RE.match(request.path_info):
                 patch_vary_headers(response, UNPREFIXED_VARY)  # as __call__ leaves it
@@ -193,7 +210,7 @@ class CachedTracePageMiddleware:
             cache.set(key, headers, caching.MAPPING_TIMEOUT)
         return response
 
-    def _replay(self, request, lot_pk, etag, language, headers, body):
+    def _replay(self, request, lot_pk, head, etag, language, headers, body):
         if caching.etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
             response = HttpResponseNotModified()
             for name, value in headers:
@@ -218,10 +235,143 @@ class CachedTracePageMiddleware:
         # whole, as it sends a static file, rather than in chunks.
         response["Content-Length"] = str(len(body))
         response.replayed = True
+        # KeptTracePageMiddleware keeps it as the whole stack leaves it.
+        response.trace_page = (lot_pk, head, etag, language)
+        response.trace_body = body
         scans.schedule_scan(
             lot_id=lot_pk,
             serial_id=None,
             language=language,
+            visitor=scans.visitor_hash(request),
+            batch=True,
+        )
+        return response
+
+
+# --- Kept pages, answered above GZip, the CSP and the rest ---------------------------------
+
+KEPT_PAGES = 256  # per worker process: the most scanned lots' pages (about 12 KB each)
+# Set by SecurityMiddleware on the way out (above KeptTracePageMiddleware), by the request's
+# scheme: never kept.
+NOT_KEPT = {"content-encoding", "set-cookie", "strict-transport-security"}
+_kept: OrderedDict = OrderedDict()  # {fast key: KeptPage}
+_kept_lock = threading.Lock()
+
+
+@receiver(setting_changed)
+def _forget_kept(**_kwargs):
+    """The headers kept depend on the settings (CSP, Permissions-Policy): tests change
+    them."""
+    with _kept_lock:
+        _kept.clear()
+
+
+class KeptPage:
+    """A short link's page as the whole middleware stack sent it: its headers in their
+    order (the identity form), its body, and the body gzip-compressed, once, when a client
+    that accepts gzip first asks for it (a first scan pays no compression)."""
+
+    __slots__ = ("lot_pk", "head", "etag", "language", "headers", "body", "_gzipped")
+
+    def __init__(self, lot_pk, head, etag, language, headers, body):
+        self.lot_pk, self.head, self.etag, self.language = lot_pk, head, etag, language
+        self.headers, self.body = headers, body
+        self._gzipped = None
+
+    @property
+    def gzipped(self) -> bytes:
+        """The body compressed as GZipMiddleware compresses it, without its random file
+        name; b"" when GZipMiddleware would send it uncompressed (short, or no shorter)."""
+        if self._gzipped is None:
+            body = self.body
+            compressed = gzip_compress(body, compresslevel=6, mtime=0)
+            # Only when shorter, with the longest file name a response may add.
+            limit = len(body) - GZipMiddleware.max_random_bytes - 1
+            self._gzipped = compressed if len(body) >= 200 and len(compressed) < limit else b""
+        return self._gzipped
+
+
+class KeptTracePageMiddleware:
+    """A short link's kept page, answered right below SecurityMiddleware (which still
+    redirects to HTTPS first and adds its headers): no GZip, CSP, Permissions-Policy,
+    malformed-request guard or WhiteNoise on the way, with what they added kept. Anything
+    this does not answer goes down the stack unchanged, and a page the stack answers is
+    kept on the way back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = None
+        if (
+            request.method == "GET"
+            and not request.META.get("QUERY_STRING")
+            and not request.META.get("HTTP_IF_NONE_MATCH")
+            and SHORT_LINK_RE.match(request.path_info)
+            and (
+                request.path_info.startswith("/en/")
+                or preferred_language(request) == settings.LANGUAGE_CODE
+            )
+            and not wants_linkset(request)
+        ):
+            key = caching.fast_key(request.get_host(), *caching.request_path(request))
+            page = _kept.get(key)
+            if page is not None and cache.get(caching.head_key(page.lot_pk)) == page.head:
+                return self._answer(request, page)
+        response = self.get_response(request)
+        if key is not None:
+            self._keep(key, response)
+        return response
+
+    def _keep(self, key, response):
+        marked = getattr(response, "trace_page", None)
+        body = getattr(response, "trace_body", None)
+        if marked is None or body is None or response.status_code != 200:
+            return
+        lot_pk, head, etag, language = marked
+        identity = {"etag": etag, "content-length": str(len(body))}  # as before GZip
+        headers = [
+            (name, identity.get(name.lower(), value))
+            for name, value in response.items()
+            if name.lower() not in NOT_KEPT
+        ]
+        page = KeptPage(lot_pk, head, etag, language, headers, body)
+        with _kept_lock:
+            _kept[key] = page
+            _kept.move_to_end(key)
+            while len(_kept) > KEPT_PAGES:
+                _kept.popitem(last=False)
+
+    def _answer(self, request, page):
+        gzipped = b""
+        if re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            gzipped = page.gzipped
+        if gzipped:
+            # GZipMiddleware's compress_string: a random file name in each response.
+            header = bytearray(gzipped[:10])
+            header[3] = FNAME
+            name = b"a" * secrets.randbelow(GZipMiddleware.max_random_bytes) + b"\x00"
+            body = b"".join((header, name, gzipped[10:]))
+        else:
+            body = page.body
+        response = HttpResponse(body)
+        store = getattr(response.headers, "_store", None)
+        if type(store) is dict:
+            store.clear()  # the kept headers in their order (Content-Type, -Length among them)
+            store.update({name.lower(): (name, value) for name, value in page.headers})
+        else:
+            for name, value in page.headers:
+                response[name] = value
+        response["Content-Length"] = str(len(body))
+        if gzipped:
+            if page.etag.startswith('"'):
+                response["ETag"] = "W/" + page.etag
+            response["Content-Encoding"] = "gzip"
+        response.replayed = True
+        scans.schedule_scan(
+            lot_id=page.lot_pk,
+            serial_id=None,
+            language=page.language,
             visitor=scans.visitor_hash(request),
             batch=True,
         )
