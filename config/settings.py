@@ -297,9 +297,12 @@ if REDIS_URL:
     # Sessions read from the shared cache, written through to the database: no session
     # query on most requests. (Not with the per-process LocMemCache: a worker could read
     # its own stale copy of a session another worker changed.)
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "marketplace.core.sessions.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Database sessions, every worker reading the same rows (Django's `db` engine, with
+    # fewer queries: marketplace.core.sessions).
+    SESSION_ENGINE = "marketplace.core.sessions.db"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
