@@ -367,6 +367,12 @@ _CACHED_COUNTRIES = CachedUntilChanged(
 )
 
 
+def shipping_countries() -> list:
+    """The countries delivered to (Oscar's `is_shipping_country`), in their order, from the
+    cache: the address form of the checkout reads them on every visit."""
+    return list(_CACHED_COUNTRIES.get().values())
+
+
 def with_country(address):
     """`address` (a checkout's unsaved shipping address, or None) with its country taken
     from the cached shipping countries instead of a query when it is one of them (the

@@ -108,6 +108,17 @@ class ShippingAddressForm(OscarShippingAddressForm):
             self.initial["commune"] = self.instance.line4
         self.order_fields(self.field_order)
 
+    def adjust_country_field(self):
+        """Oscar's (one shipping country: the field hidden, the address in that country),
+        with the countries read from the cache, not on every visit of the address step."""
+        from marketplace.fulfilment.shipping import shipping_countries
+
+        countries = shipping_countries()
+        if len(countries) != 1:
+            return super().adjust_country_field()
+        self.fields.pop("country", None)
+        self.instance.country = countries[0]
+
     def clean(self):
         cleaned = super().clean()  # Oscar's mixin parses the phone with the VN hint
         vietnamese_phone_only(self, cleaned)

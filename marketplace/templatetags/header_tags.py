@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from django import template
 from django.contrib.auth.models import AnonymousUser
 from django.template.loader import get_template
+from django.utils.autoreload import file_changed
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -41,6 +42,14 @@ _SLOTS = {
 
 _stencils: dict = {}
 _lock = threading.Lock()
+
+
+def _forget(**_kwargs):
+    """In development, a changed template is read again (Django's autoreload): so is this."""
+    _stencils.clear()
+
+
+file_changed.connect(_forget, dispatch_uid="nongsan-header-stencils")
 
 
 def _split(html: str) -> tuple:
