@@ -1,11 +1,12 @@
 import gc
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+# Django's WSGI handler (get_wsgi_application), each address's URL resolution remembered.
+from marketplace.core.handlers import application as _application  # noqa: E402
+
+application = _application()
 
 
 def _freeze_what_start_up_made() -> None:
