@@ -77,3 +77,21 @@ def test_pages_draw_the_visitors_header_with_their_own_values(client):
     with translation.override("en"):
         english = client.get("/en/basket/").content.decode()
     assert 'lang="en"' in english and 'class="ns-basket" href="/en/basket/"' in english
+
+
+@pytest.mark.django_db
+def test_a_visitor_without_a_basket_reads_no_lines_and_adding_one_shows_it(client, demo):
+    """Oscar's unsaved basket answers `all_lines()` with one empty, read queryset
+    (marketplace.payments.basket_middleware); once saved by adding, with its lines."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from oscar.core.loading import get_model
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/basket/")
+    assert page.status_code == 200
+    assert not [q for q in queries.captured_queries if "basket_line" in q["sql"]]
+    assert 'class="ns-count"' not in page.content.decode()
+    product = get_model("catalogue", "Product").objects.get(upc="NS0005")
+    client.post(f"/basket/add/{product.pk}/", {"quantity": 2})
+    assert '<span class="ns-count">2</span>' in client.get("/basket/").content.decode()
