@@ -34,8 +34,22 @@ def call(handler, path, language="vi"):
     return int(status[0].split()[0]), content
 
 
+@pytest.fixture
+def connections_kept():
+    """As Django's test client: the test's database connection (its transaction) is not
+    closed at the end of each request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
-def test_pages_answer_as_with_djangos_resolution(settings):
+def test_pages_answer_as_with_djangos_resolution(settings, connections_kept):
     settings.ALLOWED_HOSTS = ["testserver"]
     handler = ResolvingWSGIHandler()
     for path in ("/basket/", "/en/basket/", "/basket/", "/catalogue/", "/healthz"):
