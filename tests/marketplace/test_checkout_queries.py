@@ -29,9 +29,9 @@ DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
 # (marketplace.payments.basket_add), a guest's basket was read with its lines, the
 # marketplace settings were cached, an order's stock records were locked and reserved
 # together (marketplace.catalogue.stock.reserve_lines) and the thank-you page read the
-# order with what it shows (marketplace.payments.selectors.placed_order); then 9 and 9 on
-# the gateway and the address POST before a new session's key was no longer looked up
-# first (marketplace.core.sessions) and the shipping countries were read from the cache.
+# order with what it shows (marketplace.payments.selectors.placed_order); the gateway and
+# the address POST then made 8 each with a new session's key no longer looked up first
+# (marketplace.core.sessions) and the shipping countries read from the cache.
 # Each budget: measured + 1.
 BUDGETS = {
     "add durian": 10,
