@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
@@ -51,6 +51,9 @@ StockRecord = get_model("partner", "StockRecord")
 
 # Set while a reservation saves a stock record (``allocating``).
 _allocating: ContextVar[bool] = ContextVar("nongsan_stock_allocating", default=False)
+# The stock records a reservation is saving together (``saved_together``).
+_together: ContextVar[list | None] = ContextVar("nongsan_stock_saved_together", default=None)
+_together_receivers = []
 
 
 class StockError(Exception):
@@ -98,16 +101,50 @@ def _allocation():
         _allocating.reset(token)
 
 
-def _allocate(record, quantity: int) -> None:
-    """Oscar's StockRecord.allocate on a `record` locked by this transaction: the same
-    signals and UPDATE, with the new allocation known without reading the row back."""
-    record.pre_save_signal()
-    StockRecord.objects.filter(pk=record.pk).update(
-        num_allocated=Coalesce(F("num_allocated"), 0) + quantity
+def _allocate(added: dict) -> None:
+    """Oscar's StockRecord.allocate for each {record locked by this transaction: quantity}
+    of `added` (what _reserve_locked checked and counted on the instance): the same signals,
+    and one UPDATE for them all, the new allocations known without reading the rows back.
+    The post_save receivers that read the database for a saved record do it once for all
+    of them (``saved_together``, ``on_saved_together``)."""
+    records = list(added)
+    for record in records:
+        record.pre_save_signal()
+    if len(records) == 1:
+        increment = Value(added[records[0]])
+    else:
+        increment = Case(
+            *(When(pk=record.pk, then=Value(added[record])) for record in records),
+            output_field=IntegerField(),
+        )
+    StockRecord.objects.filter(pk__in=[record.pk for record in records]).update(
+        num_allocated=Coalesce(F("num_allocated"), 0) + increment
     )
-    record.num_allocated = (record.num_allocated or 0) + quantity
+    token = _together.set(records)
+    try:
+        with _allocation():
+            for record in records:
+                record.post_save_signal()
+    finally:
+        _together.reset(token)
     with _allocation():
-        record.post_save_signal()
+        for receiver in _together_receivers:
+            receiver(records)
+
+
+def saved_together() -> bool:
+    """Whether the stock record being saved is one of those a reservation saves together:
+    a post_save receiver that reads the database for it leaves that to its counterpart
+    registered with ``on_saved_together``, run once for all of them."""
+    return _together.get() is not None
+
+
+def on_saved_together(receiver):
+    """Register ``receiver(records)``, run once a reservation has sent post_save for each
+    of `records` (stock records it allocated, saved together): the reads a per-record
+    receiver skips while ``saved_together()``, made once for all of them."""
+    _together_receivers.append(receiver)
+    return receiver
 
 
 def _quantity(quantity) -> int:
@@ -146,19 +183,25 @@ def reserve(*, stockrecord, quantity: int, line=None):
     quantity = _quantity(quantity)
     with transaction.atomic():
         record = _locked(stockrecord)
-        _reserve_locked(record, quantity, line)
+        if _reserve_locked(record, quantity, line):
+            _allocate({record: quantity})
     _sync(stockrecord, record)
     return record
 
 
-def _reserve_locked(record, quantity: int, line) -> None:
-    if _tracked(record):
-        if _lot_sold(record):
-            batches.allocate(record, line=line, quantity=quantity)
-        left = available(record)
-        if quantity > left:
-            raise StockError(shortage_message(record.product.get_title(), left))
-        _allocate(record, quantity)
+def _reserve_locked(record, quantity: int, line) -> bool:
+    """Check `quantity` of the locked `record` is left and count it as allocated on the
+    instance (a record sold from lots takes it from them for `line`); the caller writes
+    the allocation (``_allocate``). False for a record that does not track stock."""
+    if not _tracked(record):
+        return False
+    if _lot_sold(record):
+        batches.allocate(record, line=line, quantity=quantity)
+    left = available(record)
+    if quantity > left:
+        raise StockError(shortage_message(record.product.get_title(), left))
+    record.num_allocated = (record.num_allocated or 0) + quantity
+    return True
 
 
 def reserve_lines(reservations) -> None:
@@ -166,8 +209,9 @@ def reserve_lines(reservations) -> None:
     being placed): their stock records locked together in primary-key order (so that
     concurrent orders cannot deadlock), what each record is asked for in all checked
     against what is left (StockError naming the product), then each reserved in
-    stock-record order; the callers' instances are brought up to date. Runs in the
-    transaction that places the order: a StockError undoes it with the order."""
+    stock-record order and the allocations written together (one UPDATE); the callers'
+    instances are brought up to date. Runs in the transaction that places the order: a
+    StockError undoes it with the order."""
     reservations = [(record, _quantity(quantity), line) for record, quantity, line in reservations]
     wanted = Counter()
     for stockrecord, quantity, _line in reservations:
@@ -185,10 +229,15 @@ def reserve_lines(reservations) -> None:
             left = available(record)
             if _tracked(record) and wanted[pk] > left:
                 raise StockError(shortage_message(record.product.get_title(), left))
+        added = Counter()
         for stockrecord, quantity, line in sorted(
             reservations, key=lambda reservation: _pk(reservation[0])
         ):
-            _reserve_locked(records[_pk(stockrecord)], quantity, line)
+            record = records[_pk(stockrecord)]
+            if _reserve_locked(record, quantity, line):
+                added[record] += quantity
+        if added:
+            _allocate(added)
     for stockrecord in {id(r[0]): r[0] for r in reservations}.values():
         _sync(stockrecord, records[_pk(stockrecord)])
 
@@ -300,10 +349,25 @@ def install() -> None:
     """Oscar e-mails "back in stock" product alerts whenever a stock record is saved
     (OSCAR_EAGER_ALERTS). A reservation lowers what may be ordered and cannot bring a
     product back, so the alerts are not looked for then (three queries a stock record of
-    every order placed); any other save still sends them as Oscar does."""
+    every order placed); any other save still sends them as Oscar does. Oscar's low-stock
+    alerts (opened below a record's threshold, closed above it) are kept up to date as
+    Oscar does, the open ones of the records a reservation saves together read in one
+    query (``update_stock_alerts_together``)."""
     from django.conf import settings
     from django.db.models.signals import post_save
     from oscar.apps.customer.alerts import receivers as alerts
+    from oscar.apps.partner import receivers as partner_receivers
+
+    def update_stock_alerts(sender, instance, created, **kwargs):
+        if not saved_together():
+            partner_receivers.update_stock_alerts(sender, instance, created, **kwargs)
+
+    _installed.append(update_stock_alerts)  # the signal holds a weak reference
+    if post_save.disconnect(partner_receivers.update_stock_alerts, sender=StockRecord):
+        post_save.connect(
+            update_stock_alerts, sender=StockRecord, dispatch_uid="nongsan-stock-alerts"
+        )
+        on_saved_together(update_stock_alerts_together)
 
     if not settings.OSCAR_EAGER_ALERTS:
         return
@@ -317,3 +381,22 @@ def install() -> None:
         post_save.connect(
             send_product_alerts, sender=StockRecord, dispatch_uid="nongsan-product-alerts"
         )
+
+
+def update_stock_alerts_together(records) -> None:
+    """Oscar's ``update_stock_alerts`` for stock records saved together: a low-stock alert
+    opened for each record below its threshold without one, an open one closed for each
+    record no longer below it; their open alerts read in one query."""
+    StockAlert = get_model("partner", "StockAlert")
+    open_alerts = {
+        alert.stockrecord_id: alert
+        for alert in StockAlert.objects.filter(
+            stockrecord_id__in=[record.pk for record in records], status=StockAlert.OPEN
+        )
+    }
+    for record in records:
+        alert = open_alerts.get(record.pk)
+        if record.is_below_threshold and not alert:
+            StockAlert.objects.create(stockrecord=record, threshold=record.low_stock_threshold)
+        elif not record.is_below_threshold and alert:
+            alert.close()

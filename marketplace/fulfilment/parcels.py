@@ -3,7 +3,8 @@
 They are written in the same transaction as the order (``create_parcels``, called by the
 order creator), from the same quote that priced the delivery, so the buyer pays for exactly
 the parcels the producers will pack. What the post office collects on delivery is set once
-the payment method is saved (``set_cash_on_delivery``).
+the payment method is saved (``set_cash_on_delivery``), or with the parcels when the order
+creator is told the order is paid on delivery.
 """
 
 import math
@@ -14,7 +15,9 @@ from marketplace.fulfilment import shipping
 from marketplace.models import Parcel
 
 
-def create_parcels(order, basket, shipping_address) -> list[Parcel]:
+def create_parcels(order, basket, shipping_address, *, cash_on_delivery=False) -> list[Parcel]:
+    """The order's parcels, one per producer of the basket's delivery quote; with
+    `cash_on_delivery`, each collecting its goods and delivery (as ``set_cash_on_delivery``)."""
     quote = shipping.basket_quote(basket, shipping.province_of(shipping_address))
     parcels = [
         Parcel(
@@ -26,6 +29,9 @@ def create_parcels(order, basket, shipping_address) -> list[Parcel]:
         )
         for part in quote.parcels
     ]
+    if cash_on_delivery:
+        for parcel in parcels:
+            parcel.cod_amount = parcel.goods_total + parcel.shipping_charge
     return Parcel.objects.bulk_create(parcels)
 
 

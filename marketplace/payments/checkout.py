@@ -23,6 +23,7 @@ against the order total computed on the server before ``handle_payment`` records
 from csp.decorators import csp_update
 from django import forms
 from django.conf import settings as django_settings
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -233,9 +234,63 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             return reverse("payments:card", kwargs={"number": number})
         return super().get_success_url()
 
+    def handle_order_placement(
+        self,
+        order_number,
+        user,
+        basket,
+        shipping_address,
+        shipping_method,
+        shipping_charge,
+        billing_address,
+        order_total,
+        surcharges=None,
+        **kwargs,
+    ):
+        """Oscar's (the order written, the basket submitted, then what follows a successful
+        order), with the order's stock reserved last (orders.reserve_stock_of): its stock
+        records, which every buyer of those products waits for, stay locked only from there
+        to the end of the request's transaction. A product short undoes the order with
+        its payment details and the basket's submission (UnableToPlaceOrder: Oscar shows
+        the message on the preview page with the basket intact)."""
+        from marketplace.payments.orders import reserve_stock_of
+
+        status, date_submitted = basket.status, basket.date_submitted
+        try:
+            with transaction.atomic():
+                order = self.place_order(
+                    order_number=order_number,
+                    user=user,
+                    basket=basket,
+                    shipping_address=shipping_address,
+                    shipping_method=shipping_method,
+                    shipping_charge=shipping_charge,
+                    order_total=order_total,
+                    billing_address=billing_address,
+                    surcharges=surcharges,
+                    reserve_stock=False,
+                    # Its parcels written collecting what they carry when paid on delivery.
+                    cash_on_delivery=(self.chosen_method() or COD) == COD,
+                    **kwargs,
+                )
+                basket.submit()
+                reserve_stock_of(order)
+        except Exception:
+            # Undone with the transaction: the basket as it was (Oscar then restores it).
+            basket.status, basket.date_submitted = status, date_submitted
+            raise
+        # What the after-commit work reads of the order (its lines) is what was written.
+        lines = order.lines.all()
+        lines._result_cache = order.placed_lines
+        lines._prefetch_done = True
+        order._prefetched_objects_cache = {"lines": lines}
+        return self.handle_successful_order(order)
+
     def save_payment_details(self, order):
         super().save_payment_details(order)
-        if (self.chosen_method() or COD) == COD:
+        if (self.chosen_method() or COD) == COD and not getattr(
+            order, "parcels_collect_cash", False
+        ):
             from marketplace.fulfilment.parcels import set_cash_on_delivery
 
             set_cash_on_delivery(order)

@@ -34,22 +34,49 @@ class OrderCreator(OscarOrderCreator):
         if line.stockrecord_id is not None:
             self._to_reserve.append(line)
 
-    def place_order(self, basket, *args, shipping_address=None, **kwargs):
+    def place_order(
+        self,
+        basket,
+        *args,
+        shipping_address=None,
+        reserve_stock=True,
+        cash_on_delivery=False,
+        **kwargs,
+    ):
+        """Oscar's, with one parcel per producer (collecting goods and delivery when the
+        order is paid `cash_on_delivery`: fulfilment.parcels.create_parcels), and the
+        order's stock reserved (``reserve_stock_of``) unless `reserve_stock` is False: then
+        the caller reserves it in its own transaction once it has written the rest of the
+        order (the checkout, ``PaymentDetailsView.handle_order_placement``), so that the
+        stock records are locked for as short a time as can be."""
         from marketplace.fulfilment.parcels import create_parcels
 
-        with transaction.atomic():
+        # Reserved later, the order is undone with its caller's transaction if stock is
+        # short: no savepoint of its own then.
+        with transaction.atomic(savepoint=reserve_stock):
             self._to_reserve = []
             self._order_lines = {}
             order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
             # One parcel per producer, priced as the buyer saw it.
-            create_parcels(order, basket, shipping_address)
-            # Locked together in primary-key order, checked, then reserved; anything short
-            # undoes the whole order (this transaction).
-            try:
-                stock.reserve_lines(
-                    (line.stockrecord, line.quantity, self._order_lines.get(line.pk))
-                    for line in self._to_reserve
-                )
-            except stock.StockError as exc:
-                raise UnableToPlaceOrder(str(exc)) from None
+            create_parcels(order, basket, shipping_address, cash_on_delivery=cash_on_delivery)
+            order.parcels_collect_cash = cash_on_delivery
+            order.placed_lines = list(self._order_lines.values())  # in basket order
+            order.stock_to_reserve = [
+                (line.stockrecord, line.quantity, self._order_lines.get(line.pk))
+                for line in self._to_reserve
+            ]
+            if reserve_stock:
+                reserve_stock_of(order)
             return order
+
+
+def reserve_stock_of(order) -> None:
+    """Reserve what `order` (placed by ``OrderCreator``) takes: its stock records locked
+    together in primary-key order, checked, then reserved (stock.reserve_lines).
+    UnableToPlaceOrder naming the product when one is short: the caller's transaction,
+    which wrote the order, must then be undone with it (Oscar's checkout shows the message
+    on the preview page with the basket intact)."""
+    try:
+        stock.reserve_lines(order.stock_to_reserve)
+    except stock.StockError as exc:
+        raise UnableToPlaceOrder(str(exc)) from None

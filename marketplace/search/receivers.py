@@ -10,6 +10,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from oscar.core.loading import get_model
 
+from marketplace.catalogue import stock
 from marketplace.models import Certificate, ProducerProfile, ProductListing, SearchEntry
 from marketplace.search import indexing
 from marketplace.search.listing import catalogue_changed
@@ -44,21 +45,49 @@ def product_saved(sender, instance, raw=False, **kwargs):
         _reindex(instance.pk)
 
 
+def _indexed_now(record) -> tuple:
+    """What the search row holds of a stock record: its price, whether it is in stock, its
+    producer."""
+    return (record.price, (record.net_stock_level or 0) > 0, record.partner_id)
+
+
 @receiver(post_save, sender=StockRecord)
 def stock_record_saved(sender, instance, raw=False, **kwargs):
     """Placing an order saves the stock records it allocates: rebuild the search row only
     when what it holds of the record (price, in stock, producer) changed — not for every
-    sale, which would rewrite a popular product's row under the order's stock lock."""
-    if raw or not instance.product_id or _paused.get():
+    sale, which would rewrite a popular product's row under the order's stock lock. The
+    records of one reservation are compared together (``stock_records_saved``)."""
+    if raw or not instance.product_id or _paused.get() or stock.saved_together():
         return
     indexed = (
         SearchEntry.objects.filter(product_id=instance.product_id)
         .values_list("price", "in_stock", "producer__partner_id")
         .first()
     )
-    now = (instance.price, (instance.net_stock_level or 0) > 0, instance.partner_id)
-    if indexed is None or tuple(indexed) != now:
+    if indexed is None or tuple(indexed) != _indexed_now(instance):
         _reindex(instance.product_id)
+
+
+@stock.on_saved_together
+def stock_records_saved(records):
+    """``stock_record_saved`` for the stock records an order's reservation saved together:
+    their search rows read in one query."""
+    records = [record for record in records if record.product_id]
+    if not records or _paused.get():
+        return
+    indexed = {
+        product_id: (price, in_stock, partner_id)
+        for product_id, price, in_stock, partner_id in SearchEntry.objects.filter(
+            product_id__in={record.product_id for record in records}
+        ).values_list("product_id", "price", "in_stock", "producer__partner_id")
+    }
+    changed = [
+        record.product_id
+        for record in records
+        if indexed.get(record.product_id) != _indexed_now(record)
+    ]
+    if changed:
+        _reindex(*changed)
 
 
 @receiver(post_delete, sender=StockRecord)

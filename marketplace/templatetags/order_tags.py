@@ -3,14 +3,15 @@ after placing it: the payment state (paid, refunded, partly refunded), the refun
 parcel (producer, status, tracking number, why it was cancelled or not delivered) and,
 while a bank transfer is awaited, the VietQR code; with what the buyer may still cancel
 (marketplace.fulfilment.cancellations: a parcel until it is packed) and where to post it.
-Three queries (sources, parcels, refunds; no refunds query for an order read knowing it
-has none: marketplace.payments.selectors.placed_order)."""
+Three queries (sources, parcels, refunds; none for an order read with its sources and
+parcels, knowing whether it has refunds: marketplace.payments.selectors.placed_order)."""
 
 from django import template
 from django.urls import reverse
 
 from marketplace.fulfilment.cancellations import cancel_refusal, order_cancel_refusal
 from marketplace.models import Parcel, Refund
+from marketplace.payments.selectors import parcels_of
 from marketplace.payments.state import payment_state
 
 register = template.Library()
@@ -30,7 +31,7 @@ def order_progress(order):
     from marketplace.payments.checkout import vietqr_for
 
     state = payment_state(order)
-    parcels = list(Parcel.objects.filter(order=order).select_related("partner").order_by("pk"))
+    parcels = parcels_of(order)  # read with the order by payments.selectors.placed_order
     for parcel in parcels:
         parcel.buyer_may_cancel = cancel_refusal(parcel, Parcel.Role.BUYER) is None
     refunds = (

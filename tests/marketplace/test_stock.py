@@ -108,7 +108,9 @@ def test_products_that_do_not_track_stock_are_left_alone():
 def test_an_orders_lines_are_reserved_together_or_not_at_all():
     """reserve_lines (placing an order): the records are locked in one query, what each is
     asked for in all is checked before anything is reserved, the callers' instances are
-    brought up to date; no product alert is looked for (an allocation lowers the stock)."""
+    brought up to date, the allocations written in one UPDATE; no product alert is looked
+    for (an allocation lowers the stock), the low-stock alerts and the search rows of all
+    the records read in one query each."""
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -119,8 +121,10 @@ def test_an_orders_lines_are_reserved_together_or_not_at_all():
     by_id = 'WHERE "partner_stockrecord"."id"'  # not the search index's reads by product
     reads = [q for q in sql if q.startswith("SELECT") and by_id in q]
     assert len(reads) == 1  # locked together, never read back
-    assert sum(q.startswith('UPDATE "partner_stockrecord"') for q in sql) == 3
+    assert sum(q.startswith('UPDATE "partner_stockrecord"') for q in sql) == 1
     assert not [q for q in sql if "customer_productalert" in q]
+    assert sum(q.startswith("SELECT") and '"partner_stockalert"' in q for q in sql) == 1
+    assert sum(q.startswith("SELECT") and '"marketplace_searchentry"' in q for q in sql) <= 1
     assert levels(first) == (5, 3) and levels(second) == (2, 1)
     assert (first.num_allocated, second.num_allocated) == (3, 1)
     with (
@@ -130,6 +134,25 @@ def test_an_orders_lines_are_reserved_together_or_not_at_all():
     ):
         stock.reserve_lines([(first, 2, None), (second, 1, None), (first, 1, None)])
     assert levels(first) == (5, 3) and levels(second) == (2, 1)  # nothing reserved
+
+
+@pytest.mark.django_db
+def test_an_orders_reservation_keeps_oscars_low_stock_alerts():
+    """Reserved together, each record opens a low-stock alert once below its threshold and
+    closes its open one once above it, as Oscar's receiver does for a record saved alone."""
+    StockAlert = get_model("partner", "StockAlert")
+    low, plenty = make_record(5, sku="SKU-LOW"), make_record(50, sku="SKU-PLENTY")
+    low.low_stock_threshold = 3
+    low.save()
+    plenty.low_stock_threshold = 10
+    plenty.save()
+    StockAlert.objects.create(stockrecord=plenty, threshold=10)  # left open by hand
+    stock.reserve_lines([(low, 3, None), (plenty, 1, None)])
+    alert = StockAlert.objects.get(stockrecord=low)
+    assert (alert.status, alert.threshold) == (StockAlert.OPEN, 3)
+    assert StockAlert.objects.get(stockrecord=plenty).status == StockAlert.CLOSED
+    stock.reserve_lines([(low, 1, None)])  # still below: the same alert stays open
+    assert StockAlert.objects.filter(stockrecord=low, status=StockAlert.OPEN).count() == 1
 
 
 @pytest.mark.django_db
