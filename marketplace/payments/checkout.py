@@ -35,7 +35,7 @@ from oscar.apps.checkout.views import ThankYouView as OscarThankYouView
 from oscar.core.loading import get_class, get_model
 
 from marketplace.core.money import format_dong
-from marketplace.core.transactions import reads_on_get
+from marketplace.core.transactions import own_transactions, reads_on_get
 from marketplace.models import MarketplaceSettings
 from marketplace.payments import selectors, stripe_gateway
 from marketplace.payments.labels import CARD, COD, METHOD_LABELS, VIETQR
@@ -124,7 +124,11 @@ def payment_source(code: str, total, reference: str = ""):
     )
 
 
-@reads_on_get
+# Its own transactions: the page and the checks before placing only read, and the card
+# payment is asked of Stripe before anything is written, outside any transaction (on
+# SQLite one holds every writer of the site); the order is written in one transaction
+# (handle_order_placement), the basket frozen and thawed by Oscar in their own.
+@own_transactions
 class PaymentDetailsView(OscarPaymentDetailsView):
     template_name = "marketplace/checkout/payment_details.html"
     # One confirmation page: what Oscar's preview showed is on the payment page.

@@ -349,3 +349,30 @@ def test_after_a_refund_the_card_page_says_so(placed, stripe_keys):
     assert str(payment_state(order).label) == vi("Partly refunded")
     assert vi("Partly refunded") in html and "40.000" in html
     assert STRIPE_JS not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stripe_is_asked_outside_any_transaction_and_the_order_written_in_one(
+    at_payment, stripe_keys, monkeypatch
+):
+    """Waiting for Stripe holds no lock (on SQLite a transaction holds every writer of the
+    site); the order, its lines, parcels and payment are written together afterwards."""
+    from django.db import connection
+
+    from marketplace.payments import stripe_gateway
+
+    seen = {}
+    create = stripe_gateway.create_payment_intent
+
+    def watched(**kwargs):
+        seen["in_transaction"] = connection.in_atomic_block
+        seen["orders"] = Order.objects.count()
+        return create(**kwargs)
+
+    monkeypatch.setattr(stripe_gateway, "create_payment_intent", watched)
+    response = at_payment.post("/checkout/preview/", {"action": "place_order", "method": "stripe"})
+    assert response.status_code == 302
+    assert seen == {"in_transaction": False, "orders": 0}
+    order = Order.objects.get()
+    assert order.sources.get().source_type.code == "stripe"
+    assert order.lines.count() == 1 and Parcel.objects.filter(order=order).count() == 1
