@@ -254,9 +254,10 @@ class PaymentDetailsView(OscarPaymentDetailsView):
         """Oscar's (the order written, the basket submitted, then what follows a successful
         order), with the order's stock reserved last (orders.reserve_stock_of): its stock
         records, which every buyer of those products waits for, stay locked only from there
-        to the end of the request's transaction. A product short undoes the order with
-        its payment details and the basket's submission (UnableToPlaceOrder: Oscar shows
-        the message on the preview page with the basket intact)."""
+        to the commit of this transaction (the view runs outside a request transaction:
+        what follows a successful order comes after it). A product short undoes the order
+        with its payment details and the basket's submission (UnableToPlaceOrder: Oscar
+        shows the message on the confirmation page with the basket intact)."""
         from marketplace.payments.orders import reserve_stock_of
 
         status, date_submitted = basket.status, basket.date_submitted
