@@ -19,22 +19,15 @@ figure reported is orders per second over the wall time of all journeys, with p5
 each page as the client sees it (the client threads run on the same machine and compete
 with gunicorn for the CPUs). At the end the orders, the parcels (two per order) and the
 stock allocated are checked against what the buyers placed, and verify_ledger's checks
-(marketplace.finance.checks) must all pass. The CPU the buyers' threads, gunicorn's workers
-and (on PostgreSQL) the database's processes spend a journey is printed. The buyers' client
-is a lean one on http.client (cookies and form posts only, no redirects followed);
-BENCH_CLIENT=requests runs the same journeys with `requests`, about 1.4 ms more CPU a
-request taken from the server on this machine.
+(marketplace.finance.checks) must all pass.
 """
 
-import http.client
-import http.cookies
 import os
 import shutil
 import statistics
 import sys
 import threading
 import time
-import urllib.parse
 
 import requests  # noqa: E402
 import serving  # noqa: E402 - sets up Django; the app served as in production
@@ -46,7 +39,6 @@ from oscar.core.loading import get_model  # noqa: E402
 BUYERS = int(os.environ.get("BENCH_BUYERS", "10"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100"))
 WORKERS = 4
-CLIENT = os.environ.get("BENCH_CLIENT", "http.client")
 PRODUCTS = ("NS0005", "NS0009")
 PAGES = (
     "shipping address",
@@ -57,61 +49,12 @@ PAGES = (
 )
 
 
-class LeanResponse:
-    def __init__(self, status_code: int, headers):
-        self.status_code = status_code
-        self.headers = headers  # email.message.Message: case-insensitive get and []
-
-
-class LeanSession:
-    """The little of a browser the journey needs (cookies kept and sent back, no
-    redirects followed, a form posted URL-encoded) on http.client: a sixth of the CPU
-    `requests` spends a request, which on this machine is CPU the server does not get.
-    BENCH_CLIENT=requests uses `requests` instead."""
-
-    def __init__(self):
-        self.cookies = {}
-        self.headers = {"Accept-Language": "vi"}
-
-    def _send(self, url, method, body=None):
-        parts = urllib.parse.urlsplit(url)
-        headers = dict(self.headers)
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        try:
-            path = parts.path + (f"?{parts.query}" if parts.query else "")
-            connection.request(method, path, body=body, headers=headers)
-            answer = connection.getresponse()
-            answer.read()
-        finally:
-            connection.close()
-        for header in answer.msg.get_all("Set-Cookie") or ():
-            for name, morsel in http.cookies.SimpleCookie(header).items():
-                if morsel["max-age"] == "0" or morsel.value == "":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-        return LeanResponse(answer.status, answer.msg)
-
-    def get(self, url, **kwargs):
-        return self._send(url, "GET")
-
-    def post(self, url, data=None, **kwargs):
-        return self._send(url, "POST", urllib.parse.urlencode(data or {}))
-
-
 class Buyer:
     def __init__(self, base: str, product_ids: dict):
         self.base = base
         self.product_ids = product_ids
-        if CLIENT == "requests":
-            self.session = requests.Session()
-            self.session.headers["Accept-Language"] = "vi"
-        else:
-            self.session = LeanSession()
+        self.session = requests.Session()
+        self.session.headers["Accept-Language"] = "vi"
         self.timings = {page: [] for page in PAGES}
         self.requests = 0
 
@@ -298,7 +241,7 @@ def main():
     print(
         f"checkout under gunicorn ({WORKERS} sync workers, DEBUG off) on {vendor}: "
         f"{BUYERS} concurrent guest buyers, {ORDERS} orders of 2 products from 2 producers, "
-        f"cash on delivery; buyers' client: {CLIENT}"
+        "cash on delivery"
     )
     print(
         f"orders placed: {placed} in {elapsed:.1f} s -> {placed / elapsed:.1f} orders/s "
