@@ -79,3 +79,30 @@ def test_a_view_with_its_own_transactions_runs_every_method_outside_the_request_
         assert Own.as_view()(getattr(RequestFactory(), method)("/")).content == b"False"
     # The class it extends keeps its own behaviour.
     assert Probe.as_view()(RequestFactory().post("/")).content == b"True"
+
+
+@pytest.mark.django_db
+def test_the_gateway_and_the_address_step_post_outside_a_transaction(client, demo, monkeypatch):
+    """They write only the session (saved after the view): on SQLite a request transaction
+    would hold every buyer placing an order behind them. (The test runs in a transaction
+    of its own: the view must not open one more.)"""
+    from oscar.core.loading import get_class, get_model
+
+    from tests.marketplace.test_checkout_address import GOOD
+
+    seen = []
+    for name in ("IndexView", "ShippingAddressView"):
+        view = get_class("checkout.views", name)
+        original = view.form_valid
+
+        def watched(self, form, original=original):
+            seen.append(len(connection.atomic_blocks))
+            return original(self, form)
+
+        monkeypatch.setattr(view, "form_valid", watched)
+    durian = get_model("catalogue", "Product").objects.get(upc="NS0005")
+    client.post(f"/basket/add/{durian.pk}/", {"quantity": 1})
+    gateway = {"username": "hoa@example.vn", "options": "anonymous", "password": ""}
+    assert client.post("/checkout/", gateway).status_code == 302
+    assert client.post("/checkout/shipping-address/", GOOD).status_code == 302
+    assert seen == [len(connection.atomic_blocks)] * 2

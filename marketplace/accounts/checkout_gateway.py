@@ -23,11 +23,15 @@ from oscar.core.loading import get_class
 from marketplace.accounts import guest_orders
 from marketplace.accounts.gateway_forms import GatewayForm
 from marketplace.core import phones
-from marketplace.core.transactions import reads_on_get
+from marketplace.core.transactions import own_transactions
 
 Repository = get_class("shipping.repository", "Repository")
 
 
+# Outside a request transaction (marketplace.core.transactions): what the buyer gives here
+# goes into the session, which its middleware saves after the view; signing in writes its
+# rows one statement each. On SQLite a request transaction held every writer meanwhile.
+@own_transactions
 class IndexView(OscarIndexView):
     form_class = GatewayForm
 
@@ -52,7 +56,9 @@ class IndexView(OscarIndexView):
         return super().form_valid(form)
 
 
-@reads_on_get
+# The address and the delivery method go into the session (saved by its middleware after
+# the view): no request transaction for the form or its POST (as the gateway above).
+@own_transactions
 class ShippingAddressView(OscarShippingAddressView):
     def get_initial(self):
         initial = super().get_initial() or {}
