@@ -358,15 +358,20 @@ def install() -> None:
     from oscar.apps.customer.alerts import receivers as alerts
     from oscar.apps.partner import receivers as partner_receivers
 
+    def rewire(oscars, ours, dispatch_uid) -> bool:
+        """Oscar's StockRecord receiver `oscars` replaced by `ours` (kept: the signal holds
+        a weak reference); False when Oscar's was not connected."""
+        _installed.append(ours)
+        if not post_save.disconnect(oscars, sender=StockRecord):
+            return False
+        post_save.connect(ours, sender=StockRecord, dispatch_uid=dispatch_uid)
+        return True
+
     def update_stock_alerts(sender, instance, created, **kwargs):
         if not saved_together():
             partner_receivers.update_stock_alerts(sender, instance, created, **kwargs)
 
-    _installed.append(update_stock_alerts)  # the signal holds a weak reference
-    if post_save.disconnect(partner_receivers.update_stock_alerts, sender=StockRecord):
-        post_save.connect(
-            update_stock_alerts, sender=StockRecord, dispatch_uid="nongsan-stock-alerts"
-        )
+    if rewire(partner_receivers.update_stock_alerts, update_stock_alerts, "nongsan-stock-alerts"):
         on_saved_together(update_stock_alerts_together)
 
     if not settings.OSCAR_EAGER_ALERTS:
@@ -376,11 +381,7 @@ def install() -> None:
         if not allocating():
             alerts.send_product_alerts(sender, instance, created, **kwargs)
 
-    _installed.append(send_product_alerts)  # the signal holds a weak reference
-    if post_save.disconnect(alerts.send_product_alerts, sender=StockRecord):
-        post_save.connect(
-            send_product_alerts, sender=StockRecord, dispatch_uid="nongsan-product-alerts"
-        )
+    rewire(alerts.send_product_alerts, send_product_alerts, "nongsan-product-alerts")
 
 
 def update_stock_alerts_together(records) -> None:
