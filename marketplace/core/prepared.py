@@ -105,3 +105,20 @@ class PreparedQuery:
                 setattr(obj, name, row[pos])
             objects.append(obj)
         return objects
+
+
+def as_prefetched(instance, name: str, objects: list) -> None:
+    """`objects` as prefetching the relation `name` of `instance` leaves them: a read
+    queryset in its prefetch cache (the reverse foreign key of each set to `instance`, as
+    Django sets it), so that reading the relation asks the database nothing."""
+    related = getattr(instance, name)
+    queryset = related.get_queryset()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    field = getattr(related, "field", None)
+    if field is not None:
+        for obj in objects:
+            field.set_cached_value(obj, instance)
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = queryset

@@ -23,19 +23,13 @@ from django.utils.decorators import method_decorator
 SAFE = frozenset({"GET", "HEAD"})
 
 
-class _All:
-    def __contains__(self, method):
-        return True
-
-
-ALL = _All()
-
-
-def _outside(view_class, methods):
+def _outside(view_class, methods=None):
+    """`view_class` with the request transaction left out for `methods` (all if None)
+    and opened by its dispatch, as ATOMIC_REQUESTS would, for the others."""
     dispatch = view_class.dispatch
 
     def atomic_unless_outside(self, request, *args, **kwargs):
-        if request.method in methods:
+        if methods is None or request.method in methods:
             return dispatch(self, request, *args, **kwargs)
         with transaction.atomic():
             return dispatch(self, request, *args, **kwargs)
@@ -53,4 +47,4 @@ def reads_on_get(view_class):
 def own_transactions(view_class):
     """`view_class` outside the request transaction whatever the method: it must open
     its own (transaction.atomic) around what it writes."""
-    return _outside(view_class, ALL)
+    return _outside(view_class)

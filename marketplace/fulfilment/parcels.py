@@ -30,11 +30,15 @@ def create_parcels(order, basket, shipping_address, *, cash_on_delivery=False) -
         for part in quote.parcels
     ]
     if cash_on_delivery:
-        for parcel in parcels:
-            parcel.cod_amount = parcel.goods_total + parcel.shipping_charge
+        set_cash_on_delivery(order, parcels)
     return Parcel.objects.bulk_create(parcels)
 
 
-def set_cash_on_delivery(order) -> None:
-    """The post office collects goods and delivery for each parcel of a COD order."""
+def set_cash_on_delivery(order, parcels=None) -> None:
+    """The post office collects goods and delivery for each parcel of a COD order: the
+    `parcels` given, not yet written (``create_parcels``), or else the order's."""
+    if parcels is not None:
+        for parcel in parcels:
+            parcel.cod_amount = parcel.goods_total + parcel.shipping_charge
+        return
     Parcel.objects.filter(order=order).update(cod_amount=F("goods_total") + F("shipping_charge"))

@@ -33,7 +33,7 @@ from oscar.apps.basket.middleware import BasketMiddleware as OscarBasketMiddlewa
 from oscar.core.loading import get_model
 
 from marketplace.core.numbers import parse_id
-from marketplace.core.prepared import PreparedQuery, id_stand_in
+from marketplace.core.prepared import PreparedQuery, as_prefetched, id_stand_in
 
 Basket = get_model("basket", "Basket")
 Line = get_model("basket", "Line")
@@ -47,12 +47,7 @@ def _has_options(line):
 def no_attributes(line):
     """What prefetching a line's options would leave when it has none: an empty, read
     queryset in the line's prefetch cache (Django's own shape), so no query."""
-    attributes = line.attributes.get_queryset()
-    attributes._result_cache = []
-    attributes._prefetch_done = True
-    if not hasattr(line, "_prefetched_objects_cache"):
-        line._prefetched_objects_cache = {}
-    line._prefetched_objects_cache["attributes"] = attributes
+    as_prefetched(line, "attributes", [])
 
 
 def _with_related(lines):
@@ -104,22 +99,21 @@ _IMAGES = PreparedQuery(
 )
 
 
-def _prefetch_images(lines) -> None:
-    products = {line.product_id: line.product for line in lines if line.product_id}
+def prefetch_images(products) -> None:
+    """Each of `products` given its photos, read in one prepared query, as prefetching
+    "images" would (the basket's lines, the lines of the order just placed)."""
+    products = {product.pk: product for product in products}
     if not products:
         return
     found = defaultdict(list)
     for image in _IMAGES(*sorted(products)):
         found[image.product_id].append(image)
     for product_id, product in products.items():
-        images = product.images.get_queryset()
-        images._result_cache = found[product_id]
-        images._prefetch_done = True
-        for image in images._result_cache:
-            image.product = product
-        if not hasattr(product, "_prefetched_objects_cache"):
-            product._prefetched_objects_cache = {}
-        product._prefetched_objects_cache["images"] = images
+        as_prefetched(product, "images", found[product_id])
+
+
+def _prefetch_images(lines) -> None:
+    prefetch_images(line.product for line in lines if line.product_id)
 
 
 def _complete(lines) -> list:

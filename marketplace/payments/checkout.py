@@ -35,6 +35,7 @@ from oscar.apps.checkout.views import ThankYouView as OscarThankYouView
 from oscar.core.loading import get_class, get_model
 
 from marketplace.core.money import format_dong
+from marketplace.core.prepared import as_prefetched
 from marketplace.core.transactions import own_transactions, reads_on_get
 from marketplace.models import MarketplaceSettings
 from marketplace.payments import selectors, stripe_gateway
@@ -285,20 +286,8 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             basket.status, basket.date_submitted = status, date_submitted
             raise
         # What the after-commit work reads of the order (its lines) is what was written.
-        lines = order.lines.all()
-        lines._result_cache = order.placed_lines
-        lines._prefetch_done = True
-        order._prefetched_objects_cache = {"lines": lines}
+        as_prefetched(order, "lines", order.placed_lines)
         return self.handle_successful_order(order)
-
-    def save_payment_details(self, order):
-        super().save_payment_details(order)
-        if (self.chosen_method() or COD) == COD and not getattr(
-            order, "parcels_collect_cash", False
-        ):
-            from marketplace.fulfilment.parcels import set_cash_on_delivery
-
-            set_cash_on_delivery(order)
 
     def handle_successful_order(self, order):
         response = super().handle_successful_order(order)

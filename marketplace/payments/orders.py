@@ -59,7 +59,6 @@ class OrderCreator(OscarOrderCreator):
             order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
             # One parcel per producer, priced as the buyer saw it.
             create_parcels(order, basket, shipping_address, cash_on_delivery=cash_on_delivery)
-            order.parcels_collect_cash = cash_on_delivery
             order.placed_lines = list(self._order_lines.values())  # in basket order
             order.stock_to_reserve = [
                 (line.stockrecord, line.quantity, self._order_lines.get(line.pk))

@@ -1,45 +1,21 @@
 """Reads for the checkout's pages, each with a query budget in the tests
 (tests/marketplace/test_checkout_queries.py)."""
 
-from collections import defaultdict
-
 from django.db.models import Exists, OuterRef, prefetch_related_objects
 from oscar.core.loading import get_model
 
 from marketplace.core.numbers import parse_id
-from marketplace.core.prepared import PreparedQuery, id_stand_in
+from marketplace.core.prepared import PreparedQuery, as_prefetched, id_stand_in
+from marketplace.payments.basket_middleware import prefetch_images
 
 
 def _read_with(instances, name: str, has) -> None:
     """Prefetch the relation `name` of those `instances` for which `has(instance)`; the
-    others get it empty without a query (Django's own shape of a prefetched relation: an
-    empty, evaluated queryset in the instance's prefetch cache)."""
+    others get it empty without a query."""
     prefetch_related_objects([instance for instance in instances if has(instance)], name)
     for instance in instances:
         if not has(instance):
-            related = getattr(instance, name).get_queryset()
-            related._result_cache = []
-            related._prefetch_done = True
-            if not hasattr(instance, "_prefetched_objects_cache"):
-                instance._prefetched_objects_cache = {}
-            instance._prefetched_objects_cache[name] = related
-
-
-def _prefetched(instance, name: str, objects: list) -> None:
-    """`objects` as prefetching the relation `name` of `instance` leaves them: a read
-    queryset in its prefetch cache (the reverse foreign key of each set to `instance`, as
-    Django sets it)."""
-    related = getattr(instance, name)
-    queryset = related.get_queryset()
-    queryset._result_cache = objects
-    queryset._prefetch_done = True
-    field = getattr(related, "field", None)
-    if field is not None:
-        for obj in objects:
-            field.set_cached_value(obj, instance)
-    if not hasattr(instance, "_prefetched_objects_cache"):
-        instance._prefetched_objects_cache = {}
-    instance._prefetched_objects_cache[name] = queryset
+            as_prefetched(instance, name, [])
 
 
 def _orders():
@@ -89,12 +65,6 @@ _ORDER = PreparedQuery(lambda pk: _orders().filter(pk=pk), stand_in=id_stand_in)
 _LINES = PreparedQuery(_lines, stand_in=id_stand_in)
 _SOURCES = PreparedQuery(_sources, stand_in=id_stand_in)
 _PARCELS = PreparedQuery(_parcels, stand_in=id_stand_in)
-_IMAGES = PreparedQuery(
-    lambda *product_ids: get_model("catalogue", "ProductImage").objects.filter(
-        product_id__in=product_ids
-    ),
-    stand_in=id_stand_in,
-)
 
 
 def placed_order(**filters):
@@ -115,16 +85,10 @@ def placed_order(**filters):
     if order is None:
         return None
     lines = sorted(_LINES(order.pk), key=lambda line: line.pk)  # Oscar's order: by key
-    _prefetched(order, "lines", lines)
-    products = {line.product_id: line.product for line in lines if line.product_id}
-    images = defaultdict(list)
-    if products:
-        for image in _IMAGES(*sorted(products)):
-            images[image.product_id].append(image)
-    for product_id, product in products.items():
-        _prefetched(product, "images", images[product_id])
-    _prefetched(order, "sources", _SOURCES(order.pk))
-    _prefetched(order, "parcels", _PARCELS(order.pk))
+    as_prefetched(order, "lines", lines)
+    prefetch_images(line.product for line in lines if line.product_id)
+    as_prefetched(order, "sources", _SOURCES(order.pk))
+    as_prefetched(order, "parcels", _PARCELS(order.pk))
     _read_with(lines, "attributes", lambda line: line.has_options)
     _read_with([order], "discounts", lambda order: order.has_discounts)
     _read_with([order], "surcharges", lambda order: order.has_surcharges)
