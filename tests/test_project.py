@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.starting import GOOD_SECRET_KEY, start
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,45 +22,19 @@ def test_models_and_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
 
 
-def _start_django(**env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    clean.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        PERSONAL_DATA_KEY="test-personal-data-key-" + "p" * 40,
-        **env,
+def test_production_refuses_to_start_without_a_real_secret_key():
+    weak = [None, "", "change-me", "django-insecure-abc", "short-key"]
+    outcomes = start(
+        *({"DEBUG": "0", "SECRET_KEY": secret} for secret in weak),
+        {"DEBUG": "0", "SECRET_KEY": GOOD_SECRET_KEY},
     )
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-@pytest.mark.parametrize(
-    "secret", [None, "", "change-me", "django-insecure-abc", "short-key"], ids=repr
-)
-def test_production_refuses_to_start_without_a_real_secret_key(secret):
-    env = {"DEBUG": "0"}
-    if secret is not None:
-        env["SECRET_KEY"] = secret
-    result = _start_django(**env)
-    assert result.returncode != 0
-    assert "started" not in result.stdout
-    assert "SECRET_KEY is missing, too short or a known default" in result.stderr
-
-
-def test_production_starts_with_a_real_secret_key():
-    result = _start_django(DEBUG="0", SECRET_KEY="k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c")
-    assert result.returncode == 0, result.stderr
-    assert "started" in result.stdout
+    for secret, refused in zip(weak, outcomes, strict=False):
+        assert refused and "SECRET_KEY is missing, too short or a known default" in refused, secret
+    assert outcomes[-1] == "started"  # production starts with a real key
 
 
 def test_development_starts_without_a_secret_key():
-    result = _start_django(DEBUG="1")
-    assert result.returncode == 0, result.stderr
+    assert start({"DEBUG": "1"}) == ["started"]
 
 
 def _normalise(name: str) -> str:

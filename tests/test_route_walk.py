@@ -18,17 +18,20 @@ each demo role that may use a route (its valid page is not a sign-in redirect, 4
 
 The first role that may use a route gets every value; the others a sample (one query,
 one form, 2**70 in the path), unless NONGSAN_WALK=full. It fails on any 500 and names the
-route, the role and the input. Known failures fixed by other work would be listed in
+route, the role and the input. It runs as three tests, each walking every third route,
+so that the suite's workers share it. Known failures fixed by other work would be listed in
 KNOWN (none now: the walk never dates a farm event 31/12/9999, whose bounds other work
 fixes in traceability/forms.py).
 """
 
+import itertools
 import os
 import re
 import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -404,7 +407,12 @@ def walk_route(walk, route, name, params, values, url, admin):
             walk.send(role, "post", url, data, label=f"{route} POST NUL")
 
 
-def test_every_route_answers_malformed_input_without_a_500(demo, settings):
+# The walk in parts (every third route), so that the suite's workers share it.
+PARTS = 3
+
+
+@pytest.mark.parametrize("part", range(PARTS))
+def test_every_route_answers_malformed_input_without_a_500(demo, settings, part):
     settings.AXES_ENABLED = False  # the walk signs nobody in by password
     settings.RATE_LIMITS = {}  # no throttles: every malformed input must reach its view
     started, cpu_started = time.monotonic(), time.process_time()
@@ -431,6 +439,7 @@ def test_every_route_answers_malformed_input_without_a_500(demo, settings):
 
     walk = Walk(clients_by_role())
     seen_urls = set()
+    mine = (n % PARTS == part for n in itertools.count())
     for route, name, _pattern in patterns():
         if SKIP.match(route) or route.startswith("en/"):
             continue
@@ -443,22 +452,25 @@ def test_every_route_answers_malformed_input_without_a_500(demo, settings):
         if url is None or url in seen_urls:
             continue
         seen_urls.add(url)
+        if not next(mine):
+            continue
         walk.routes += 1
         walk_route(walk, route, name, params, values, url, admin)
     # Every demo member's staff pages (each member's history differs: imports, system
     # actions without a person, withdrawn consents).
     from farmers.models import Member
 
-    for pk in Member.objects.values_list("pk", flat=True):
+    for pk in Member.objects.values_list("pk", flat=True) if part == 1 else ():
         for page in ("member-detail", "member-history", "member-access-log"):
             url = reverse(f"farmers:{page}", args=[pk])
             walk.send("operator", "get", url, label=f"{page} of member {pk}")
     # The English addresses: the same views; a sample proves the prefix reaches them.
-    for path in ("/en/catalogue/?category=" + HUGE, "/en/search/?q=%00", "/en/tinh/%ff/"):
+    english = ("/en/catalogue/?category=" + HUGE, "/en/search/?q=%00", "/en/tinh/%ff/")
+    for path in english if part == 2 else ():
         walk.send("anonymous", "get", path, label="en " + path)
     elapsed, cpu = time.monotonic() - started, time.process_time() - cpu_started
     print(
-        f"\nroute walk: {walk.routes} routes, {walk.requests} requests,"
+        f"\nroute walk, part {part + 1} of {PARTS}: {walk.routes} routes, {walk.requests} requests,"
         f" {elapsed:.1f} s ({cpu:.1f} s of CPU); known failures met: {len(walk.known)}"
     )
     for case in walk.known:

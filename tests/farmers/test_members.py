@@ -1,10 +1,7 @@
 """Member registry: CCCD privacy, search, documents, workflow, consent, shop, activation."""
 
 import datetime
-import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from django.utils.translation import gettext
 from farmers import cccd, crypto, senders, services
 from farmers.models import ActivationCode, Consent, Member, MemberEvent
 from marketplace.models import ProducerProfile
+from tests.starting import start
 
 from .conftest import jpeg, member_data
 
@@ -357,23 +355,17 @@ def test_a_returned_farmer_reads_the_reason_and_corrects_allowed_fields(world):
 # --- Settings and demo ---------------------------------------------------------------------------
 
 
-def _start(**env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG",
-                                                              "PERSONAL_DATA_KEY"}}  # fmt: skip
-    clean.update(DJANGO_SETTINGS_MODULE="config.settings", SECRET_KEY="k" * 50, **env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-
-
 def test_production_refuses_to_start_without_a_personal_data_key():
-    result = _start(DEBUG="0")
-    assert result.returncode != 0 and "PERSONAL_DATA_KEY is missing" in result.stderr
-    for weak in ("short", "dev-personal-data-key-not-for-production"):
-        assert _start(DEBUG="0", PERSONAL_DATA_KEY=weak).returncode != 0
-    assert _start(DEBUG="0", PERSONAL_DATA_KEY="p" * 50).returncode == 0
-    assert _start(DEBUG="1").returncode == 0
+    weak = [None, "short", "dev-personal-data-key-not-for-production"]
+    *refused, production, development = start(
+        *({"PERSONAL_DATA_KEY": key} for key in weak),
+        {"PERSONAL_DATA_KEY": "p" * 50},
+        {"DEBUG": "1", "PERSONAL_DATA_KEY": None},
+    )
+    assert "PERSONAL_DATA_KEY is missing" in refused[0]
+    assert all(refused), refused
+    assert production is None  # loads with a long key
+    assert development == "started"  # and development starts without one
 
 
 @pytest.mark.django_db

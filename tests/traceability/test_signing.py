@@ -3,9 +3,6 @@ to start without one; a development key is made on first use; rotation keeps old
 verifiable."""
 
 import base64
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from django.core.management import call_command
 
+from tests.starting import start
 from traceability import integrity, signing, verifier
 from traceability.models import Lot, TraceRecord
 
@@ -26,37 +24,21 @@ def _raw(key) -> str:
     ).decode()
 
 
-def _start(**env):
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DEBUG", "TRACE_SIGNING_KEY", "TRACE_SIGNING_KEY_FILE"}
-    }
-    clean.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        SECRET_KEY="k" * 20 + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
-        PERSONAL_DATA_KEY="p" * 50,
-        **env,
-    )
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-
-
 def test_production_refuses_to_start_without_a_usable_signing_key(tmp_path):
-    result = _start(DEBUG="0")
-    assert result.returncode != 0 and "TRACE_SIGNING_KEY is missing" in result.stderr
-    result = _start(DEBUG="0", TRACE_SIGNING_KEY_FILE=str(tmp_path / "absent.pem"))
-    assert result.returncode != 0 and "TRACE_SIGNING_KEY is missing" in result.stderr
-    result = _start(DEBUG="0", TRACE_SIGNING_KEY="not-a-key")
-    assert result.returncode != 0 and "not a usable Ed25519 key" in result.stderr
-    good = _raw(ed25519.Ed25519PrivateKey.generate())
-    result = _start(DEBUG="0", TRACE_SIGNING_KEY=good)
-    assert result.returncode == 0, result.stderr
     pem = tmp_path / "key.pem"
     pem.write_bytes(signing.private_pem(ed25519.Ed25519PrivateKey.generate()))
-    assert _start(DEBUG="0", TRACE_SIGNING_KEY_FILE=str(pem)).returncode == 0
+    missing, absent_file, raw, from_file = start(
+        {"TRACE_SIGNING_KEY": None},
+        {"TRACE_SIGNING_KEY": None, "TRACE_SIGNING_KEY_FILE": str(tmp_path / "absent.pem")},
+        {"TRACE_SIGNING_KEY": _raw(ed25519.Ed25519PrivateKey.generate())},
+        {"TRACE_SIGNING_KEY": None, "TRACE_SIGNING_KEY_FILE": str(pem)},
+    )
+    assert "TRACE_SIGNING_KEY is missing" in missing
+    assert "TRACE_SIGNING_KEY is missing" in absent_file
+    # The traceability app checks the key itself as Django starts.
+    assert "not a usable Ed25519 key" in start({"TRACE_SIGNING_KEY": "not-a-key"})[0]
+    assert raw is None  # loads with a raw base64 key
+    assert from_file == "started"  # and starts with a PEM file
 
 
 def test_compose_requires_the_signing_key():
