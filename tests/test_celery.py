@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, current_app
 
 from config.celery import app as project_app
 from marketplace.tasks import ping
@@ -52,7 +52,11 @@ def test_ping_goes_through_redis_to_a_real_worker(redis_url, tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )  # fmt: skip
-    client = Celery("nongsan-test-client", broker=redis_url, backend=redis_url)
+    # Not the process's current app: the project's shared tasks would then be sent to
+    # this one (to Redis, not run eagerly) by every later test of this process.
+    client = Celery(
+        "nongsan-test-client", broker=redis_url, backend=redis_url, set_as_current=False
+    )
     heartbeat = "nongsan:1:observability:worker-heartbeat"  # Django's cache key in Redis
     redis_client = redis.Redis.from_url(redis_url)
     redis_client.delete(heartbeat)
@@ -71,3 +75,4 @@ def test_ping_goes_through_redis_to_a_real_worker(redis_url, tmp_path):
             output, _ = worker.communicate()
         client.close()
     assert "nongsan.ping" in output  # the worker, not this process, ran it
+    assert current_app.main == project_app.main

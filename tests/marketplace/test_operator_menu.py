@@ -43,12 +43,12 @@ def test_a_farmer_in_the_dashboard_does_not_see_it(client, demo):
 
 @pytest.mark.django_db
 def test_the_dashboard_order_page_shows_payment_parcels_and_the_next_step(client, search_index):
-    from django.core.management import call_command
     from oscar.core.loading import get_model
 
+    from tests.marketplace.test_i18n_roles import with_demo_orders
+
     Order = get_model("order", "Order")
-    with open("/dev/null", "w") as devnull:
-        call_command("seed_demo", force=True, stdout=devnull)
+    with_demo_orders()
     client.force_login(users()["operator"])
     two_farms, awaiting, _paid, delivered, *_others = Order.objects.order_by("number")
     html = client.get(f"/dashboard/orders/{awaiting.number}/").content.decode()

@@ -11,6 +11,7 @@ from oscar.core.loading import get_model
 
 from marketplace.finance import checks
 from marketplace.models import Parcel
+from tests.marketplace.test_i18n_roles import with_demo_orders
 
 Source = get_model("payment", "Source")
 StockRecord = get_model("partner", "StockRecord")
@@ -18,8 +19,9 @@ StockRecord = get_model("partner", "StockRecord")
 
 @pytest.fixture
 def books(demo):
-    """The demo marketplace with its orders (one in each state after checkout)."""
-    call_command("seed_demo", force=True, stdout=StringIO())
+    """The demo marketplace with its orders (one in each state after checkout), which the
+    test database leaves out."""
+    with_demo_orders()
 
 
 def verify() -> tuple[bool, str]:
