@@ -1,8 +1,9 @@
 import os
 import shutil
+import threading
 
 import pytest
-from django.core.servers.basehttp import WSGIServer
+from django.core.servers.basehttp import ThreadedWSGIServer
 from playwright.sync_api import expect
 
 from tests.conftest import need
@@ -50,16 +51,30 @@ def phone(browser):
     context.close()
 
 
-class _OneRequestAtATime(WSGIServer):
+class _OneRequestAtATime(ThreadedWSGIServer):
     """The live server over an in-memory SQLite database: every request thread of Django's
     threaded server shares the test's one connection, so a page's POST and the browser's
     own request for /favicon.ico at the same moment could interleave their transactions
-    ("no such savepoint"). One request at a time instead (Django closes each connection
-    after its response when the server does not thread, so nothing waits on a kept-alive
-    one)."""
+    ("no such savepoint"). One request at a time instead, whole (its body read and the
+    response closed, which ends Django's request, before the next begins), while each
+    browser connection keeps its own thread: a server that read one connection at a time
+    stood still on a connection Chromium opened ahead of time and sent nothing on, and the
+    page's next request waited more than the tests' 15 s."""
 
-    def __init__(self, *args, connections_override=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with lock:
+                response = application(environ, start_response)
+                try:
+                    return list(response)
+                finally:
+                    close = getattr(response, "close", None)
+                    if close is not None:
+                        close()
+
+        super().set_app(one_at_a_time)
 
 
 @pytest.fixture(scope="session", autouse=True)
