@@ -79,17 +79,26 @@ def client_ip(request) -> str:
     """The scanner's address as our reverse proxy saw it: the last X-Forwarded-For hop
     (the one the proxy appended), else REMOTE_ADDR. A client forging the header only
     changes its own visitor hash, which it could do as well by changing its user agent."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return _client_ip(request.META)
+
+
+def _client_ip(meta) -> str:
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
     if forwarded:
         last = forwarded.split(",")[-1].strip()
         if last:
             return last
-    return request.META.get("REMOTE_ADDR", "") or ""
+    return meta.get("REMOTE_ADDR", "") or ""
 
 
 def visitor_hash(request) -> str:
     """Keyed hash of the client's IP address and user agent (64 hex digits)."""
-    message = "{}\n{}".format(client_ip(request), request.META.get("HTTP_USER_AGENT", ""))
+    return visitor_hash_of(request.META)
+
+
+def visitor_hash_of(meta) -> str:
+    """visitor_hash from the request's META (or the WSGI environ, which it is)."""
+    message = "{}\n{}".format(_client_ip(meta), meta.get("HTTP_USER_AGENT", ""))
     return hmac.new(_visitor_key(), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
