@@ -146,7 +146,7 @@ def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False, network=
     the count) are never batched. With eager tasks (tests, `make run`) nothing is batched.
     """
     item = (lot_id, serial_id, language, visitor, timezone.now().isoformat())
-    if not batch or settings.CELERY_TASK_ALWAYS_EAGER:
+    if not batch or recorded_in_request():
         _send(record_scan, *item, *([network] if network else []))  # serial scans only
         return
     with _lock:
@@ -157,6 +157,12 @@ def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False, network=
         items = _take() if due else None
     if items:
         _send(record_scans, items)
+
+
+def recorded_in_request() -> bool:
+    """Whether a scan's INSERT runs inside the request (eager tasks: tests, `make run`)
+    rather than in a Celery worker."""
+    return settings.CELERY_TASK_ALWAYS_EAGER
 
 
 BATCH_SIZE = 50

@@ -119,12 +119,13 @@ class ResolvingWSGIHandler(WSGIHandler):
             self._metrics, self._time, self._time_since = Metrics.get_instance(), Time, TimeSince
         self._request_id = REQUEST_ID in above
         self._security = SECURITY in above
+        self._ssl_redirect = self._security and settings.SECURE_SSL_REDIRECT  # as it reads it
 
     def __call__(self, environ, start_response):
         for find in self._early:
             answer = find(environ)
             if answer is not None:
-                if self._security and settings.SECURE_SSL_REDIRECT and not _is_secure(environ):
+                if self._ssl_redirect and not _is_secure(environ):
                     break  # SecurityMiddleware redirects to HTTPS
                 return self._answer_early(environ, start_response, answer)
         return super().__call__(environ, start_response)
