@@ -20,7 +20,10 @@ have done, with the same functions: Prometheus's request and response counts and
 (PrometheusBeforeMiddleware), the request id in the log lines, the X-Request-ID header and
 the access log line (observability.RequestIdMiddleware), and SecurityMiddleware's redirect
 to HTTPS (the request then goes through the stack, which redirects) and headers. When any
-other middleware stands above it, nothing is answered early: the stack answers.
+other middleware stands above it, nothing is answered early: the stack answers. No request
+signal is sent for an early answer: their receivers (query logs, the database connection's
+age and health, sorl's per-request source cache, the urlconf) keep per-request state such
+an answer never touches, and the next request through the stack runs them as ever.
 """
 
 import time
