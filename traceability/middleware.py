@@ -405,10 +405,10 @@ def early_answer(environ):
     KeptTracePageMiddleware would answer it; else None. Not when the scan's INSERT would
     run in the request (eager tasks): an early answer makes no SQL query, as the handler
     sends no request signals (the database connection's checks) for it."""
-    if not _kept or environ.get("REQUEST_METHOD") != "GET" or scans.recorded_in_request():
+    path = _kept_path(environ) if _kept else None
+    if path is None or scans.recorded_in_request():
         return None
-    path = _kept_path(environ)
-    host = None if path is None else _raw_host(environ)
+    host = _raw_host(environ)
     page = None if host is None else _current((host, *path))
     if page is None:
         return None
