@@ -108,39 +108,38 @@ class ResolvingWSGIHandler(WSGIHandler):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._resolved = {}
-        self._early = []  # the finders whose middleware has only STANDS_IN_FOR above it
+        # The finders whose middleware has only STANDS_IN_FOR above it, with what is above.
+        self._early = []
         middleware = list(settings.MIDDLEWARE)
         for path, find in _early_answers:
-            if path in middleware and set(middleware[: middleware.index(path)]) <= STANDS_IN_FOR:
-                self._early.append(find)
-        above = set(middleware)
-        self._metrics = None
-        if PROMETHEUS_BEFORE in above:
+            above = set(middleware[: middleware.index(path)]) if path in middleware else None
+            if above is not None and above <= STANDS_IN_FOR:
+                self._early.append((find, frozenset(above)))
+        if any(PROMETHEUS_BEFORE in above for _find, above in self._early):
             from django_prometheus.middleware import Metrics
             from django_prometheus.utils import Time, TimeSince
 
             self._metrics, self._time, self._time_since = Metrics.get_instance(), Time, TimeSince
-        self._request_id = REQUEST_ID in above
-        self._security = SECURITY in above
-        self._ssl_redirect = self._security and settings.SECURE_SSL_REDIRECT  # as it reads it
+        # SecurityMiddleware reads it when it is made.
+        self._ssl_redirect = settings.SECURE_SSL_REDIRECT
 
     def __call__(self, environ, start_response):
-        for find in self._early:
+        for find, above in self._early:
             answer = find(environ)
             if answer is not None:
-                if self._ssl_redirect and not _is_secure(environ):
+                if SECURITY in above and self._ssl_redirect and not _is_secure(environ):
                     break  # SecurityMiddleware redirects to HTTPS
-                return self._answer_early(environ, start_response, answer)
+                return self._answer_early(environ, start_response, answer, above)
         return super().__call__(environ, start_response)
 
-    def _answer_early(self, environ, start_response, answer):
+    def _answer_early(self, environ, start_response, answer, above):
         started = time.monotonic()
-        metrics = self._metrics
+        metrics = self._metrics if PROMETHEUS_BEFORE in above else None
         if metrics is not None:
             metrics.requests_total.inc()
             before = self._time()
         request_id = None
-        if self._request_id:
+        if REQUEST_ID in above:
             request_id = observability.request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
             token = observability.bind_request_id(request_id)
         try:
@@ -155,7 +154,7 @@ class ResolvingWSGIHandler(WSGIHandler):
         finally:
             if request_id is not None:
                 observability.unbind_request_id(token)
-        if self._security:
+        if SECURITY in above:
             present = {name.lower() for name, _value in headers}
             for name, value in security_headers(_is_secure(environ)):
                 if name.lower() not in present:
