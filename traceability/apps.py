@@ -31,6 +31,14 @@ class TraceabilityConfig(AppConfig):
             url_name="traceability:harvest-outlook",
         )
 
+        from marketplace.core.handlers import register_early_answer
+
+        from .middleware import early_answer
+
+        # A short link's kept page, answered by the served app's handler (config.wsgi)
+        # before Django's request object and middleware (marketplace.core.handlers).
+        register_early_answer("traceability.middleware.KeptTracePageMiddleware", early_answer)
+
         from django.conf import settings
 
         if not settings.DEBUG:

@@ -52,12 +52,17 @@ def request_path(request) -> tuple[str, bool]:
     Both the resolver (traceability.gs1.parse_digital_link) and the page cache key
     (fast_key) take this one string: "/10/A%2F21%2FB" (lot "A/21/B") and "/10/A/21/B"
     (lot "A", serial "B") are two paths, never one cache entry."""
-    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI") or ""
+    return request_path_of(request.META, request.path_info)
+
+
+def request_path_of(meta, path_info: str) -> tuple[str, bool]:
+    """request_path from the request's META (or the WSGI environ) and its path_info."""
+    raw = meta.get("RAW_URI") or meta.get("REQUEST_URI") or ""
     if raw:
         path = urlsplit(raw).path
         if path.startswith("/"):
             return path, False
-    return request.path_info, True
+    return path_info, True
 
 
 def fast_key(host: str, path: str, decoded: bool = False) -> str:

@@ -79,17 +79,26 @@ def client_ip(request) -> str:
     """The scanner's address as our reverse proxy saw it: the last X-Forwarded-For hop
     (the one the proxy appended), else REMOTE_ADDR. A client forging the header only
     changes its own visitor hash, which it could do as well by changing its user agent."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    return _client_ip(request.META)
+
+
+def _client_ip(meta) -> str:
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
     if forwarded:
         last = forwarded.split(",")[-1].strip()
         if last:
             return last
-    return request.META.get("REMOTE_ADDR", "") or ""
+    return meta.get("REMOTE_ADDR", "") or ""
 
 
 def visitor_hash(request) -> str:
     """Keyed hash of the client's IP address and user agent (64 hex digits)."""
-    message = "{}\n{}".format(client_ip(request), request.META.get("HTTP_USER_AGENT", ""))
+    return visitor_hash_of(request.META)
+
+
+def visitor_hash_of(meta) -> str:
+    """visitor_hash from the request's META (or the WSGI environ, which it is)."""
+    message = "{}\n{}".format(_client_ip(meta), meta.get("HTTP_USER_AGENT", ""))
     return hmac.new(_visitor_key(), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -137,7 +146,7 @@ def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False, network=
     the count) are never batched. With eager tasks (tests, `make run`) nothing is batched.
     """
     item = (lot_id, serial_id, language, visitor, timezone.now().isoformat())
-    if not batch or settings.CELERY_TASK_ALWAYS_EAGER:
+    if not batch or recorded_in_request():
         _send(record_scan, *item, *([network] if network else []))  # serial scans only
         return
     with _lock:
@@ -148,6 +157,12 @@ def schedule_scan(*, lot_id, serial_id, language, visitor, batch=False, network=
         items = _take() if due else None
     if items:
         _send(record_scans, items)
+
+
+def recorded_in_request() -> bool:
+    """Whether a scan's INSERT runs inside the request (eager tasks: tests, `make run`)
+    rather than in a Celery worker."""
+    return settings.CELERY_TASK_ALWAYS_EAGER
 
 
 BATCH_SIZE = 50

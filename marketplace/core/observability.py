@@ -39,40 +39,58 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
+def request_id_for(incoming: str) -> str:
+    """The request's id: the proxy's X-Request-ID when it sent a sane one, else 128 random
+    bits as 32 hex digits (as uuid4().hex, without building a UUID)."""
+    return incoming if _INCOMING_ID.match(incoming) else os.urandom(16).hex()
+
+
+def bind_request_id(request_id: str):
+    """Put the id in every log line written until unbind_request_id(token)."""
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token) -> None:
+    _request_id.reset(token)
+
+
+def log_access(method: str, path: str, status: int, request_id: str, started: float) -> None:
+    """The access log: one line a request, with its id (the path without its query, which
+    can hold personal data such as a phone number). `started`: time.monotonic() then."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+
+
 class RequestIdMiddleware:
     """Gives each request an id (the proxy's X-Request-ID when it sent a sane one), puts it
-    on the request, in every log line written meanwhile, and in the response header."""
+    on the request, in every log line written meanwhile, and in the response header.
+    (marketplace.core.handlers does the same for the pages it answers before Django's
+    request object.)"""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         # From META, not request.headers: that would copy every header of every request.
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        # 128 random bits as 32 hex digits, as uuid4().hex, without building a UUID.
-        request_id = incoming if _INCOMING_ID.match(incoming) else os.urandom(16).hex()
+        request_id = request_id_for(request.META.get("HTTP_X_REQUEST_ID", ""))
         request.request_id = request_id
         token = _request_id.set(request_id)
         started = time.monotonic()
         try:
             response = self.get_response(request)
-            # The access log: one line a request, with its id (the path without its query,
-            # which can hold personal data such as a phone number).
-            if access_log.isEnabledFor(logging.INFO):
-                path = request.path
-                access_log.info(
-                    "%s %s %s",
-                    request.method,
-                    path,
-                    response.status_code,
-                    extra={
-                        "request_id": request_id,
-                        "method": request.method,
-                        "path": path,
-                        "status": response.status_code,
-                        "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                    },
-                )
+            log_access(request.method, request.path, response.status_code, request_id, started)
         finally:
             _request_id.reset(token)
         response[REQUEST_ID_HEADER] = request_id
