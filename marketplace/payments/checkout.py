@@ -38,7 +38,7 @@ from marketplace.core.money import format_dong
 from marketplace.core.prepared import as_prefetched
 from marketplace.core.transactions import own_transactions, reads_on_get
 from marketplace.models import MarketplaceSettings
-from marketplace.payments import selectors, stripe_gateway
+from marketplace.payments import labels, selectors, stripe_gateway
 from marketplace.payments.labels import CARD, COD, METHOD_LABELS, VIETQR
 from marketplace.payments.stripe_gateway import card_ready
 
@@ -113,12 +113,9 @@ class PaymentMethodForm(forms.Form):
 
 def payment_source(code: str, total, reference: str = ""):
     """An unsaved payment source of method `code` for the whole `total` (its source type
-    created with its label the first time)."""
-    source_type, _created = SourceType.objects.get_or_create(
-        code=SOURCE_CODES[code], defaults={"name": str(LABELS[code])}
-    )
+    created with its label the first time: labels.source_type)."""
     return Source(
-        source_type=source_type,
+        source_type=labels.source_type(SOURCE_CODES[code]),
         currency=total.currency,
         amount_allocated=total.incl_tax,
         reference=reference,
@@ -281,12 +278,13 @@ class PaymentDetailsView(OscarPaymentDetailsView):
                 )
                 basket.submit()
                 reserve_stock_of(order)
+                # What the after-commit work (run as this block ends) reads of the order,
+                # its lines, is what was written.
+                as_prefetched(order, "lines", order.placed_lines)
         except Exception:
             # Undone with the transaction: the basket as it was (Oscar then restores it).
             basket.status, basket.date_submitted = status, date_submitted
             raise
-        # What the after-commit work reads of the order (its lines) is what was written.
-        as_prefetched(order, "lines", order.placed_lines)
         return self.handle_successful_order(order)
 
     def handle_successful_order(self, order):
@@ -352,7 +350,10 @@ class ThankYouView(OscarThankYouView):
     template_name = "marketplace/checkout/thank_you.html"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+        # DetailView's: Oscar's marks the order tracked (an UPDATE of the order at every
+        # first view) for the analytics event its own template sends, which ours does not.
+        context = super(OscarThankYouView, self).get_context_data(**kwargs)
+        context["send_analytics_event"] = False
         order = context.get("order")
         if order is not None:
             context["order_discounts"] = selectors.order_discounts(order)

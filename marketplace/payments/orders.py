@@ -9,9 +9,15 @@ basket asking for more than is left raises UnableToPlaceOrder with a message nam
 Oscar's checkout shows it on the preview page with the basket intact.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from oscar.apps.order.exceptions import UnableToPlaceOrder
+from oscar.apps.order.signals import order_placed
 from oscar.apps.order.utils import OrderCreator as OscarOrderCreator
+from oscar.apps.order.utils import OrderNumberGenerator
 
 from marketplace.catalogue import stock
 
@@ -56,7 +62,7 @@ class OrderCreator(OscarOrderCreator):
         with transaction.atomic(savepoint=reserve_stock):
             self._to_reserve = []
             self._order_lines = {}
-            order = super().place_order(basket, *args, shipping_address=shipping_address, **kwargs)
+            order = self._place_order(basket, *args, shipping_address=shipping_address, **kwargs)
             # One parcel per producer, priced as the buyer saw it.
             create_parcels(order, basket, shipping_address, cash_on_delivery=cash_on_delivery)
             order.placed_lines = list(self._order_lines.values())  # in basket order
@@ -67,6 +73,92 @@ class OrderCreator(OscarOrderCreator):
             if reserve_stock:
                 reserve_stock_of(order)
             return order
+
+    def _place_order(
+        self,
+        basket,
+        total,
+        shipping_method,
+        shipping_charge,
+        user=None,
+        shipping_address=None,
+        billing_address=None,
+        order_number=None,
+        status=None,
+        request=None,
+        surcharges=None,
+        **kwargs,
+    ):
+        """Oscar's ``OrderCreator.place_order`` (oscar.apps.order.utils), in the caller's
+        transaction, without three of its round trips on every order:
+        - the order number is not looked up first: it is unique in the table, so an order
+          placed twice from one basket fails at its INSERT, undone with the transaction
+          (Oscar's look-up raised ValueError; the checkout treats both alike);
+        - no savepoint of its own: place_order's transaction undoes it all;
+        - the basket's vouchers are read (and locked) only when some voucher exists or an
+          offer applied to the basket came with one (marketplace.payments.offers); a basket
+          can hold a voucher only once one exists.
+        The rest, in Oscar's order."""
+        if basket.is_empty:
+            raise ValueError(_("Empty baskets cannot be submitted"))
+        if not order_number:
+            order_number = OrderNumberGenerator().order_number(basket)
+        if not status and hasattr(settings, "OSCAR_INITIAL_ORDER_STATUS"):
+            status = settings.OSCAR_INITIAL_ORDER_STATUS
+        kwargs["surcharges"] = surcharges
+        order = self.create_order_model(
+            user,
+            basket,
+            shipping_address,
+            shipping_method,
+            shipping_charge,
+            billing_address,
+            total,
+            order_number,
+            status,
+            request,
+            **kwargs,
+        )
+        vouchers = _may_hold_vouchers(basket)
+        if vouchers:
+            for voucher in basket.vouchers.select_for_update():
+                if not voucher.is_active():  # basket ignores inactive vouchers
+                    basket.vouchers.remove(voucher)
+                else:
+                    available_to_user, msg = voucher.is_available_to_user(user=user)
+                    if not available_to_user:
+                        raise ValueError(msg)
+        for application in basket.offer_applications:
+            application["message"] = application["offer"].apply_deferred_benefit(
+                basket, order, application
+            )
+            if application["result"].affects_shipping:
+                shipping_discount = shipping_method.discount(basket)
+                if shipping_discount <= Decimal("0.00"):
+                    continue
+                application["discount"] = shipping_discount
+            self.create_discount_model(order, application)
+            self.record_discount(application)
+        if vouchers:
+            for voucher in basket.vouchers.all():
+                self.record_voucher_usage(order, voucher, user)
+        # In basket order (the line keys keep the order the buyer saw), the stock in
+        # stock-record order (update_stock_records).
+        for line in basket.all_lines():
+            self.create_line_models(order, line)
+        for line in sorted(basket.all_lines(), key=lambda line: line.stockrecord_id):
+            self.update_stock_records(line)
+        order_placed.send(sender=self, order=order, user=user)
+        return order
+
+
+def _may_hold_vouchers(basket) -> bool:
+    """Whether `basket` may hold a voucher: one exists (as the offer applicator knows it),
+    or an offer applied to it came with one."""
+    from marketplace.payments.offers import offers_exist
+
+    _site, vouchers = offers_exist()
+    return vouchers or any(a.get("voucher") for a in basket.offer_applications)
 
 
 def reserve_stock_of(order) -> None:
