@@ -135,3 +135,22 @@ def test_the_products_of_an_order_are_counted_even_the_first_time(
         checkout(client, {DURIAN: 2, PEPPER: 3}, guest_email="hoa@example.vn")
     assert ProductRecord.objects.get(product=durian).num_purchases == (before or 0) + 2
     assert ProductRecord.objects.get(product=pepper).num_purchases == 3
+
+
+@pytest.mark.django_db
+def test_an_order_that_takes_the_last_units_takes_the_product_out_of_search(demo):
+    from unittest import mock
+
+    from marketplace.catalogue import stock
+    from marketplace.models import SearchEntry
+    from marketplace.search import indexing
+
+    record = StockRecord.objects.get(product__upc=PEPPER)
+    record.num_in_stock, record.num_allocated = 3, 0
+    record.save()
+    with mock.patch.object(indexing, "index_products", wraps=indexing.index_products) as rebuild:
+        stock.reserve_lines([(record, 1, None)])  # as an order placed
+        assert rebuild.call_count == 0  # two left: still in stock, the row not read either
+        assert SearchEntry.objects.get(product_id=record.product_id).in_stock
+        stock.reserve_lines([(record, 2, None)])  # the last ones
+        assert not SearchEntry.objects.get(product_id=record.product_id).in_stock
