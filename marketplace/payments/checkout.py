@@ -38,7 +38,7 @@ from marketplace.core.money import format_dong
 from marketplace.core.prepared import as_prefetched
 from marketplace.core.transactions import own_transactions, reads_on_get
 from marketplace.models import MarketplaceSettings
-from marketplace.payments import labels, selectors, stripe_gateway
+from marketplace.payments import selectors, stripe_gateway
 from marketplace.payments.labels import CARD, COD, METHOD_LABELS, VIETQR
 from marketplace.payments.stripe_gateway import card_ready
 
@@ -113,9 +113,12 @@ class PaymentMethodForm(forms.Form):
 
 def payment_source(code: str, total, reference: str = ""):
     """An unsaved payment source of method `code` for the whole `total` (its source type
-    created with its label the first time: labels.source_type)."""
+    created with its label the first time)."""
+    source_type, _created = SourceType.objects.get_or_create(
+        code=SOURCE_CODES[code], defaults={"name": str(LABELS[code])}
+    )
     return Source(
-        source_type=labels.source_type(SOURCE_CODES[code]),
+        source_type=source_type,
         currency=total.currency,
         amount_allocated=total.incl_tax,
         reference=reference,

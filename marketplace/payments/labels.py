@@ -10,9 +10,6 @@ in the admin) keeps its own name.
 """
 
 from django.utils.translation import gettext_lazy as _
-from oscar.core.loading import get_model
-
-from marketplace.core.cached import CachedUntilChanged
 
 PAID_EVENT, REFUND_EVENT = "paid", "refunded"
 EVENT_LABELS = {PAID_EVENT: _("Paid"), REFUND_EVENT: _("Refunded")}
@@ -37,32 +34,3 @@ def method_label(source_type) -> str:
     if source_type is None:
         return ""
     return str(METHOD_LABELS.get(source_type.code, source_type.name))
-
-
-def _read_source_types() -> dict:
-    SourceType = get_model("payment", "SourceType")
-    return {row.code: row for row in SourceType.objects.all()}
-
-
-# The payment methods' rows (a handful, never changed by a buyer): every order placed needs
-# one, read from the cache until a row is saved or deleted.
-_SOURCE_TYPES = CachedUntilChanged(
-    "nongsan:payment-source-types", _read_source_types, models=("payment.SourceType",)
-)
-
-
-def source_type(code: str):
-    """The payment SourceType of `code` (COD, VIETQR, CARD), created with its label the
-    first time; from the cache (no query) once known."""
-    found = _SOURCE_TYPES.get().get(code)
-    if found is None:
-        SourceType = get_model("payment", "SourceType")
-        found, _created = SourceType.objects.get_or_create(
-            code=code, defaults={"name": str(METHOD_LABELS[code])}
-        )
-    return found
-
-
-def install():
-    """Forget the payment methods' rows whenever one changes."""
-    _SOURCE_TYPES.install()

@@ -1,6 +1,6 @@
 """What the checkout no longer asks the database on every page or order still holds when it
 changes: a product's photos and weight (kept in the cache until their rows change), the
-payment method's row, an order number already used, a voucher, the products counted."""
+an order number already used, a voucher, the products counted."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -12,7 +12,6 @@ from django.utils import timezone
 from oscar.core.loading import get_model
 
 from marketplace.fulfilment import shipping
-from marketplace.payments import labels
 from tests.marketplace.orders import checkout
 from tests.marketplace.test_farmer_products import users
 from tests.marketplace.test_no_overselling import basket_for, place
@@ -26,7 +25,6 @@ Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
 ProductRecord = get_model("analytics", "ProductRecord")
 Range = get_model("offer", "Range")
-SourceType = get_model("payment", "SourceType")
 StockRecord = get_model("partner", "StockRecord")
 Voucher = get_model("voucher", "Voucher")
 
@@ -73,15 +71,6 @@ def test_a_photo_added_or_removed_shows_on_the_next_page(client, demo):
     assert photos() == [*shown, "Múi vàng"]
     image.delete()
     assert photos() == shown
-
-
-@pytest.mark.django_db
-def test_the_payment_method_row_is_made_again_if_it_goes(client, demo):
-    order = checkout(client, {DURIAN: 1}, guest_email="hoa@example.vn")
-    assert order.sources.get().source_type == labels.source_type("cod")
-    SourceType.objects.filter(code="cod").delete()  # its sources go with it
-    order = checkout(client, {PEPPER: 1}, guest_email="hoa@example.vn")
-    assert order.sources.get().source_type.code == "cod"
 
 
 @pytest.mark.django_db
