@@ -13,7 +13,7 @@ class MarketplaceConfig(AppConfig):
         from marketplace.catalogue import stock
         from marketplace.core import analytics, numbers, observability
         from marketplace.fulfilment import shipping
-        from marketplace.payments import basket_add, offers
+        from marketplace.payments import basket_add, basket_middleware, offers
         from marketplace.search import receivers  # noqa: F401  (receivers: keeps SearchEntry in sync)
         from marketplace.site_settings import models as site_settings
         from marketplace.wholesale import queues as wholesale_queues
@@ -28,6 +28,7 @@ class MarketplaceConfig(AppConfig):
         observability.install()
         offers.install()  # the basket's offers are looked for only while some exist
         basket_add.install()  # and a product's options only while any exist
+        basket_middleware.install()  # a product's photos until they change
         shipping.install()  # the delivery rates are cached until the operator changes them
         site_settings.install()  # so are the marketplace settings
         numbers.guard_sqlite()

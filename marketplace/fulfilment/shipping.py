@@ -31,7 +31,7 @@ from oscar.core import prices
 from oscar.core.loading import get_model
 
 from marketplace.core import geo
-from marketplace.core.cached import CachedUntilChanged
+from marketplace.core.cached import CachedPerRow, CachedUntilChanged
 
 WeightBased = get_model("shipping", "WeightBased")
 ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
@@ -177,19 +177,40 @@ def _producers_read_with(lines) -> dict | None:
     return producers
 
 
+def _read_weights(product_ids) -> dict:
+    weights = dict.fromkeys(product_ids, ())
+    for product_id, weight in ProductAttributeValue.objects.filter(
+        product_id__in=product_ids, attribute__code="weight"
+    ).values_list("product_id", "value_float"):
+        weights[product_id] = (weight,)
+    return weights
+
+
+# A product's weight in kg (its "weight" attribute), from the cache until the product is
+# saved (Oscar writes its attributes in bulk then, without signals) or a value of its
+# attributes is saved or deleted: each checkout page prices the same basket.
+_CACHED_WEIGHTS = CachedPerRow(
+    "nongsan:product-weight",
+    _read_weights,
+    models={"catalogue.ProductAttributeValue": lambda value: value.product_id},
+)
+
+
+def product_weights(products) -> dict:
+    """{product id: its weight in kg} of those of `products` that have one."""
+    found = _CACHED_WEIGHTS.get_many({p.pk: p.date_updated for p in products})
+    return {pk: weight[0] for pk, weight in found.items() if weight}
+
+
 def parcels_of(basket) -> list[Parcel]:
-    """The basket's lines grouped by producer, with each parcel's weight (two queries)."""
+    """The basket's lines grouped by producer, with each parcel's weight (the weights from
+    the cache: product_weights; the producers read with the lines, else one query)."""
     from marketplace.models import ProducerProfile
 
     lines = [line for line in basket.all_lines() if line.stockrecord_id]
     if not lines:
         return []
-    product_ids = {line.product_id for line in lines}
-    weights = dict(
-        ProductAttributeValue.objects.filter(
-            product_id__in=product_ids, attribute__code="weight"
-        ).values_list("product_id", "value_float")
-    )
+    weights = product_weights({line.product_id: line.product for line in lines}.values())
     producers = _producers_read_with(lines)
     if producers is None:
         partner_ids = {line.stockrecord.partner_id for line in lines}
@@ -385,7 +406,9 @@ def with_country(address):
 
 
 def install():
-    """Forget the cached rates whenever the operator changes a method or a band, and the
-    shipping countries whenever a country changes."""
+    """Forget the cached rates whenever the operator changes a method or a band, the
+    shipping countries whenever a country changes, and a product's weight whenever a value
+    of its attributes changes."""
     _CACHED_BANDS.install()
     _CACHED_COUNTRIES.install()
+    _CACHED_WEIGHTS.install()

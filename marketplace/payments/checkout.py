@@ -200,6 +200,16 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             kwargs["error"] = self._payment_error_message
         return super().render_preview(request, **kwargs)
 
+    def freeze_basket(self, basket):
+        """Oscar freezes the basket (an UPDATE of its own) while a payment is taken before
+        the order is written, so that the buyer cannot change it meanwhile: a card
+        (Stripe is asked first). Cash on delivery and transfers take nothing before: the
+        basket goes from open to submitted in the order's transaction
+        (handle_order_placement), and on a failure it stays open (Oscar's thaw then
+        finds it so)."""
+        if (self.chosen_method() or COD) == CARD:
+            super().freeze_basket(basket)
+
     def handle_payment(self, order_number, total, **kwargs):
         chosen = self.chosen_method() or COD
         reference = order_number if chosen == VIETQR else ""
@@ -281,12 +291,13 @@ class PaymentDetailsView(OscarPaymentDetailsView):
                 )
                 basket.submit()
                 reserve_stock_of(order)
+                # What the after-commit work (run as this block ends) reads of the order,
+                # its lines, is what was written.
+                as_prefetched(order, "lines", order.placed_lines)
         except Exception:
             # Undone with the transaction: the basket as it was (Oscar then restores it).
             basket.status, basket.date_submitted = status, date_submitted
             raise
-        # What the after-commit work reads of the order (its lines) is what was written.
-        as_prefetched(order, "lines", order.placed_lines)
         return self.handle_successful_order(order)
 
     def handle_successful_order(self, order):
@@ -352,7 +363,10 @@ class ThankYouView(OscarThankYouView):
     template_name = "marketplace/checkout/thank_you.html"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+        # DetailView's: Oscar's marks the order tracked (an UPDATE of the order at every
+        # first view) for the analytics event its own template sends, which ours does not.
+        context = super(OscarThankYouView, self).get_context_data(**kwargs)
+        context["send_analytics_event"] = False
         order = context.get("order")
         if order is not None:
             context["order_discounts"] = selectors.order_discounts(order)

@@ -71,8 +71,12 @@ def stock_record_saved(sender, instance, raw=False, **kwargs):
 @stock.on_saved_together
 def stock_records_saved(records):
     """``stock_record_saved`` for the stock records an order's reservation saved together:
-    their search rows read in one query."""
-    records = [record for record in records if record.product_id]
+    their search rows read in one query, for those records only that the reservation left
+    with nothing to sell (a reservation changes only the allocation: price and producer
+    stay, and a record with some left was in stock before it too)."""
+    records = [
+        record for record in records if record.product_id and (record.net_stock_level or 0) <= 0
+    ]
     if not records or _paused.get():
         return
     indexed = {

@@ -35,16 +35,27 @@ DURIAN, PEPPER = "NS0005", "NS0009"  # two producers: two parcels
 # place the order before its stock records were locked last and their allocations,
 # low-stock alerts and search rows written and read together (marketplace.payments.orders.
 # reserve_stock_of) and its parcels written collecting cash on delivery. The payment page
-# shows the order and places it (no preview step). Each budget: measured + 1.
+# shows the order and places it (no preview step). Then 8, 8, 8, 17, 35 and 9 on the
+# pages from the gateway on, before a product's photos and weight were kept in the cache
+# (basket_middleware.prefetch_images, shipping.product_weights), the order was written
+# without Oscar's look-up of its number, its savepoint and its voucher queries while no
+# voucher exists (orders.OrderCreator), the products bought were counted in one UPDATE
+# after the commit (core.analytics.count_purchases) and the thank-you page no longer
+# marked the order tracked for an analytics event it does not send; then 28 to place the
+# order before its
+# lines and their prices were written in one INSERT each (orders.OrderCreator.create_lines),
+# the basket was no longer frozen apart when nothing is paid before the order
+# (checkout.PaymentDetailsView.freeze_basket), and the search rows were read after the
+# reservation only for a record left with nothing to sell. Each budget: measured + 1.
 BUDGETS = {
     "add durian": 10,
     "add pepper": 11,
-    "guest gateway": 9,
-    "shipping address": 9,  # the delivery rates read here, then from the cache
-    "shipping address POST": 9,
-    "payment details": 18,  # the lines' thumbnails made here the first time
-    "place order POST": 36,
-    "thank you": 10,
+    "guest gateway": 7,
+    "shipping address": 6,  # the delivery rates read here, then from the cache
+    "shipping address POST": 6,
+    "payment details": 14,  # the lines' thumbnails made here the first time
+    "place order POST": 25,
+    "thank you": 6,
 }
 
 
@@ -109,8 +120,9 @@ def test_each_checkout_page_keeps_its_query_budget(client, demo, django_assert_m
 def test_an_orders_stock_records_are_locked_last(client, demo):
     """Every buyer of a product waits for its stock record while an order holds it locked:
     the order, its lines, parcels, payment source and the basket's submission are written
-    first, and only the reservation (one UPDATE, the low-stock alerts and search rows read
-    once) comes between the lock and the end of the request's transaction."""
+    first, and only the reservation (one UPDATE, the low-stock alerts read once, the search
+    rows only for a record left with nothing to sell) comes between the lock and the end
+    of the request's transaction."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -135,8 +147,8 @@ def test_an_orders_stock_records_are_locked_last(client, demo):
     # (savepoints, and the session saved once the view has answered)
     skipped = ("SAVEPOINT", "RELEASE SAVEPOINT", 'UPDATE "django_session"')
     after = [q for q in sql[lock + 1 :] if not q.startswith(skipped)]
-    assert len(after) == 3, after
+    assert len(after) == 2, after  # plenty left: still in stock, the search rows as they were
     assert after[0].startswith('UPDATE "partner_stockrecord"')
-    assert all('"marketplace_searchentry"' in q or '"partner_stockalert"' in q for q in after[1:])
+    assert '"partner_stockalert"' in after[1]
     order = Order.objects.get()
     assert not Parcel.objects.filter(order=order).exclude(cod_amount__gt=0).exists()
