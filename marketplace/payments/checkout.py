@@ -200,16 +200,6 @@ class PaymentDetailsView(OscarPaymentDetailsView):
             kwargs["error"] = self._payment_error_message
         return super().render_preview(request, **kwargs)
 
-    def freeze_basket(self, basket):
-        """Oscar freezes the basket (an UPDATE of its own) while a payment is taken before
-        the order is written, so that the buyer cannot change it meanwhile: a card
-        (Stripe is asked first). Cash on delivery and transfers take nothing before: the
-        basket goes from open to submitted in the order's transaction
-        (handle_order_placement), and on a failure it stays open (Oscar's thaw then
-        finds it so)."""
-        if (self.chosen_method() or COD) == CARD:
-            super().freeze_basket(basket)
-
     def handle_payment(self, order_number, total, **kwargs):
         chosen = self.chosen_method() or COD
         reference = order_number if chosen == VIETQR else ""
