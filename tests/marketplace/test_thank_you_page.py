@@ -59,3 +59,20 @@ def test_a_refund_shows_when_the_order_has_one(client, demo):
     assert selectors.placed_order(pk=order.pk).has_refunds
     page = client.get("/checkout/thank-you/").content.decode()
     assert 'class="nongsan-refund-list"' in page and "(Dập)" in page
+
+
+@pytest.mark.django_db
+def test_the_thank_you_page_writes_nothing(client, demo):
+    """It only reads (on SQLite a write waits for the one write lock, behind every order
+    being placed): no "analytics tracked" mark, as nongsan sends no tracker."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = checkout(client, {"NS0005": 1}, guest_email="hoa@example.vn")
+    for _view in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/checkout/thank-you/").content.decode()
+        assert order.number in page
+        assert "gtag(" not in page
+        written = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+        assert written == []
