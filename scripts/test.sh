@@ -4,13 +4,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/nongsan}"
 PY=.venv/bin/python
-# Three workers by default (pytest-xdist), one more than the cores: a worker often waits
-# (for Chromium, a live server, a Celery worker, a process it started) and the others use
-# the cores meanwhile. PYTEST_WORKERS=0 runs in one process. Each worker starts with a
-# third of the tests and takes over the not yet started part of another's queue when it
-# runs out, so the slow tests at the end (browser, concurrency) are shared instead of
-# left to one worker.
-WORKERS=(-n "${PYTEST_WORKERS:-3}" --dist worksteal)
+# Two workers by default (pytest-xdist), one a core (three were slower on this 2-core
+# machine: the SQLite stage of a fresh clone took 6m37s with three; 5m21s with two, its
+# compiled modules already kept). PYTEST_WORKERS=0 runs in one process. Each worker starts with half the tests and takes over the not yet started
+# half of the other's queue when it runs out, so the slow tests at the end (browser,
+# concurrency) are shared instead of left to one worker.
+WORKERS=(-n "${PYTEST_WORKERS:-2}" --dist worksteal)
 # Compiled modules (and pytest's rewritten test modules) are kept outside the source
 # tree and reused by every worker and by the second stage, instead of being compiled
 # again in each process.
