@@ -54,18 +54,18 @@ class CachedPerRow:
 
     def get_many(self, versions: dict) -> dict:
         """{key: value} for each key of `versions` ({key: version of its row})."""
-        cached = cache.get_many([self._key(key) for key in versions])
-        found = {}
+        names = {key: self._key(key) for key in versions}
+        cached = cache.get_many(list(names.values()))
+        found, missing = {}, []
         for key, version in versions.items():
-            kept = cached.get(self._key(key))
+            kept = cached.get(names[key])
             if kept is not None and kept[0] == version:
                 found[key] = kept[1]
-        missing = [key for key in versions if key not in found]
+            else:
+                missing.append(key)
         if missing:
             read = self.read_many(missing)
-            cache.set_many(
-                {self._key(key): (versions[key], read[key]) for key in missing}, self.keep
-            )
+            cache.set_many({names[key]: (versions[key], read[key]) for key in missing}, self.keep)
             found.update(read)
         return found
 
